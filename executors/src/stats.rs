@@ -1,0 +1,80 @@
+//! Counters the executor keeps per tick and since creation.
+
+use crate::TickStrategy;
+use serde::Serialize;
+
+/// Why a tick stopped polling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum TickEnd {
+    /// The run queue was empty: the executor is quiet until a task is woken.
+    #[default]
+    Drained,
+    /// The time budget was spent; work continues on the next host tick.
+    Budget,
+    /// `max_polls_per_tick` was reached; work continues on the next host tick.
+    MaxPolls,
+}
+
+/// One tick, as measured by the executor's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TickStats {
+    /// Task polls in this tick.
+    pub polls: u32,
+    /// Time from the start of the tick to its end, in ms.
+    pub elapsed_ms: f64,
+    /// The budget this tick ran under (the idle deadline may shorten it).
+    pub budget_ms: f64,
+    /// Why the tick stopped.
+    pub ended: TickEnd,
+    /// Polls after the last clock check. The clock is read every few polls; the interval
+    /// shrinks to one poll as the budget nears, so a tick that overran its budget has a
+    /// final interval of one poll.
+    pub final_interval_polls: u32,
+    /// Time spent in those final polls, in ms.
+    pub final_interval_ms: f64,
+    /// Clock reads during the tick, start and end included.
+    pub clock_reads: u32,
+}
+
+impl TickStats {
+    /// True when the tick ran past its budget by more than its final single poll: the
+    /// guarantee the executor gives is that this never happens while polls take roughly
+    /// the time the executor has been measuring.
+    pub fn overran(&self) -> bool {
+        self.elapsed_ms > self.budget_ms && self.final_interval_polls > 1
+    }
+}
+
+/// Cumulative counters, plus the last tick.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutorStats {
+    /// The strategy now in force.
+    pub strategy: TickStrategy,
+    /// Ticks run.
+    pub ticks: u64,
+    /// Task polls, all ticks.
+    pub polls: u64,
+    /// Time spent inside ticks, in ms.
+    pub busy_ms: f64,
+    /// Ticks that ended because the budget was spent.
+    pub budget_hits: u64,
+    /// Ticks that ended at `max_polls_per_tick`.
+    pub max_polls_hits: u64,
+    /// Ticks that ran past the budget by more than one poll (see [`TickStats::overran`]).
+    pub overruns: u64,
+    /// Longest tick, in ms.
+    pub max_tick_ms: f64,
+    /// Host callbacks requested (each wake of a quiet executor, or work left after a tick).
+    pub host_requests: u64,
+    /// Tasks spawned.
+    pub spawned: u64,
+    /// Tasks spawned and not yet finished or dropped.
+    pub live_tasks: usize,
+    /// Whether a host callback is outstanding (work is queued or a tick is due).
+    pub tick_pending: bool,
+    /// The last tick.
+    pub last_tick: TickStats,
+}
