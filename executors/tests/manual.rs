@@ -64,7 +64,7 @@ fn budget_is_respected_and_overrun_is_at_most_one_poll() {
         assert!(!t.overran(), "{t:?}");
         assert!((39..=41).contains(&t.polls), "{t:?}");
         // The clock is not read on every poll.
-        assert!(t.clock_reads < t.polls / 3, "{t:?}");
+        assert!(t.clock_reads <= t.polls / 2, "{t:?}");
     }
     let s = ex.stats();
     assert_eq!(s.budget_hits, 5);
