@@ -111,6 +111,10 @@ pub(crate) struct Inner {
     /// Set while a tick polls, so a nested `tick()` from inside a task is refused.
     in_tick: Cell<bool>,
     shut_down: Cell<bool>,
+    /// Ticks started so far; [`NextTick`] compares against it.
+    tick_seq: Cell<u64>,
+    /// Tasks waiting for the next tick to start.
+    tick_waiters: RefCell<Vec<Waker>>,
     /// The parked `LocalExecutor::tick()` future (see the module docs).
     parked: RefCell<Option<Pin<Box<dyn Future<Output = ()>>>>>,
     signal: Arc<Signal>,
@@ -183,6 +187,8 @@ impl TickedExecutor {
                 requested: Cell::new(false),
                 in_tick: Cell::new(false),
                 shut_down: Cell::new(false),
+                tick_seq: Cell::new(0),
+                tick_waiters: RefCell::new(Vec::new()),
                 parked: RefCell::new(None),
                 signal: Arc::new(Signal { id, foreign: AtomicBool::new(false) }),
                 live: Rc::new(Cell::new(0)),
@@ -211,6 +217,23 @@ impl TickedExecutor {
         F: Future<Output = ()> + 'static,
     {
         self.inner.spawn(future);
+    }
+
+    /// Spawns a task and returns its handle: dropping the handle cancels the task. It is
+    /// never polled again; its future is dropped at once if it is waiting, or when the
+    /// executor next reaches it if it is queued or running. `None` after shutdown.
+    pub fn spawn_cancellable<F>(&self, future: F) -> Option<async_executor::Task<()>>
+    where
+        F: Future<Output = ()> + 'static,
+    {
+        self.inner.spawn_task(future)
+    }
+
+    /// A future that completes at the start of the next tick (and asks the host for
+    /// one). Lets a task do something at most once per tick, e.g. deliver a coalesced
+    /// value to a UI callback once per frame.
+    pub fn next_tick(&self) -> NextTick {
+        NextTick { inner: Rc::downgrade(&self.inner), after: self.inner.tick_seq.get() }
     }
 
     /// Runs one tick now: polls ready tasks until the queue is empty, the budget is
@@ -328,18 +351,23 @@ impl ExecutorHandle {
 
 impl Inner {
     fn spawn<F: Future<Output = ()> + 'static>(&self, future: F) {
-        if self.shut_down.get() {
-            return;
+        if let Some(task) = self.spawn_task(future) {
+            task.detach();
         }
+    }
+
+    fn spawn_task<F: Future<Output = ()> + 'static>(&self, future: F) -> Option<async_executor::Task<()>> {
+        if self.shut_down.get() {
+            return None;
+        }
+        let exec = self.exec.borrow().clone()?;
         self.stats.borrow_mut().spawned += 1;
         self.live.set(self.live.get() + 1);
-        let Some(exec) = self.exec.borrow().clone() else { return };
         let guard = LiveGuard(self.live.clone());
-        exec.spawn(async move {
+        Some(exec.spawn(async move {
             let _guard = guard;
             future.await
-        })
-        .detach();
+        }))
     }
 
     /// Asks the host for one callback, unless one is outstanding. `after_budget`: the
@@ -379,6 +407,11 @@ impl Inner {
         }
         self.in_tick.set(true);
         self.requested.set(false);
+        self.tick_seq.set(self.tick_seq.get() + 1);
+        let waiters = core::mem::take(&mut *self.tick_waiters.borrow_mut());
+        for w in waiters {
+            w.wake();
+        }
         // Unpark: while polling, wakes must not reach the host.
         drop(self.parked.borrow_mut().take());
         self.clock.fire_due();
@@ -473,6 +506,7 @@ impl Inner {
         self.host.cancel_all();
         self.requested.set(false);
         drop(self.parked.borrow_mut().take());
+        drop(core::mem::take(&mut *self.tick_waiters.borrow_mut()));
         // Dropping the LocalExecutor cancels (drops) every task. If a tick is running,
         // it holds the last Rc and the drop happens when that tick returns.
         let exec = self.exec.borrow_mut().take();
@@ -491,5 +525,24 @@ impl Drop for Inner {
                 r.retain(|(i, _)| *i != id);
             }
         });
+    }
+}
+
+/// Future returned by [`TickedExecutor::next_tick`].
+pub struct NextTick {
+    inner: Weak<Inner>,
+    after: u64,
+}
+
+impl Future for NextTick {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(inner) = self.inner.upgrade() else { return Poll::Ready(()) };
+        if inner.tick_seq.get() > self.after || inner.shut_down.get() {
+            return Poll::Ready(());
+        }
+        inner.tick_waiters.borrow_mut().push(cx.waker().clone());
+        inner.request(true);
+        Poll::Pending
     }
 }

@@ -27,5 +27,6 @@ mod host;
 
 pub use clock::{Clock, Sleep, VirtualClock};
 pub use config::{ConfigError, TickConfig, TickStrategy};
-pub use executor::{ExecutorHandle, SpawnError, TickedExecutor, CHECK_EVERY};
+pub use async_executor::Task;
+pub use executor::{ExecutorHandle, NextTick, SpawnError, TickedExecutor, CHECK_EVERY};
 pub use stats::{ExecutorStats, TickEnd, TickStats};

@@ -272,3 +272,49 @@ fn system_clock_fires_due_timers_on_tick() {
     ex.tick(); // fire_due at the start of the tick wakes it, the same tick polls it
     assert!(*done.borrow());
 }
+
+#[test]
+fn next_tick_resumes_once_per_tick() {
+    let ex = manual(4.0, 100);
+    let log = Rc::new(RefCell::new(Vec::new()));
+    {
+        let (ex2, log) = (ex.clone(), log.clone());
+        ex.spawn(async move {
+            for i in 0..3 {
+                log.borrow_mut().push(i);
+                ex2.next_tick().await;
+            }
+        });
+    }
+    let t = ex.tick();
+    assert_eq!(*log.borrow(), [0]);
+    assert_eq!(t.polls, 1);
+    assert!(ex.needs_tick(), "a next_tick waiter asks for a tick");
+    ex.tick();
+    assert_eq!(*log.borrow(), [0, 1]);
+    ex.run_until_idle(10);
+    assert_eq!(*log.borrow(), [0, 1, 2]);
+    assert!(!ex.needs_tick());
+}
+
+#[test]
+fn dropping_a_cancellable_task_cancels_it() {
+    let ex = manual(4.0, 100);
+    let polls = Rc::new(RefCell::new(0));
+    let p = polls.clone();
+    let task = ex
+        .spawn_cancellable(async move {
+            loop {
+                *p.borrow_mut() += 1;
+                yield_now().await;
+            }
+        })
+        .unwrap();
+    ex.tick();
+    let before = *polls.borrow();
+    assert!(before > 0);
+    drop(task);
+    ex.run_until_idle(5);
+    assert_eq!(*polls.borrow(), before, "never polled again");
+    assert_eq!(ex.stats().live_tasks, 0, "and its future is dropped");
+}

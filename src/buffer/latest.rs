@@ -78,6 +78,13 @@ pub struct SingleLatest<T> {
     shared: Arc<Shared<Slot<T>>>,
 }
 
+/// Cloning gives another handle to the same buffer (an `Arc`).
+impl<T> Clone for SingleLatest<T> {
+    fn clone(&self) -> Self {
+        Self { shared: self.shared.clone() }
+    }
+}
+
 impl<T> Default for SingleLatest<T> {
     fn default() -> Self {
         Self::new()

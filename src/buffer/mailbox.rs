@@ -121,6 +121,13 @@ pub struct Mailbox<T> {
     shared: Arc<Shared<Slot<T>>>,
 }
 
+/// Cloning gives another handle to the same buffer (an `Arc`).
+impl<T> Clone for Mailbox<T> {
+    fn clone(&self) -> Self {
+        Self { shared: self.shared.clone() }
+    }
+}
+
 impl<T> Default for Mailbox<T> {
     fn default() -> Self {
         Self::new()

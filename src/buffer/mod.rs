@@ -68,7 +68,8 @@ pub struct BufferStats {
     pub notifies: u64,
 }
 
-/// One of the three buffers, chosen by a [`BufferCfg`].
+/// One of the three buffers, chosen by a [`BufferCfg`]. Cloning gives another handle
+/// to the same buffer.
 pub enum WasmBuffer<T> {
     /// `BufferCfg::SpmcRing`.
     Ring(SpmcRing<T>),
@@ -76,6 +77,16 @@ pub enum WasmBuffer<T> {
     Latest(SingleLatest<T>),
     /// `BufferCfg::Mailbox`.
     Mailbox(Mailbox<T>),
+}
+
+impl<T> Clone for WasmBuffer<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Ring(b) => Self::Ring(b.clone()),
+            Self::Latest(b) => Self::Latest(b.clone()),
+            Self::Mailbox(b) => Self::Mailbox(b.clone()),
+        }
+    }
 }
 
 impl<T> WasmBuffer<T> {

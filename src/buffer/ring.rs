@@ -174,6 +174,13 @@ pub struct SpmcRing<T> {
     shared: Arc<Shared<Ring<T>>>,
 }
 
+/// Cloning gives another handle to the same buffer (an `Arc`).
+impl<T> Clone for SpmcRing<T> {
+    fn clone(&self) -> Self {
+        Self { shared: self.shared.clone() }
+    }
+}
+
 impl<T> SpmcRing<T> {
     /// Creates a ring holding at most `capacity` items, allocating nothing yet.
     ///
