@@ -1,0 +1,242 @@
+//! `RawDb`: the `#[wasm_bindgen]` class the npm wrapper (`WasmDb`) drives. Values cross
+//! as JSON text (exact u64 timestamps, one parser for `set`, `validate` and the bridge);
+//! errors cross as `AimDbError` objects.
+
+use super::error::FacadeError;
+use super::options::{self, describe, Link};
+use super::record::{DynRecord, RecordCtx, SubscribeArgs};
+use crate::schema;
+use aimdb_wasm::{LogSink, TickedExecutor, WasmAdapter};
+use core::cell::{Cell, RefCell};
+use js_sys::Function;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+struct Entry {
+    record: Rc<dyn DynRecord>,
+    topic: Option<String>,
+    link: Link,
+}
+
+struct Subscription {
+    key: String,
+    cancelled: Rc<Cell<bool>>,
+    /// Dropping the task cancels it.
+    _task: aimdb_wasm::executors::Task<()>,
+}
+
+struct Core {
+    executor: TickedExecutor,
+    adapter: WasmAdapter,
+    records: RefCell<BTreeMap<String, Entry>>,
+    subs: RefCell<BTreeMap<u32, Subscription>>,
+    next_sub: Cell<u32>,
+}
+
+/// The database a page talks to (wrapped as `WasmDb` by the npm package).
+#[wasm_bindgen]
+pub struct RawDb {
+    core: RefCell<Option<Rc<Core>>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DbStats<'a> {
+    executor: aimdb_wasm::executors::ExecutorStats,
+    records: BTreeMap<&'a str, super::record::RecordStats>,
+}
+
+impl RawDb {
+    fn core(&self) -> Result<Rc<Core>, FacadeError> {
+        self.core.borrow().clone().ok_or(FacadeError::UseAfterFree)
+    }
+
+    fn record(&self, key: &str) -> Result<Rc<dyn DynRecord>, FacadeError> {
+        let core = self.core()?;
+        let records = core.records.borrow();
+        records.get(key).map(|e| e.record.clone()).ok_or_else(|| FacadeError::UnknownKey { key: key.into() })
+    }
+}
+
+#[wasm_bindgen]
+impl RawDb {
+    /// `optionsJson`: `{ tick?, budgetMs?, maxPollsPerTick?, logLevel? }` as JSON.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options_json: &str) -> Result<RawDb, JsValue> {
+        let opts = options::db_options(options_json)?;
+        let executor = TickedExecutor::new(opts.tick)
+            .map_err(|e| FacadeError::InvalidOptions { what: "WasmDb options", message: e.to_string() })?;
+        let adapter = WasmAdapter::new(&executor).with_log(LogSink::new(opts.log_level));
+        Ok(RawDb {
+            core: RefCell::new(Some(Rc::new(Core {
+                executor,
+                adapter,
+                records: RefCell::default(),
+                subs: RefCell::default(),
+                next_sub: Cell::new(1),
+            }))),
+        })
+    }
+
+    /// Configures `key`. The same schema and buffer again is a no-op; another is a
+    /// `SCHEMA_CONFLICT`.
+    #[wasm_bindgen(js_name = configureRecord)]
+    pub fn configure_record(&self, key: &str, options_json: &str) -> Result<(), JsValue> {
+        let core = self.core()?;
+        if key.is_empty() {
+            return Err(FacadeError::InvalidOptions { what: "record key", message: "the key is empty".into() }.into());
+        }
+        let opts = options::record_options(key, options_json)?;
+        let schema = schema::lookup(&opts.schema_type)
+            .ok_or_else(|| FacadeError::UnknownSchema { key: Some(key.into()), schema: opts.schema_type.clone() })?;
+        if let Some(e) = core.records.borrow().get(key) {
+            let existing = format!("{} / {}", e.record.schema(), describe(e.record.cfg()));
+            let requested = format!("{} / {}", schema.name(), describe(&opts.buffer));
+            if existing == requested && e.topic == opts.topic && e.link == opts.link {
+                return Ok(());
+            }
+            return Err(FacadeError::SchemaConflict { key: key.into(), existing, requested }.into());
+        }
+        let record = schema.create_record(&RecordCtx {
+            key: key.into(),
+            cfg: opts.buffer,
+            adapter: core.adapter.clone(),
+            executor: core.executor.clone(),
+        })?;
+        core.records.borrow_mut().insert(key.into(), Entry { record, topic: opts.topic, link: opts.link });
+        Ok(())
+    }
+
+    /// Validates `json` against the record's contract and produces it.
+    pub fn set(&self, key: &str, json: &str) -> Result<(), JsValue> {
+        Ok(self.record(key)?.set_json(json)?)
+    }
+
+    /// Values produced into `key` so far: the snapshot version.
+    pub fn version(&self, key: &str) -> Result<f64, JsValue> {
+        Ok(self.record(key)?.version() as f64)
+    }
+
+    /// The latest value of `key` as JSON, or `undefined` before the first.
+    pub fn latest(&self, key: &str) -> Result<Option<String>, JsValue> {
+        Ok(self.record(key)?.latest_json())
+    }
+
+    /// Starts a subscription; `callback(json)` gets one value (or, with `batch` on a
+    /// ring, a JSON array). Returns the id to `unsubscribe` with.
+    pub fn subscribe(&self, key: &str, callback: Function, batch: bool, on_lag: Option<Function>) -> Result<u32, JsValue> {
+        let core = self.core()?;
+        let record = self.record(key)?;
+        let cancelled = Rc::new(Cell::new(false));
+        let task = record.subscribe(SubscribeArgs { callback, batch, on_lag, cancelled: cancelled.clone() })?;
+        let id = core.next_sub.get();
+        core.next_sub.set(id.wrapping_add(1).max(1));
+        let c = record.counters();
+        c.subscribers.set(c.subscribers.get() + 1);
+        core.subs.borrow_mut().insert(id, Subscription { key: key.into(), cancelled, _task: task });
+        Ok(id)
+    }
+
+    /// Ends a subscription: its callback is never called again, also when called from
+    /// inside that callback. Unknown or repeated ids are ignored.
+    pub fn unsubscribe(&self, id: u32) {
+        let Ok(core) = self.core() else { return };
+        let removed = core.subs.borrow_mut().remove(&id);
+        if let Some(sub) = removed {
+            sub.cancelled.set(true);
+            if let Some(e) = core.records.borrow().get(&sub.key) {
+                let c = e.record.counters();
+                c.subscribers.set(c.subscribers.get().saturating_sub(1));
+            }
+            drop(sub); // cancels the task
+        }
+    }
+
+    /// Switches the ticking strategy / budget at run time (`{ tick?, budgetMs?, maxPollsPerTick? }`).
+    #[wasm_bindgen(js_name = setTicking)]
+    pub fn set_ticking(&self, options_json: &str) -> Result<(), JsValue> {
+        let core = self.core()?;
+        let cfg = options::set_ticking(options_json, core.executor.config())?;
+        core.executor
+            .set_config(cfg)
+            .map_err(|e| FacadeError::InvalidOptions { what: "ticking options", message: e.to_string() })?;
+        Ok(())
+    }
+
+    /// Executor and per-record counters, as JSON.
+    pub fn stats(&self) -> Result<String, JsValue> {
+        let core = self.core()?;
+        let records = core.records.borrow();
+        let stats = DbStats {
+            executor: core.executor.stats(),
+            records: records.iter().map(|(k, e)| (k.as_str(), e.record.stats())).collect(),
+        };
+        serde_json::to_string(&stats)
+            .map_err(|e| FacadeError::Engine { key: String::new(), message: e.to_string() }.into())
+    }
+
+    /// Ends every subscription and task. Further calls throw `USE_AFTER_FREE`.
+    pub fn dispose(&self) {
+        let core = self.core.borrow_mut().take();
+        if let Some(core) = core {
+            core.subs.borrow_mut().clear();
+            core.executor.shutdown();
+            core.records.borrow_mut().clear();
+        }
+    }
+}
+
+impl Drop for RawDb {
+    fn drop(&mut self) {
+        self.dispose();
+    }
+}
+
+/// Validates `json` against `schemaType` without a database. Returns the value,
+/// migrated to the current version, as JSON.
+#[wasm_bindgen]
+pub fn validate(schema_type: &str, json: &str) -> Result<String, JsValue> {
+    let schema =
+        schema::lookup(schema_type).ok_or_else(|| FacadeError::UnknownSchema { key: None, schema: schema_type.into() })?;
+    Ok(schema.validate_json(json).map_err(|error| FacadeError::Contract { key: None, error })?)
+}
+
+/// The contracts this module carries, with their versions, as JSON
+/// (`[{"name":"temperature","version":2}, ...]`).
+#[wasm_bindgen(js_name = knownSchemas)]
+pub fn known_schemas() -> String {
+    let list: Vec<_> = schema::known_schemas()
+        .into_iter()
+        .filter_map(schema::lookup)
+        .map(|s| serde_json::json!({ "name": s.name(), "version": s.version() }))
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The message of the last Rust panic, if any (the wrapper turns a trap into an
+/// `AimDbError` with code `PANIC` carrying it).
+#[wasm_bindgen(js_name = takePanic)]
+pub fn take_panic() -> Option<String> {
+    LAST_PANIC.with(|p| p.borrow_mut().take())
+}
+
+#[wasm_bindgen(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info.to_string();
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(msg));
+    }));
+}
+
+/// Test hook: panics with `message` (lets the page test check that a panic surfaces as
+/// a readable error).
+#[wasm_bindgen(js_name = __panicForTest)]
+pub fn panic_for_test(message: &str) {
+    panic!("{message}");
+}

@@ -1,0 +1,10 @@
+//! The JS surface. `error` and `options` are plain Rust (tested natively); `record`
+//! and `db` are the wasm32 glue.
+
+pub mod error;
+pub mod options;
+
+#[cfg(target_arch = "wasm32")]
+pub mod db;
+#[cfg(target_arch = "wasm32")]
+pub mod record;

@@ -1,0 +1,269 @@
+//! A typed record behind a name: the real aimdb-core engine holds it, our buffer
+//! stores it, and the JS facade sees it through [`DynRecord`].
+//!
+//! Each record lives in its own single-record `AimDb` (aimdb-core 1.1 fixes the record
+//! set at `build()`, and the facade lets a page configure records at any time). Values
+//! enter through `AimDb::produce` (validated first), so the engine's snapshot, buffer
+//! and taps all see them.
+
+use super::error::FacadeError;
+use super::options::describe;
+use crate::contracts::Contract;
+use aimdb_core::buffer::BufferCfg;
+use aimdb_core::typed_record::RecordValue;
+use aimdb_core::{AimDb, AimDbBuilder, StringKey};
+use aimdb_wasm::buffer::WasmBuffer;
+use aimdb_wasm::{TickedExecutor, WasmAdapter};
+use core::cell::Cell;
+use core::future::Future;
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
+use js_sys::Function;
+use serde::Serialize;
+use std::rc::Rc;
+use std::sync::Arc;
+use wasm_bindgen::JsValue;
+
+/// What a record needs to be created.
+pub struct RecordCtx {
+    pub key: String,
+    pub cfg: BufferCfg,
+    pub adapter: WasmAdapter,
+    pub executor: TickedExecutor,
+}
+
+/// Per-record counters, shared with its subscription tasks.
+#[derive(Default)]
+pub struct Counters {
+    pub delivered: Cell<u64>,
+    pub lagged: Cell<u64>,
+    pub subscribers: Cell<u32>,
+    pub serialize_errors: Cell<u64>,
+}
+
+/// Per-record stats, as `db.stats().records[key]`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordStats {
+    pub schema_type: &'static str,
+    pub buffer: String,
+    /// Values accepted into the record.
+    pub produced: u64,
+    /// Values handed to subscription callbacks (a batch counts its items).
+    pub delivered: u64,
+    /// Values ring subscribers missed because they lagged (also reported via `onLag`).
+    pub lagged: u64,
+    /// Live subscriptions.
+    pub subscribers: u32,
+    /// Buffer readers alive (subscriptions plus engine consumers).
+    pub readers: usize,
+    /// Readers waiting for a value.
+    pub parked: usize,
+    /// Values that could not be serialized for JS (non-finite floats); never silent.
+    pub serialize_errors: u64,
+}
+
+/// How a subscription delivers.
+pub struct SubscribeArgs {
+    pub callback: Function,
+    pub batch: bool,
+    pub on_lag: Option<Function>,
+    pub cancelled: Rc<Cell<bool>>,
+}
+
+/// A record seen through its name.
+pub trait DynRecord {
+    fn schema(&self) -> &'static str;
+    fn cfg(&self) -> &BufferCfg;
+    /// Validates JSON text against the contract and produces it.
+    fn set_json(&self, text: &str) -> Result<(), FacadeError>;
+    /// Values produced so far (changes exactly when the value does).
+    fn version(&self) -> u64;
+    /// The latest value as JSON text.
+    fn latest_json(&self) -> Option<String>;
+    /// Starts a subscription task.
+    fn subscribe(&self, args: SubscribeArgs) -> Result<aimdb_wasm::executors::Task<()>, FacadeError>;
+    fn counters(&self) -> &Rc<Counters>;
+    fn stats(&self) -> RecordStats;
+}
+
+/// Polls a future that is expected to complete at once (aimdb-core's `build` and
+/// `produce` do no I/O).
+pub fn poll_now<F: Future>(f: F) -> Option<F::Output> {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => None,
+    }
+}
+
+/// The typed record.
+pub struct TypedRecord<T: Contract> {
+    key: String,
+    cfg: BufferCfg,
+    db: AimDb<WasmAdapter>,
+    buffer: WasmBuffer<T>,
+    executor: TickedExecutor,
+    counters: Rc<Counters>,
+}
+
+impl<T: Contract> TypedRecord<T> {
+    pub fn create(ctx: &RecordCtx) -> Result<Rc<dyn DynRecord>, FacadeError> {
+        let buffer = WasmBuffer::<T>::try_new(&ctx.cfg)
+            .map_err(|e| FacadeError::InvalidBuffer { key: ctx.key.clone(), message: e.to_string() })?;
+        let mut builder = AimDbBuilder::new().runtime(Arc::new(ctx.adapter.clone()));
+        let engine_buffer = buffer.clone();
+        builder.configure::<T>(StringKey::intern(&ctx.key), move |reg| {
+            reg.buffer_raw(Box::new(engine_buffer));
+        });
+        let engine_err = |message: String| FacadeError::Engine { key: ctx.key.clone(), message };
+        let db = match poll_now(builder.build()) {
+            Some(Ok(db)) => db,
+            Some(Err(e)) => return Err(engine_err(format!("{e:?}"))),
+            None => return Err(engine_err("build() did not complete".into())),
+        };
+        Ok(Rc::new(TypedRecord {
+            key: ctx.key.clone(),
+            cfg: ctx.cfg.clone(),
+            db,
+            buffer,
+            executor: ctx.executor.clone(),
+            counters: Rc::default(),
+        }))
+    }
+
+    fn latest(&self) -> Option<T> {
+        self.db.inner().get_typed_record_by_key::<T, WasmAdapter>(&self.key).ok()?.latest().map(RecordValue::into_inner)
+    }
+}
+
+fn to_json<T: Serialize>(v: &T, counters: &Counters) -> Option<String> {
+    match serde_json::to_string(v) {
+        Ok(s) => Some(s),
+        Err(_) => {
+            counters.serialize_errors.set(counters.serialize_errors.get() + 1);
+            None
+        }
+    }
+}
+
+impl<T: Contract> DynRecord for TypedRecord<T> {
+    fn schema(&self) -> &'static str {
+        T::NAME
+    }
+
+    fn cfg(&self) -> &BufferCfg {
+        &self.cfg
+    }
+
+    fn set_json(&self, text: &str) -> Result<(), FacadeError> {
+        let value = T::from_json_str(text).map_err(|error| FacadeError::Contract { key: Some(self.key.clone()), error })?;
+        match poll_now(self.db.produce::<T>(&self.key, value)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(FacadeError::Engine { key: self.key.clone(), message: format!("{e:?}") }),
+            None => Err(FacadeError::Engine { key: self.key.clone(), message: "produce() did not complete".into() }),
+        }
+    }
+
+    fn version(&self) -> u64 {
+        self.buffer.stats().produced
+    }
+
+    fn latest_json(&self) -> Option<String> {
+        to_json(&self.latest()?, &self.counters)
+    }
+
+    fn subscribe(&self, args: SubscribeArgs) -> Result<aimdb_wasm::executors::Task<()>, FacadeError> {
+        let mut reader = self.buffer.subscribe();
+        let ring = matches!(self.cfg, BufferCfg::SpmcRing { .. });
+        // A new subscriber gets the current value first. A SingleLatest reader sees it by
+        // itself; ring and mailbox readers start after it, so it is handed over here.
+        let initial = match self.cfg {
+            BufferCfg::SingleLatest => None,
+            _ => self.latest(),
+        };
+        let counters = self.counters.clone();
+        let executor = self.executor.clone();
+        let SubscribeArgs { callback, batch, on_lag, cancelled } = args;
+        let deliver = move |json: String, items: u64| {
+            if cancelled.get() {
+                return false;
+            }
+            counters.delivered.set(counters.delivered.get() + items);
+            // A throwing callback is reported by the npm wrapper around it; the
+            // subscription goes on either way.
+            let _ = callback.call1(&JsValue::UNDEFINED, &JsValue::from_str(&json));
+            !cancelled.get()
+        };
+        let counters = self.counters.clone();
+        let task = self.executor.spawn_cancellable(async move {
+            if let Some(v) = initial {
+                if let Some(json) = to_json(&v, &counters) {
+                    let json = if batch { format!("[{json}]") } else { json };
+                    if !deliver(json, 1) {
+                        return;
+                    }
+                }
+            }
+            let mut items: Vec<T> = Vec::new();
+            loop {
+                items.clear();
+                let drained = reader.recv_batch(&mut items).await;
+                if drained.lagged > 0 {
+                    counters.lagged.set(counters.lagged.get() + drained.lagged);
+                    if let Some(f) = &on_lag {
+                        let _ = f.call1(&JsValue::UNDEFINED, &JsValue::from_f64(drained.lagged as f64));
+                    }
+                }
+                if ring && !batch {
+                    // Every item, in order; stop at once if a callback unsubscribes.
+                    for v in &items {
+                        if let Some(json) = to_json(v, &counters) {
+                            if !deliver(json, 1) {
+                                return;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                // A ring in batch mode: everything drained, as one array. SingleLatest /
+                // Mailbox: the latest value only (coalesced), as an array of one in batch
+                // mode so a batch callback always gets an array.
+                let from = if ring { 0 } else { items.len().saturating_sub(1) };
+                let slice = &items[from..];
+                let payload = if batch {
+                    to_json(&slice, &counters).map(|j| (j, slice.len() as u64))
+                } else {
+                    slice.last().and_then(|v| to_json(v, &counters)).map(|j| (j, 1))
+                };
+                if let Some((json, n)) = payload {
+                    if !deliver(json, n) {
+                        return;
+                    }
+                }
+                // At most one callback per tick: the next one waits for the next tick.
+                executor.next_tick().await;
+            }
+        });
+        task.ok_or(FacadeError::UseAfterFree)
+    }
+
+    fn counters(&self) -> &Rc<Counters> {
+        &self.counters
+    }
+
+    fn stats(&self) -> RecordStats {
+        let b = self.buffer.stats();
+        RecordStats {
+            schema_type: T::NAME,
+            buffer: describe(&self.cfg),
+            produced: b.produced,
+            delivered: self.counters.delivered.get(),
+            lagged: self.counters.lagged.get(),
+            subscribers: self.counters.subscribers.get(),
+            readers: b.readers,
+            parked: b.parked,
+            serialize_errors: self.counters.serialize_errors.get(),
+        }
+    }
+}
