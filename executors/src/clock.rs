@@ -12,7 +12,7 @@
 //! A [`Clock`] is `Send + Sync` (no `unsafe`): host timers are kept in a thread-local
 //! table and the [`Sleep`] future holds only their key.
 
-use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 use alloc::sync::Arc;
 use core::future::Future;
 use core::pin::Pin;
@@ -177,7 +177,8 @@ impl SystemClock {
 }
 
 /// Deadline-ordered timers. Keyed by `(deadline, id)` so firing order is total and
-/// deterministic; cancelling is a `BTreeMap` removal.
+/// deterministic. A sorted `Vec` (binary-search insert and removal): timer counts are
+/// small, and a `BTreeMap` would cost ~10 KB of wasm for this one use.
 #[derive(Default)]
 pub(crate) struct TimerQueue {
     state: Mutex<TimerState>,
@@ -186,7 +187,7 @@ pub(crate) struct TimerQueue {
 #[derive(Default)]
 struct TimerState {
     next_id: u64,
-    timers: BTreeMap<(u64, u64), Option<Waker>>,
+    timers: Vec<((u64, u64), Option<Waker>)>,
 }
 
 impl TimerQueue {
@@ -194,34 +195,43 @@ impl TimerQueue {
         let mut s = self.state.lock();
         let id = s.next_id;
         s.next_id += 1;
-        s.timers.insert((deadline_us, id), Some(waker.clone()));
+        let key = (deadline_us, id);
+        let at = s.timers.partition_point(|(k, _)| *k < key);
+        s.timers.insert(at, (key, Some(waker.clone())));
         id
     }
 
     /// Replaces the waker; returns false if the timer already fired.
     fn update(&self, key: (u64, u64), waker: &Waker) -> bool {
         let mut s = self.state.lock();
-        match s.timers.get_mut(&key) {
-            Some(slot) => {
+        match s.timers.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => {
+                let slot = &mut s.timers[i].1;
                 if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
                     *slot = Some(waker.clone());
                 }
                 true
             }
-            None => false,
+            Err(_) => false,
         }
     }
 
     fn cancel(&self, key: (u64, u64)) {
-        let removed = self.state.lock().timers.remove(&key);
+        let removed = {
+            let mut s = self.state.lock();
+            match s.timers.binary_search_by(|(k, _)| k.cmp(&key)) {
+                Ok(i) => Some(s.timers.remove(i)),
+                Err(_) => None,
+            }
+        };
         drop(removed); // the waker is dropped outside the lock
     }
 
     fn fire_due(&self, now_us: u64) {
         let due = {
             let mut s = self.state.lock();
-            let later = s.timers.split_off(&(now_us.saturating_add(1), 0));
-            core::mem::replace(&mut s.timers, later)
+            let due = s.timers.partition_point(|((deadline, _), _)| *deadline <= now_us);
+            s.timers.drain(..due).collect::<Vec<_>>()
         };
         for (_, waker) in due {
             if let Some(w) = waker {
@@ -235,7 +245,7 @@ impl TimerQueue {
     }
 
     fn next_deadline_us(&self) -> Option<u64> {
-        self.state.lock().timers.keys().next().map(|k| k.0)
+        self.state.lock().timers.first().map(|((deadline, _), _)| *deadline)
     }
 }
 

@@ -119,9 +119,9 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Budget(b) => {
-                write!(f, "invalid tick config: budgetMs must be a finite number in (0, 1000], got {b}")
-            }
+            // The value is left out: printing an f64 pulls core's float formatting
+            // (~20 KB) into the browser module. Callers that have the input show it.
+            ConfigError::Budget(_) => f.write_str("invalid tick config: budgetMs must be a finite number in (0, 1000]"),
             ConfigError::MaxPolls => f.write_str("invalid tick config: maxPollsPerTick must be at least 1"),
         }
     }

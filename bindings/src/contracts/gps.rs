@@ -79,7 +79,7 @@ impl GpsLocation {
             return Err(ContractError::new(
                 Self::NAME,
                 "accuracy",
-                format!("must be a finite number, got {a}"),
+                format!("must be a finite number, got {}", super::num(f64::from(a))),
             ));
         }
         Ok(())

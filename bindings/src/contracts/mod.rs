@@ -103,12 +103,21 @@ pub(crate) fn require_object<T: SchemaType>(
 }
 
 /// serde-style message for a number outside its allowed range.
-pub(crate) fn out_of_range<N: core::fmt::Display>(
-    min: N,
-    max: N,
-    got: impl core::fmt::Display,
-) -> String {
-    format!("must be between {min} and {max}, got {got}")
+pub(crate) fn out_of_range<N: core::fmt::Display>(min: N, max: N, got: impl Into<f64>) -> String {
+    format!("must be between {min} and {max}, got {}", num(got.into()))
+}
+
+/// A float as JSON would print it (`inf` / `NaN` where JSON has no spelling).
+///
+/// Goes through serde_json's formatter (already in the module) instead of `core::fmt`'s
+/// float printing, which would add ~20 KB to the wasm.
+pub(crate) fn num(x: f64) -> String {
+    match serde_json::Number::from_f64(x) {
+        Some(n) => n.to_string(),
+        None if x.is_nan() => "NaN".into(),
+        None if x > 0.0 => "inf".into(),
+        None => "-inf".into(),
+    }
 }
 
 #[cfg(test)]

@@ -75,7 +75,7 @@ impl Temperature {
             return Err(ContractError::new(
                 Self::NAME,
                 "celsius",
-                format!("must be a finite number, got {}", self.celsius),
+                format!("must be a finite number, got {}", super::num(f64::from(self.celsius))),
             ));
         }
         Ok(())

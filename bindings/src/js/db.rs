@@ -10,7 +10,6 @@ use aimdb_wasm::{LogSink, TickedExecutor, WasmAdapter};
 use core::cell::{Cell, RefCell};
 use js_sys::Function;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -30,8 +29,9 @@ struct Subscription {
 struct Core {
     executor: TickedExecutor,
     adapter: WasmAdapter,
-    records: RefCell<BTreeMap<String, Entry>>,
-    subs: RefCell<BTreeMap<u32, Subscription>>,
+    /// Few, looked up by key: a `Vec` (a map type would add ~10 KB of wasm).
+    records: RefCell<Vec<(String, Entry)>>,
+    subs: RefCell<Vec<(u32, Subscription)>>,
     next_sub: Cell<u32>,
 }
 
@@ -45,7 +45,20 @@ pub struct RawDb {
 #[serde(rename_all = "camelCase")]
 struct DbStats<'a> {
     executor: aimdb_wasm::executors::ExecutorStats,
-    records: BTreeMap<&'a str, super::record::RecordStats>,
+    records: RecordsStats<'a>,
+}
+
+/// Serializes as a JSON object keyed by record key.
+struct RecordsStats<'a>(&'a [(String, Entry)]);
+
+impl Serialize for RecordsStats<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, e)| (k.as_str(), e.record.stats())))
+    }
+}
+
+fn find<'a, K: PartialEq + ?Sized, V>(v: &'a [(impl core::borrow::Borrow<K>, V)], key: &K) -> Option<&'a V> {
+    v.iter().find(|(k, _)| k.borrow() == key).map(|(_, e)| e)
 }
 
 impl RawDb {
@@ -56,7 +69,7 @@ impl RawDb {
     fn record(&self, key: &str) -> Result<Rc<dyn DynRecord>, FacadeError> {
         let core = self.core()?;
         let records = core.records.borrow();
-        records.get(key).map(|e| e.record.clone()).ok_or_else(|| FacadeError::UnknownKey { key: key.into() })
+        find::<str, _>(&records, key).map(|e| e.record.clone()).ok_or_else(|| FacadeError::UnknownKey { key: key.into() })
     }
 }
 
@@ -91,7 +104,7 @@ impl RawDb {
         let opts = options::record_options(key, options_json)?;
         let schema = schema::lookup(&opts.schema_type)
             .ok_or_else(|| FacadeError::UnknownSchema { key: Some(key.into()), schema: opts.schema_type.clone() })?;
-        if let Some(e) = core.records.borrow().get(key) {
+        if let Some(e) = find::<str, _>(&core.records.borrow(), key) {
             let existing = format!("{} / {}", e.record.schema(), describe(e.record.cfg()));
             let requested = format!("{} / {}", schema.name(), describe(&opts.buffer));
             if existing == requested && e.topic == opts.topic && e.link == opts.link {
@@ -105,7 +118,7 @@ impl RawDb {
             adapter: core.adapter.clone(),
             executor: core.executor.clone(),
         })?;
-        core.records.borrow_mut().insert(key.into(), Entry { record, topic: opts.topic, link: opts.link });
+        core.records.borrow_mut().push((key.into(), Entry { record, topic: opts.topic, link: opts.link }));
         Ok(())
     }
 
@@ -135,7 +148,7 @@ impl RawDb {
         core.next_sub.set(id.wrapping_add(1).max(1));
         let c = record.counters();
         c.subscribers.set(c.subscribers.get() + 1);
-        core.subs.borrow_mut().insert(id, Subscription { key: key.into(), cancelled, _task: task });
+        core.subs.borrow_mut().push((id, Subscription { key: key.into(), cancelled, _task: task }));
         Ok(id)
     }
 
@@ -143,10 +156,13 @@ impl RawDb {
     /// inside that callback. Unknown or repeated ids are ignored.
     pub fn unsubscribe(&self, id: u32) {
         let Ok(core) = self.core() else { return };
-        let removed = core.subs.borrow_mut().remove(&id);
+        let removed = {
+            let mut subs = core.subs.borrow_mut();
+            subs.iter().position(|(i, _)| *i == id).map(|at| subs.swap_remove(at).1)
+        };
         if let Some(sub) = removed {
             sub.cancelled.set(true);
-            if let Some(e) = core.records.borrow().get(&sub.key) {
+            if let Some(e) = find::<str, _>(&core.records.borrow(), &sub.key) {
                 let c = e.record.counters();
                 c.subscribers.set(c.subscribers.get().saturating_sub(1));
             }
@@ -169,10 +185,7 @@ impl RawDb {
     pub fn stats(&self) -> Result<String, JsValue> {
         let core = self.core()?;
         let records = core.records.borrow();
-        let stats = DbStats {
-            executor: core.executor.stats(),
-            records: records.iter().map(|(k, e)| (k.as_str(), e.record.stats())).collect(),
-        };
+        let stats = DbStats { executor: core.executor.stats(), records: RecordsStats(&records) };
         serde_json::to_string(&stats)
             .map_err(|e| FacadeError::Engine { key: String::new(), message: e.to_string() }.into())
     }

@@ -70,7 +70,13 @@ pub fn tick_config(value: Value, base: TickConfig, what: &'static str) -> Result
     }
     let cfg: TickConfig = serde_json::from_value(Value::Object(merged))
         .map_err(|e| FacadeError::InvalidOptions { what, message: e.to_string() })?;
-    cfg.validate().map_err(|e| FacadeError::InvalidOptions { what, message: e.to_string() })?;
+    cfg.validate().map_err(|e| FacadeError::InvalidOptions {
+        what,
+        message: match e {
+            aimdb_wasm::executors::ConfigError::Budget(b) => format!("{e}, got {}", crate::contracts::num(b)),
+            _ => e.to_string(),
+        },
+    })?;
     Ok(cfg)
 }
 

@@ -119,7 +119,7 @@ impl<T: Contract> TypedRecord<T> {
         let engine_err = |message: String| FacadeError::Engine { key: ctx.key.clone(), message };
         let db = match poll_now(builder.build()) {
             Some(Ok(db)) => db,
-            Some(Err(e)) => return Err(engine_err(format!("{e:?}"))),
+            Some(Err(e)) => return Err(engine_err(e.to_string())),
             None => return Err(engine_err("build() did not complete".into())),
         };
         Ok(Rc::new(TypedRecord {
@@ -160,7 +160,7 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
         let value = T::from_json_str(text).map_err(|error| FacadeError::Contract { key: Some(self.key.clone()), error })?;
         match poll_now(self.db.produce::<T>(&self.key, value)) {
             Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err(FacadeError::Engine { key: self.key.clone(), message: format!("{e:?}") }),
+            Some(Err(e)) => Err(FacadeError::Engine { key: self.key.clone(), message: e.to_string() }),
             None => Err(FacadeError::Engine { key: self.key.clone(), message: "produce() did not complete".into() }),
         }
     }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the npm package @aimdb/wasm into pkg/:
+#   cargo (release, opt-level z, lto) -> wasm-bindgen --target web -> wasm-opt -Oz (npm binaryen)
+#   + the hand-written wrapper (bindings/npm/index.js, index.d.ts, package.json).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+
+out=pkg
+cargo build -p aimdb-wasm-bindings --target wasm32-unknown-unknown --release
+rm -rf "$out" && mkdir -p "$out"
+wasm-bindgen --target web --out-dir "$out" --out-name aimdb_wasm_bindings \
+  --remove-name-section --remove-producers-section --no-typescript \
+  target/wasm32-unknown-unknown/release/aimdb_wasm_bindings.wasm
+# Debian's binaryen (108) produces modules that fail to load; use the npm one.
+node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
+  "$out/aimdb_wasm_bindings_bg.wasm" -o "$out/aimdb_wasm_bindings_bg.wasm"
+cp bindings/npm/package.json bindings/npm/index.js bindings/npm/index.d.ts "$out/"
+echo "pkg/ built: $(ls "$out" | tr '\n' ' ')"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Prints raw and gzipped sizes of the npm package's wasm and JS (make size).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+total_raw=0; total_gz=0
+printf '%-32s %10s %10s\n' file raw gzip
+for f in pkg/aimdb_wasm_bindings_bg.wasm pkg/aimdb_wasm_bindings.js pkg/index.js; do
+  raw=$(wc -c < "$f"); gz=$(gzip -9 -c "$f" | wc -c)
+  total_raw=$((total_raw + raw)); total_gz=$((total_gz + gz))
+  printf '%-32s %10d %10d\n' "$(basename "$f")" "$raw" "$gz"
+done
+printf '%-32s %10d %10d   (budget: 102400 gzipped)\n' total "$total_raw" "$total_gz"
+if [ "$total_gz" -gt 102400 ]; then echo "over the 100 KB gzipped budget" >&2; exit 1; fi
