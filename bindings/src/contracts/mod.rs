@@ -113,7 +113,13 @@ pub(crate) fn out_of_range<N: core::fmt::Display>(min: N, max: N, got: impl Into
 /// float printing, which would add ~20 KB to the wasm.
 pub(crate) fn num(x: f64) -> String {
     match serde_json::Number::from_f64(x) {
-        Some(n) => n.to_string(),
+        Some(n) => {
+            let s = n.to_string();
+            match s.strip_suffix(".0") {
+                Some(int) => int.to_string(),
+                None => s,
+            }
+        }
         None if x.is_nan() => "NaN".into(),
         None if x > 0.0 => "inf".into(),
         None => "-inf".into(),
