@@ -15,9 +15,9 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export CARGO_TERM_COLOR := never
 
 WASM_TARGET := wasm32-unknown-unknown
-BROWSER_CRATES := -p aimdb-wasm -p aimdb-wasm-executors
+BROWSER_CRATES := -p aimdb-wasm -p aimdb-wasm-executors -p aimdb-wasm-bindings
 
-.PHONY: setup test test-native test-browser bench clippy demo
+.PHONY: setup test test-native test-browser test-js wasm size bench clippy demo
 
 setup:
 	./scripts/setup.sh
@@ -26,6 +26,7 @@ setup:
 test: setup
 	$(MAKE) --no-print-directory test-native
 	$(MAKE) --no-print-directory test-browser
+	$(MAKE) --no-print-directory test-js
 
 test-native:
 	cargo test --workspace
@@ -37,6 +38,19 @@ test-browser:
 	if [ -z "$$CHROMEDRIVER" ]; then echo "chromedriver not found on PATH; run 'make setup'" >&2; exit 1; fi; \
 	export CHROMEDRIVER; \
 	WASM_BINDGEN_TEST_TIMEOUT=120 cargo test --target $(WASM_TARGET) $(BROWSER_CRATES)
+
+# The npm package @aimdb/wasm in pkg/ (release build, wasm-bindgen --target web, wasm-opt -Oz).
+wasm:
+	./scripts/build-pkg.sh
+
+size: wasm
+	./scripts/size.sh
+
+# The package as a page sees it: tsc against a typed usage file, then Playwright (system
+# Chromium) loading pkg/ over http on 127.0.0.1.
+test-js: wasm
+	tsc --noEmit -p bindings/npm/tsconfig.json
+	node tests/js/run.mjs
 
 bench:
 	cargo bench -p aimdb-wasm-benches

@@ -178,6 +178,16 @@ export class WasmDb {
         }
       : undefined;
     const id = call(() => r.subscribe(key, deliver, batch, lag));
+    // A new subscriber gets the current value first, at once (the same frozen object
+    // `get()` returns); later values arrive from the executor's ticks.
+    const current = this.get(key);
+    if (current !== null) {
+      try {
+        callback(batch ? Object.freeze([current]) : current);
+      } catch (e) {
+        report(e);
+      }
+    }
     const unsubscribe = () => {
       if (!active) return;
       active = false;

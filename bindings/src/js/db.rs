@@ -137,8 +137,9 @@ impl RawDb {
         Ok(self.record(key)?.latest_json())
     }
 
-    /// Starts a subscription; `callback(json)` gets one value (or, with `batch` on a
-    /// ring, a JSON array). Returns the id to `unsubscribe` with.
+    /// Starts a subscription to values produced from now on; `callback(json)` gets one
+    /// value (or, with `batch`, a JSON array). The current value is the caller's to hand
+    /// over (`latest`). Returns the id to `unsubscribe` with.
     pub fn subscribe(&self, key: &str, callback: Function, batch: bool, on_lag: Option<Function>) -> Result<u32, JsValue> {
         let core = self.core()?;
         let record = self.record(key)?;

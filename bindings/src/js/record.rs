@@ -176,12 +176,12 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
     fn subscribe(&self, args: SubscribeArgs) -> Result<aimdb_wasm::executors::Task<()>, FacadeError> {
         let mut reader = self.buffer.subscribe();
         let ring = matches!(self.cfg, BufferCfg::SpmcRing { .. });
-        // A new subscriber gets the current value first. A SingleLatest reader sees it by
-        // itself; ring and mailbox readers start after it, so it is handed over here.
-        let initial = match self.cfg {
-            BufferCfg::SingleLatest => None,
-            _ => self.latest(),
-        };
+        // The npm wrapper hands a new subscriber the current value itself, at once
+        // (the same frozen object `get()` returns). Ring and mailbox readers start after
+        // it; a SingleLatest reader would see it first, so it is consumed here.
+        if matches!(self.cfg, BufferCfg::SingleLatest) {
+            let _ = reader.try_recv();
+        }
         let counters = self.counters.clone();
         let executor = self.executor.clone();
         let SubscribeArgs { callback, batch, on_lag, cancelled } = args;
@@ -197,14 +197,6 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
         };
         let counters = self.counters.clone();
         let task = self.executor.spawn_cancellable(async move {
-            if let Some(v) = initial {
-                if let Some(json) = to_json(&v, &counters) {
-                    let json = if batch { format!("[{json}]") } else { json };
-                    if !deliver(json, 1) {
-                        return;
-                    }
-                }
-            }
             let mut items: Vec<T> = Vec::new();
             loop {
                 items.clear();
