@@ -105,9 +105,21 @@ impl RawDb {
         let schema = schema::lookup(&opts.schema_type)
             .ok_or_else(|| FacadeError::UnknownSchema { key: Some(key.into()), schema: opts.schema_type.clone() })?;
         if let Some(e) = find::<str, _>(&core.records.borrow(), key) {
-            let existing = format!("{} / {}", e.record.schema(), describe(e.record.cfg()));
-            let requested = format!("{} / {}", schema.name(), describe(&opts.buffer));
-            if existing == requested && e.topic == opts.topic && e.link == opts.link {
+            let show = |schema: &str, cfg, topic: &Option<String>, link: Link| {
+                let mut s = format!("{schema} / {}", describe(cfg));
+                if let Some(t) = topic {
+                    s.push_str(&format!(" / topic {t}"));
+                }
+                s.push_str(match link {
+                    Link::In => "",
+                    Link::Out => " / link out",
+                    Link::Both => " / link both",
+                });
+                s
+            };
+            let existing = show(e.record.schema(), e.record.cfg(), &e.topic, e.link);
+            let requested = show(schema.name(), &opts.buffer, &opts.topic, opts.link);
+            if existing == requested {
                 return Ok(());
             }
             return Err(FacadeError::SchemaConflict { key: key.into(), existing, requested }.into());
@@ -195,7 +207,13 @@ impl RawDb {
     pub fn dispose(&self) {
         let core = self.core.borrow_mut().take();
         if let Some(core) = core {
-            core.subs.borrow_mut().clear();
+            // Cancel first: a callback running right now (dispose from inside it) must
+            // not get the rest of its batch; dropping the task cannot stop its poll.
+            let subs = core.subs.take();
+            for (_, sub) in &subs {
+                sub.cancelled.set(true);
+            }
+            drop(subs);
             core.executor.shutdown();
             core.records.borrow_mut().clear();
         }
