@@ -52,8 +52,12 @@ test-js: wasm
 	tsc --noEmit -p bindings/npm/tsconfig.json
 	node tests/js/run.mjs
 
+# Criterion (native): our buffers vs the published aimdb-wasm-adapter 0.2.0 and a raw
+# VecDeque; our ticked executor vs a bare LocalExecutor::try_tick loop. ~4 min on 2 cores.
+# Then the ratio table and goals (benches/report.py reads target/criterion).
 bench:
-	cargo bench -p aimdb-wasm-benches
+	cargo bench -p aimdb-wasm-benches -- --warm-up-time 1 --measurement-time 2
+	python3 benches/report.py
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
