@@ -185,6 +185,12 @@ export class WasmDb {
     callback: (values: ReadonlyArray<Readonly<T>>) => void,
     options: SubscribeOptions & { batch: true },
   ): Unsubscribe;
+  /** Options only known at run time: the callback must handle both shapes. */
+  subscribe<T = JsonObject>(
+    key: string,
+    callback: (valueOrValues: Readonly<T> | ReadonlyArray<Readonly<T>>) => void,
+    options?: SubscribeOptions,
+  ): Unsubscribe;
   /** Switches strategy, budget or poll limit at run time. */
   setTicking(options: TickingOptions): void;
   stats(): DbStats;

@@ -8,7 +8,7 @@
 
 use crate::executor::Inner;
 use crate::TickStrategy;
-use alloc::rc::Weak;
+use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, RefCell};
 use core::future::Future;
 use core::pin::Pin;
@@ -97,6 +97,9 @@ enum Slot {
 }
 
 struct Callbacks {
+    /// Microtasks and `setTimeout(0)` fallbacks queued and not yet run: those cannot be
+    /// cancelled, so their closures must outlive the executor (see `Drop`).
+    uncancellable: Rc<Cell<u32>>,
     frame: Closure<dyn FnMut(f64)>,
     micro: Closure<dyn FnMut()>,
     macro_: Closure<dyn FnMut()>,
@@ -149,9 +152,17 @@ impl HostDriver {
 
     fn make_callbacks(&self) -> Callbacks {
         let (o1, o2, o3, o4) = (self.owner.clone(), self.owner.clone(), self.owner.clone(), self.owner.clone());
+        let uncancellable = Rc::new(Cell::new(0u32));
+        let (u2, u3) = (uncancellable.clone(), uncancellable.clone());
         let frame = Closure::<dyn FnMut(f64)>::new(move |_ts: f64| Self::fire(&o1, Slot::Frame, None));
-        let micro = Closure::<dyn FnMut()>::new(move || Self::fire(&o2, Slot::Micro, None));
-        let macro_ = Closure::<dyn FnMut()>::new(move || Self::fire(&o3, Slot::Macro, None));
+        let micro = Closure::<dyn FnMut()>::new(move || {
+            u2.set(u2.get().saturating_sub(1));
+            Self::fire(&o2, Slot::Micro, None)
+        });
+        let macro_ = Closure::<dyn FnMut()>::new(move || {
+            u3.set(u3.get().saturating_sub(1));
+            Self::fire(&o3, Slot::Macro, None)
+        });
         let idle = Closure::<dyn FnMut(JsValue)>::new(move |deadline: JsValue| {
             let deadline: IdleDeadline = deadline.unchecked_into();
             let budget = if deadline.did_timeout() { None } else { Some(deadline.time_remaining()) };
@@ -169,7 +180,7 @@ impl HostDriver {
         let idle_options = Object::new();
         // Without a timeout a busy page could postpone idle ticks forever.
         let _ = Reflect::set(&idle_options, &"timeout".into(), &JsValue::from_f64(100.0));
-        Callbacks { frame, micro, macro_, idle, channel, idle_options: idle_options.into() }
+        Callbacks { uncancellable, frame, micro, macro_, idle, channel, idle_options: idle_options.into() }
     }
 
     /// Asks the host for one callback for `strategy`.
@@ -190,10 +201,15 @@ impl HostDriver {
             Slot::Idle => self
                 .idle_handle
                 .set(Some(request_idle_callback(cb.idle.as_ref().unchecked_ref(), &cb.idle_options))),
-            Slot::Micro => queue_microtask(cb.micro.as_ref().unchecked_ref()),
+            Slot::Micro => {
+                cb.uncancellable.set(cb.uncancellable.get() + 1);
+                queue_microtask(cb.micro.as_ref().unchecked_ref());
+            }
             Slot::Macro => match &cb.channel {
+                // Closing the port on drop discards the message: cancellable.
                 Some((_, port2)) => port2.post_message(&JsValue::NULL),
                 None => {
+                    cb.uncancellable.set(cb.uncancellable.get() + 1);
                     set_timeout(cb.macro_.as_ref().unchecked_ref(), 0.0);
                 }
             },
@@ -214,16 +230,31 @@ impl HostDriver {
     }
 }
 
+std::thread_local! {
+    /// Callbacks of dropped executors that still have a microtask or timeout queued:
+    /// JS will call them, so they must stay alive (calling a dropped `Closure` throws).
+    /// Their owner is gone, so they do nothing. Swept when the queue has run.
+    static GRAVEYARD: RefCell<Vec<Callbacks>> = const { RefCell::new(Vec::new()) };
+}
+
 impl Drop for HostDriver {
     fn drop(&mut self) {
         self.cancel_all();
-        if let Some(cb) = self.callbacks.get_mut() {
-            if let Some((p1, p2)) = &cb.channel {
-                p1.set_onmessage(None);
-                p1.close();
-                p2.close();
-            }
+        let Some(cb) = self.callbacks.get_mut().take() else { return };
+        if let Some((p1, p2)) = &cb.channel {
+            p1.set_onmessage(None);
+            p1.close();
+            p2.close();
         }
+        let _ = GRAVEYARD.try_with(|g| {
+            let Ok(mut g) = g.try_borrow_mut() else { return };
+            // Entries whose queued callbacks have all run are not executing now (we
+            // are in a drop, not inside one of their dead-owner calls): free them.
+            g.retain(|c| c.uncancellable.get() > 0);
+            if cb.uncancellable.get() > 0 {
+                g.push(cb);
+            }
+        });
     }
 }
 
