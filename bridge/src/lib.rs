@@ -1,0 +1,125 @@
+//! # aimdb-wasm-bridge: the `WsBridge` state machine
+//!
+//! The pure core of the browser's WebSocket bridge to an AimDB server. It owns every
+//! decision (connection status, reconnect backoff, the offline write queue, keepalive,
+//! the subscription set, late join, topic <-> record key mapping, echo suppression) and
+//! none of the effects: no socket, no clock, no timer, no `web-sys`. A transport feeds it
+//! events and executes the [`Action`]s it queues; every call takes `now_ms` from the
+//! adapter's clock, so each behaviour is a deterministic native test (drive it with the
+//! `manual` executor's `VirtualClock::now_ms()` or plain numbers).
+//!
+//! The wire format is `aimdb_ws_protocol` 0.1.0's [`ClientMessage`] / [`ServerMessage`],
+//! the types the server itself uses; nothing here spells a frame by hand.
+//!
+//! ## Driving it
+//! ```
+//! use aimdb_wasm_bridge::{Action, Bridge, BridgeOptions, Link, RecordLink, Status};
+//! use serde_json::json;
+//!
+//! let opts = BridgeOptions { subscribe_topics: vec!["temp/+".into()], ..Default::default() };
+//! let records = vec![RecordLink::new("temp.berlin"), RecordLink::new("cmd").topic("commands/x").link(Link::Out)];
+//! let mut b = Bridge::new("ws://localhost:8080/ws", opts, records).unwrap();
+//!
+//! b.connect(0.0);
+//! let Some(Action::Open { conn, .. }) = b.take_actions().into_iter().find(|a| matches!(a, Action::Open { .. })) else { panic!() };
+//! b.on_open(conn, 5.0);                       // -> Status(Connected), Send(subscribe ["temp/*", "temp/berlin"])
+//! b.on_frame(conn, r#"{"type":"snapshot","topic":"temp/berlin","payload":{"celsius":18.5}}"#, 9.0);
+//! assert!(b.take_actions().iter().any(|a| matches!(a, Action::Deliver(d) if d.key == "temp.berlin" && d.snapshot)));
+//! assert_eq!(b.status(), Status::Connected);
+//! b.write("cmd", json!({"celsius": 21.5}), 10.0).unwrap(); // -> Send(write)
+//! let timer = b.next_timer_ms();              // arm one timer; call b.on_timer(now) when it fires
+//! # assert!(timer.is_some());
+//! ```
+//!
+//! Inputs: [`Bridge::connect`], [`Bridge::disconnect`], [`Bridge::write`] /
+//! [`Bridge::write_json`], [`Bridge::subscribe`] / [`Bridge::unsubscribe`],
+//! [`Bridge::reject_inbound`], and the socket events [`Bridge::on_open`],
+//! [`Bridge::on_frame`], [`Bridge::on_error`], [`Bridge::on_close`], plus
+//! [`Bridge::on_timer`] and [`Bridge::on_online`]. Outputs: the [`Action`] queue
+//! ([`Bridge::take_actions`]), [`Bridge::next_timer_ms`] (the transport keeps exactly
+//! one timer armed at that absolute time), [`Bridge::status`], [`Bridge::stats`].
+//!
+//! ## Design decisions forced by the server (see `PROTOCOL.md`)
+//! - **Every close is 1006**, even one the client started: the machine never looks at
+//!   close codes. [`Bridge::disconnect`] sets a "closed on purpose" flag: no reconnect
+//!   after it, queued writes are dropped (reported), and later writes fail with
+//!   [`WriteError::Disconnected`] instead of queueing, until [`Bridge::connect`].
+//! - **Socket ids.** Each [`Action::Open`] carries a fresh [`ConnId`] that the transport
+//!   passes back with the socket's events; events of an older socket are ignored and
+//!   counted (`stale_events`). A browser can take many seconds to deliver `close` for a
+//!   dead link that was told to close, by which time the next socket may be open.
+//! - **A 401 looks like an unreachable server** (an `error` event, close 1006, no
+//!   `open`). After `refusedAfter` (3) consecutive attempts that closed before `open`
+//!   (or hit `connectTimeoutMs`), [`BridgeError::ConnectionRefused`] is reported once;
+//!   retries go on with the capped backoff, so there is no tight loop.
+//! - **Acks are not relied on.** The server's per-client queue drops frames silently
+//!   (including `subscribed`, `pong`, `error`). Subscriptions count as active once sent;
+//!   keepalive treats *any* inbound frame after a ping as proof of life, so a dropped
+//!   `pong` on a busy link does not kill it.
+//! - **`+` is a literal on the server**: a pattern level `+` is sent as `*`. `#` matches
+//!   zero or more levels, `*` exactly one ([`topic`]).
+//! - **Late join**: snapshots come only for exact-topic subscriptions, so with
+//!   `lateJoin` the bridge also subscribes the exact topics of the `in`/`both` records
+//!   its patterns cover, on every (re)connect. [`Action::Synced`] is emitted once per
+//!   connection when each of them produced a value (snapshot or live data, or the
+//!   server refused it with `FORBIDDEN`) or after `syncTimeoutMs` (after a server
+//!   restart its cache is empty, so a snapshot may never come).
+//! - **Any order**: `data` may arrive before `subscribed`/`snapshot`. Data is delivered
+//!   whenever a record maps the topic, whatever the subscription state. A `snapshot`
+//!   that arrives after live `data` of the same topic on the same connection is not
+//!   delivered (it would move the record back to an older value); it is counted in
+//!   `stale_snapshots`.
+//! - **Frames over 16 MiB** make the server reset the TCP connection: such writes are
+//!   refused with [`WriteError::TooLarge`].
+//!
+//! ## Echo suppression
+//! A `both` record receives values from the server and sends local values to it. The
+//! caller's outbound tap sees *every* value of the record, including those the bridge
+//! delivered, so without care each inbound value would be written straight back.
+//!
+//! A "currently delivering" flag does not work: AimDB taps run as tasks, later than the
+//! push that triggered them. So the machine remembers, per `both` record, the values it
+//! delivered that have not yet come back (FIFO, at most [`ECHO_WINDOW`]). When the tap
+//! calls [`Bridge::write`] with a value equal (`serde_json::Value` equality) to one of
+//! them, the write returns [`WriteOutcome::Suppressed`] and that entry and all older ones
+//! are forgotten (a latest-value buffer may have skipped the older ones). Any other value
+//! is a genuine local write and goes out. [`Bridge::should_send`] asks the same question
+//! without changing anything. If the caller's validation refuses a delivered payload it
+//! calls [`Bridge::reject_inbound`], which also forgets that echo, since the value never
+//! reached the record.
+//!
+//! Consequence, by design: a local write of exactly the value the server just sent for
+//! that record (before the tap saw the delivery) is not sent; the server already holds
+//! that value.
+//!
+//! ## Offline queue
+//! Writes while not connected (also before the first `connect()`, and while a
+//! non-reconnecting bridge is closed) queue FIFO up to `maxOfflineQueue` and are flushed
+//! in order right after the `subscribe` on the next open. A full queue follows
+//! `overflow`; every write that will never be sent is reported as
+//! [`Action::WriteDropped`] and counted. A write handed to a socket that then dies is
+//! lost (at-most-once; the server sends no write acks).
+//!
+//! ## Keepalive
+//! While connected, a `ping` every `keepaliveMs`. If nothing at all arrives within
+//! `pongTimeoutMs` after a ping, the link is dead: `Close`, `Error(PongTimeout)`,
+//! `Status(Reconnecting)` and backoff. [`Bridge::on_online`] (network back / page
+//! visible) retries at once when waiting, or probes an open link with a ping.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod backoff;
+mod bridge;
+pub mod error;
+pub mod options;
+pub mod topic;
+pub mod url;
+
+pub use aimdb_ws_protocol::{ClientMessage, ErrorCode, ServerMessage};
+pub use bridge::{
+    Action, Bridge, ConnId, Delivery, DropReason, DroppedWrite, Stats, Status, WriteOutcome,
+    ECHO_WINDOW, MAX_FRAME_BYTES,
+};
+pub use error::{BridgeError, WriteError};
+pub use options::{BackoffOptions, BridgeOptions, ConfigError, Link, OverflowPolicy, RecordLink};
