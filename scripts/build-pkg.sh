@@ -13,8 +13,12 @@ wasm-bindgen --target web --out-dir "$out" --out-name aimdb_wasm_bindings \
   --remove-name-section --remove-producers-section --no-typescript \
   target/wasm32-unknown-unknown/release/aimdb_wasm_bindings.wasm
 # Debian's binaryen (108) produces modules that fail to load; use the npm one.
-node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+# -Oz twice: the second round still finds ~0.4 % (gzipped) after the first one's inlining.
+node_modules/.bin/wasm-opt -Oz -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
   "$out/aimdb_wasm_bindings_bg.wasm" -o "$out/aimdb_wasm_bindings_bg.wasm"
+# The glue's JSDoc blocks (the Rust doc comments of the #[wasm_bindgen] items) are for
+# no one: the package's types are index.d.ts, and the glue is internal to index.js.
+perl -0pi -e 's{^[ \t]*/\*\*\n(?:[ \t]*\*(?:[ \t][^\n]*)?\n)*?[ \t]*\*/\n}{}gm' "$out/aimdb_wasm_bindings.js"
 cp bindings/npm/package.json bindings/npm/index.js bindings/npm/index.d.ts "$out/"
 echo "pkg/ built: $(ls "$out" | tr '\n' ' ')"

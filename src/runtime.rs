@@ -73,6 +73,10 @@ impl Spawn for WasmAdapter {
     where
         F: Future<Output = ()> + Send + 'static,
     {
+        // Boxed: one task type for every engine future (and for the facade's tasks,
+        // which spawn the same `Pin<Box<dyn Future>>`), so the executor's task
+        // machinery is compiled once instead of once per future type.
+        let future: core::pin::Pin<Box<dyn Future<Output = ()>>> = Box::pin(future);
         self.handle.spawn(future).map_err(|e| ExecutorError::SpawnFailed {
             message: match e {
                 SpawnError::Gone => "aimdb-wasm: the ticked executor was dropped or shut down",

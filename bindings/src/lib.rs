@@ -9,6 +9,7 @@
 
 pub mod contracts;
 pub mod js;
+pub mod json;
 pub mod schema;
 
 pub use schema::{known_schemas, register, SchemaConflict};

@@ -37,6 +37,7 @@ mod ring;
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use aimdb_core::buffer::{Buffer, BufferCfg, BufferReader, DynBuffer};
 use aimdb_core::DbError;
@@ -44,6 +45,7 @@ use aimdb_core::DbError;
 pub use cfg::{validate_buffer_cfg, BufferCfgError, MAX_RING_CAPACITY};
 pub use latest::{LatestReader, SingleLatest};
 pub use mailbox::{Mailbox, MailboxReader};
+use reader::RawReader;
 pub use reader::{Drained, Next};
 pub use ring::{RingReader, SpmcRing};
 
@@ -215,6 +217,28 @@ impl<T: Clone> WasmBufferReader<T> {
             Self::Ring(r) => r.drain_into(out),
             Self::Latest(r) => r.drain_into(out),
             Self::Mailbox(r) => r.drain_into(out),
+        }
+    }
+
+    /// The poll behind [`recv_batch`](Self::recv_batch): `Ready` once at least one
+    /// item was drained into `out`; `Pending` parks this reader (registered with `cx`'s
+    /// waker). A caller that stops polling while parked withdraws with
+    /// [`cancel_wait`](Self::cancel_wait) (dropping the reader does too).
+    pub fn poll_drain(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<Drained> {
+        match self {
+            Self::Ring(r) => r.poll_drain(cx, out),
+            Self::Latest(r) => r.poll_drain(cx, out),
+            Self::Mailbox(r) => r.poll_drain(cx, out),
+        }
+    }
+
+    /// Withdraws a registration made by a `Pending` [`poll_drain`](Self::poll_drain).
+    /// No-op when not parked.
+    pub fn cancel_wait(&mut self) {
+        match self {
+            Self::Ring(r) => RawReader::cancel_wait(r),
+            Self::Latest(r) => RawReader::cancel_wait(r),
+            Self::Mailbox(r) => RawReader::cancel_wait(r),
         }
     }
 

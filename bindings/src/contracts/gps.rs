@@ -1,7 +1,7 @@
 //! `gps_location`: `{ "latitude": f64, "longitude": f64, "altitude"?: f64,
 //! "accuracy"?: f32, "timestamp": u64 }`.
 
-use super::{from_value_with_path, out_of_range, require_object, Contract, ContractError};
+use super::{out_of_range, require_object, Contract, ContractError, Input, Text};
 use aimdb_data_contracts::{Observable, SchemaType, Settable};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -86,12 +86,22 @@ impl GpsLocation {
     }
 }
 
-impl Contract for GpsLocation {
-    fn from_json_value(value: Value) -> Result<Self, ContractError> {
-        require_object::<Self>(&value, "struct GpsLocation")?;
-        let g = from_value_with_path::<Self>(value)?;
+impl GpsLocation {
+    fn from_input(input: &impl Input) -> Result<Self, ContractError> {
+        require_object::<Self>(input, "struct GpsLocation")?;
+        let g = input.parse::<Self>()?;
         g.check()?;
         Ok(g)
+    }
+}
+
+impl Contract for GpsLocation {
+    fn from_json_value(value: Value) -> Result<Self, ContractError> {
+        Self::from_input(&value)
+    }
+
+    fn from_json_str(text: &str) -> Result<Self, ContractError> {
+        Self::from_input(&Text::new::<Self>(text)?)
     }
 }
 

@@ -1,6 +1,6 @@
 //! `humidity`: `{ "percent": f32, "timestamp": u64 }`, percent in `[0, 100]`.
 
-use super::{from_value_with_path, out_of_range, require_object, Contract, ContractError};
+use super::{out_of_range, require_object, Contract, ContractError, Input, Text};
 use aimdb_data_contracts::{Observable, SchemaType, Settable};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -52,12 +52,22 @@ impl Humidity {
     }
 }
 
-impl Contract for Humidity {
-    fn from_json_value(value: Value) -> Result<Self, ContractError> {
-        require_object::<Self>(&value, "struct Humidity")?;
-        let h = from_value_with_path::<Self>(value)?;
+impl Humidity {
+    fn from_input(input: &impl Input) -> Result<Self, ContractError> {
+        require_object::<Self>(input, "struct Humidity")?;
+        let h = input.parse::<Self>()?;
         h.check()?;
         Ok(h)
+    }
+}
+
+impl Contract for Humidity {
+    fn from_json_value(value: Value) -> Result<Self, ContractError> {
+        Self::from_input(&value)
+    }
+
+    fn from_json_str(text: &str) -> Result<Self, ContractError> {
+        Self::from_input(&Text::new::<Self>(text)?)
     }
 }
 

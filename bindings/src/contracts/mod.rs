@@ -12,9 +12,14 @@
 //! | [`Humidity`] | `humidity` | 1 | `{ percent, timestamp }` |
 //! | [`GpsLocation`] | `gps_location` | 1 | `{ latitude, longitude, altitude?, accuracy?, timestamp }` |
 //!
-//! Timestamps are Unix milliseconds as `u64`. Parsing goes through `serde_json::Value`,
-//! which holds integers exactly, so timestamps above 2^53 survive in Rust; JavaScript
-//! numbers do not hold them exactly (a JS-side concern, not a contract error).
+//! Timestamps are Unix milliseconds as `u64`. Numbers are parsed by serde_json, which
+//! holds integers exactly, so timestamps above 2^53 survive in Rust; JavaScript numbers
+//! do not hold them exactly (a JS-side concern, not a contract error).
+//!
+//! The built-in contracts parse JSON text into a [`Json`](crate::json::Json) instead of a
+//! `serde_json::Value` (whose map, deserializer and error formatting would cost ~20 KB
+//! gzipped of wasm); it deserializes as a `Value` does, with the same errors and paths.
+//! A contract of an app crate gets the same from [`from_str_with_path`].
 
 mod error;
 mod gps;
@@ -26,6 +31,7 @@ pub use gps::GpsLocation;
 pub use humidity::Humidity;
 pub use temperature::{Temperature, TemperatureV1, TemperatureV1ToV2};
 
+use crate::json::{self, Json};
 use aimdb_data_contracts::SchemaType;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -44,6 +50,10 @@ pub trait Contract:
 
     /// Parses JSON text (same rules). A syntax error is a [`ContractError`] with an empty
     /// path and serde_json's message (which includes line and column).
+    ///
+    /// The default goes through [`from_json_value`](Contract::from_json_value); a
+    /// contract that overrides only that keeps its checks here too. The built-ins
+    /// override both to parse text directly (smaller wasm): see [`from_str_with_path`].
     fn from_json_str(text: &str) -> Result<Self, ContractError> {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| ContractError::new(Self::NAME, "", e.to_string()))?;
@@ -60,26 +70,83 @@ pub trait Contract:
 pub fn from_value_with_path<T: SchemaType + DeserializeOwned>(
     value: Value,
 ) -> Result<T, ContractError> {
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let mut path = if err.path().iter().next().is_none() {
-            String::new()
-        } else {
-            err.path().to_string()
-        };
-        let message = err.inner().to_string();
-        if let Some(field) = missing_field(&message) {
-            if !path.is_empty() {
-                path.push('.');
-            }
-            path.push_str(field);
+    serde_path_to_error::deserialize(value).map_err(path_error::<T, _>)
+}
+
+/// [`from_value_with_path`] for JSON text, without building a `serde_json::Value`
+/// (the text is parsed into a [`Json`], which deserializes as a `Value` does): the same
+/// paths and messages, and a syntax error has an empty path and serde_json's message
+/// (with line and column), as in [`Contract::from_json_str`]. One difference: a struct
+/// is read from a JSON object only, not from an array (serde's tuple form).
+pub fn from_str_with_path<T: SchemaType + DeserializeOwned>(text: &str) -> Result<T, ContractError> {
+    Text::new::<T>(text)?.parse()
+}
+
+fn path_error<T: SchemaType, E: core::fmt::Display>(err: serde_path_to_error::Error<E>) -> ContractError {
+    let at = err.path();
+    let path = if at.iter().next().is_none() { String::new() } else { at.to_string() };
+    with_missing_field(T::NAME, path, err.inner().to_string())
+}
+
+/// The error, with the field a ``missing field `x` `` message names appended to `path`.
+fn with_missing_field(schema: &'static str, mut path: String, message: String) -> ContractError {
+    if let Some(field) = missing_field(&message) {
+        if !path.is_empty() {
+            path.push('.');
         }
-        ContractError::new(T::NAME, path, message)
-    })
+        path.push_str(field);
+    }
+    ContractError::new(schema, path, message)
 }
 
 /// The field named by serde's ``missing field `name` `` message.
 fn missing_field(message: &str) -> Option<&str> {
     message.strip_prefix("missing field `")?.strip_suffix('`')
+}
+
+/// What the built-in contracts parse: JSON text (the JS facade) or a
+/// `serde_json::Value` ([`Contract::from_json_value`]).
+pub(crate) trait Input {
+    /// The top level is an array.
+    fn is_array(&self) -> bool;
+    /// `None` when the top level is not an object with `key`; else its `as_u64`.
+    fn field_u64(&self, key: &str) -> Option<Option<u64>>;
+    /// The typed parse, with path tracking.
+    fn parse<T: SchemaType + DeserializeOwned>(&self) -> Result<T, ContractError>;
+}
+
+impl Input for Value {
+    fn is_array(&self) -> bool {
+        Value::is_array(self)
+    }
+    fn field_u64(&self, key: &str) -> Option<Option<u64>> {
+        self.get(key).map(Value::as_u64)
+    }
+    fn parse<T: SchemaType + DeserializeOwned>(&self) -> Result<T, ContractError> {
+        from_value_with_path(self.clone())
+    }
+}
+
+/// Parsed JSON text.
+pub(crate) struct Text(Json);
+
+impl Text {
+    /// Parses `text`: a syntax error is `T`'s, with an empty path.
+    pub(crate) fn new<T: SchemaType>(text: &str) -> Result<Self, ContractError> {
+        json::parse(text).map(Text).map_err(|e| ContractError::new(T::NAME, "", e.to_string()))
+    }
+}
+
+impl Input for Text {
+    fn is_array(&self) -> bool {
+        matches!(self.0, Json::Arr(_))
+    }
+    fn field_u64(&self, key: &str) -> Option<Option<u64>> {
+        self.0.get(key).map(Json::as_u64)
+    }
+    fn parse<T: SchemaType + DeserializeOwned>(&self) -> Result<T, ContractError> {
+        json::deserialize_with_path(&self.0).map_err(|(path, e)| with_missing_field(T::NAME, path, e.to_string()))
+    }
 }
 
 /// Rejects anything but a JSON object at the top level, with serde's wording.
@@ -89,10 +156,10 @@ fn missing_field(message: &str) -> Option<&str> {
 /// built-in contracts refuse that. Other non-objects are left to serde, which already
 /// refuses them with its own message.
 pub(crate) fn require_object<T: SchemaType>(
-    value: &Value,
+    input: &impl Input,
     expected: &str,
 ) -> Result<(), ContractError> {
-    if value.is_array() {
+    if input.is_array() {
         return Err(ContractError::new(
             T::NAME,
             "",
@@ -112,17 +179,10 @@ pub(crate) fn out_of_range<N: core::fmt::Display>(min: N, max: N, got: impl Into
 /// Goes through serde_json's formatter (already in the module) instead of `core::fmt`'s
 /// float printing, which would add ~20 KB to the wasm.
 pub(crate) fn num(x: f64) -> String {
-    match serde_json::Number::from_f64(x) {
-        Some(n) => {
-            let s = n.to_string();
-            match s.strip_suffix(".0") {
-                Some(int) => int.to_string(),
-                None => s,
-            }
-        }
-        None if x.is_nan() => "NaN".into(),
-        None if x > 0.0 => "inf".into(),
-        None => "-inf".into(),
+    let s = json::float(x);
+    match s.strip_suffix(".0") {
+        Some(int) => int.to_string(),
+        None => s,
     }
 }
 

@@ -4,7 +4,7 @@
 // `migration_chain!` expands to paths under `alloc::`; bind the crate in this module.
 extern crate alloc;
 
-use super::{from_value_with_path, require_object, Contract, ContractError};
+use super::{require_object, Contract, ContractError, Input, Text};
 use aimdb_data_contracts::{
     migration_chain, MigrationChain, MigrationError, MigrationStep, Observable, SchemaType,
     Settable,
@@ -82,36 +82,40 @@ impl Temperature {
     }
 }
 
-impl Contract for Temperature {
-    /// Dispatches on `schema_version`: 1 runs the migration chain, 2 parses directly;
-    /// missing or any other number is an error at path `schema_version`.
-    fn from_json_value(value: Value) -> Result<Self, ContractError> {
-        require_object::<Self>(&value, "struct Temperature")?;
-        let version = match value.get(VERSION_FIELD) {
-            None => {
-                return Err(ContractError::new(
-                    Self::NAME,
-                    VERSION_FIELD,
-                    format!("missing field `{VERSION_FIELD}`"),
-                ))
+impl Temperature {
+    /// Dispatches on `schema_version`: 1 is upgraded through [`TemperatureV1ToV2`], 2
+    /// parses directly; missing or any other number is an error at path
+    /// `schema_version`.
+    fn from_input(input: &impl Input) -> Result<Self, ContractError> {
+        require_object::<Self>(input, "struct Temperature")?;
+        match input.field_u64(VERSION_FIELD) {
+            None => Err(ContractError::new(
+                Self::NAME,
+                VERSION_FIELD,
+                format!("missing field `{VERSION_FIELD}`"),
+            )),
+            Some(Some(v)) if v == u64::from(TemperatureV1::VERSION) => {
+                migrate_v1(input.parse::<TemperatureV1>()?)
             }
-            Some(v) => v.as_u64(),
-        };
-        match version {
-            Some(v) if v == u64::from(TemperatureV1::VERSION) => migrate_v1(value),
-            Some(v) if v == u64::from(Self::VERSION) => {
-                let t = from_value_with_path::<Self>(value)?;
-                t.check()?;
-                Ok(t)
-            }
-            Some(v) => Err(unsupported_version(v)),
-            // Not a non-negative integer: serde names the type problem at `schema_version`.
-            None => {
-                let t = from_value_with_path::<Self>(value)?;
+            Some(Some(v)) if v != u64::from(Self::VERSION) => Err(unsupported_version(v)),
+            // Version 2, or not a non-negative integer: then serde names the type
+            // problem at `schema_version`.
+            Some(_) => {
+                let t = input.parse::<Self>()?;
                 t.check()?;
                 Ok(t)
             }
         }
+    }
+}
+
+impl Contract for Temperature {
+    fn from_json_value(value: Value) -> Result<Self, ContractError> {
+        Self::from_input(&value)
+    }
+
+    fn from_json_str(text: &str) -> Result<Self, ContractError> {
+        Self::from_input(&Text::new::<Self>(text)?)
     }
 }
 
@@ -191,11 +195,12 @@ fn unsupported_version(v: u64) -> ContractError {
     )
 }
 
-/// Runs the migration chain on a `schema_version: 1` object.
-fn migrate_v1(value: Value) -> Result<Temperature, ContractError> {
-    let bytes = serde_json::to_vec(&value)
-        .map_err(|e| ContractError::new(Temperature::NAME, "", e.to_string()))?;
-    match Temperature::migrate_from_bytes(&bytes) {
+/// Upgrades a parsed `schema_version: 1` value with [`TemperatureV1ToV2`] (the step
+/// the migration chain runs for version 1) and checks the result.
+fn migrate_v1(v1: TemperatureV1) -> Result<Temperature, ContractError> {
+    let name = Temperature::NAME;
+    let unit = v1.unit.clone();
+    match TemperatureV1ToV2::up(v1) {
         Ok(t) => {
             t.check().map_err(|mut e| {
                 // The v1 payload had no `celsius`; the non-finite input was `temp`.
@@ -206,44 +211,12 @@ fn migrate_v1(value: Value) -> Result<Temperature, ContractError> {
             })?;
             Ok(t)
         }
-        Err(e) => Err(migration_error(e, value)),
-    }
-}
-
-/// Maps a chain failure to a [`ContractError`] at the most precise path available.
-fn migration_error(err: MigrationError, value: Value) -> ContractError {
-    let name = Temperature::NAME;
-    match err {
-        MigrationError::MissingVersion => ContractError::new(
+        Err(MigrationError::ConversionFailed(msg)) if msg == UNKNOWN_UNIT => Err(ContractError::new(
             name,
-            VERSION_FIELD,
-            format!("missing field `{VERSION_FIELD}`"),
-        ),
-        MigrationError::VersionTooNew { source, .. } => unsupported_version(u64::from(source)),
-        MigrationError::VersionTooOld { .. } => {
-            ContractError::new(name, VERSION_FIELD, err.to_string())
-        }
-        MigrationError::ConversionFailed(msg) if msg == UNKNOWN_UNIT => {
-            let unit = value
-                .get("unit")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            ContractError::new(
-                name,
-                "unit",
-                format!("unknown unit {unit:?} (expected \"C\", \"F\" or \"K\")"),
-            )
-        }
-        // The chain's message only names the type; parse again to find the field.
-        MigrationError::DeserializationFailed(_) => {
-            match from_value_with_path::<TemperatureV1>(value) {
-                Err(e) => e,
-                Ok(_) => ContractError::new(name, "", err.to_string()),
-            }
-        }
-        MigrationError::ConversionFailed(_) | MigrationError::SerializationFailed(_) => {
-            ContractError::new(name, "", err.to_string())
-        }
+            "unit",
+            format!("unknown unit {} (expected \"C\", \"F\" or \"K\")", crate::json::DebugStr(&unit)),
+        )),
+        Err(err) => Err(ContractError::new(name, "", err.to_string())),
     }
 }
 

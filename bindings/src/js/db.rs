@@ -239,12 +239,17 @@ pub fn validate(schema_type: &str, json: &str) -> Result<String, JsValue> {
 /// (`[{"name":"temperature","version":2}, ...]`).
 #[wasm_bindgen(js_name = knownSchemas)]
 pub fn known_schemas() -> String {
-    let list: Vec<_> = schema::known_schemas()
+    #[derive(Serialize)]
+    struct Known {
+        name: &'static str,
+        version: u32,
+    }
+    let list: Vec<Known> = schema::known_schemas()
         .into_iter()
         .filter_map(schema::lookup)
-        .map(|s| serde_json::json!({ "name": s.name(), "version": s.version() }))
+        .map(|s| Known { name: s.name(), version: s.version() })
         .collect();
-    serde_json::Value::Array(list).to_string()
+    serde_json::to_string(&list).unwrap_or_default()
 }
 
 thread_local! {

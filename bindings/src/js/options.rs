@@ -1,11 +1,12 @@
-//! Parsing the JSON options the npm wrapper passes in. Hand-written over
-//! `serde_json::Value` so every error names the option that was wrong.
+//! Parsing the JSON options the npm wrapper passes in. Hand-written over [`Json`] so
+//! every error names the option that was wrong.
 
 use super::error::FacadeError;
+use crate::json::{self, Json};
 use aimdb_core::buffer::BufferCfg;
 use aimdb_wasm::buffer::validate_buffer_cfg;
-use aimdb_wasm::{LogLevel, TickConfig};
-use serde_json::{Map, Value};
+use aimdb_wasm::{LogLevel, TickConfig, TickStrategy};
+use serde::de::{Error as _, Unexpected};
 
 /// Default capacity of `buffer: 'SpmcRing'` given without one.
 pub const DEFAULT_RING_CAPACITY: usize = 1024;
@@ -17,10 +18,10 @@ pub struct DbOptions {
     pub log_level: LogLevel,
 }
 
-fn object(text: &str, what: &'static str) -> Result<Map<String, Value>, FacadeError> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(Value::Null) => Ok(Map::new()),
+fn object(text: &str, what: &'static str) -> Result<Vec<(String, Json)>, FacadeError> {
+    match json::parse(text) {
+        Ok(Json::Obj(m)) => Ok(m),
+        Ok(Json::Null) => Ok(Vec::new()),
         Ok(other) => Err(FacadeError::InvalidOptions { what, message: format!("expected an object, got {other}") }),
         Err(e) => Err(FacadeError::InvalidOptions { what, message: e.to_string() }),
     }
@@ -29,9 +30,9 @@ fn object(text: &str, what: &'static str) -> Result<Map<String, Value>, FacadeEr
 /// Parses `{ tick?, budgetMs?, maxPollsPerTick?, logLevel? }`.
 pub fn db_options(text: &str) -> Result<DbOptions, FacadeError> {
     let mut m = object(text, "WasmDb options")?;
-    let log_level = match m.remove("logLevel") {
-        None | Some(Value::Null) => LogLevel::Info,
-        Some(Value::String(s)) => match s.as_str() {
+    let log_level = match json::remove(&mut m, "logLevel") {
+        None | Some(Json::Null) => LogLevel::Info,
+        Some(Json::Str(s)) => match s.as_str() {
             "debug" => LogLevel::Debug,
             "info" => LogLevel::Info,
             "warn" => LogLevel::Warn,
@@ -48,28 +49,34 @@ pub fn db_options(text: &str) -> Result<DbOptions, FacadeError> {
             return Err(FacadeError::InvalidOptions { what: "WasmDb options", message: format!("logLevel must be a string, got {v}") })
         }
     };
-    let tick = tick_config(Value::Object(m), TickConfig::default(), "WasmDb options")?;
+    let tick = tick_config(Json::Obj(m), TickConfig::default(), "WasmDb options")?;
     Ok(DbOptions { tick, log_level })
 }
 
+/// The field names `TickConfig`'s derived `Deserialize` lists in an unknown-field error.
+const TICK_FIELDS: &[&str] = &["strategy", "tick", "budgetMs", "budget_ms", "maxPollsPerTick", "max_polls_per_tick"];
+/// `TickStrategy`'s variant names, as its derived `Deserialize` lists them.
+const STRATEGIES: [TickStrategy; 5] =
+    [TickStrategy::AnimationFrame, TickStrategy::Microtask, TickStrategy::Macrotask, TickStrategy::Idle, TickStrategy::Manual];
+const STRATEGY_NAMES: &[&str] = &["animationFrame", "microtask", "macrotask", "idle", "manual"];
+
+type E = json::Error;
+
 /// Parses ticking options over `base` (unspecified fields keep their value).
-pub fn tick_config(value: Value, base: TickConfig, what: &'static str) -> Result<TickConfig, FacadeError> {
-    let mut merged = match serde_json::to_value(base) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    let Value::Object(m) = value else {
+///
+/// Equivalent to deserializing `TickConfig` (serde's messages) from `base` with the
+/// given fields written over it (`tick` standing for `strategy`), fields in key order.
+pub fn tick_config(value: Json, base: TickConfig, what: &'static str) -> Result<TickConfig, FacadeError> {
+    let Json::Obj(mut m) = value else {
         return Err(FacadeError::InvalidOptions { what, message: format!("expected an object, got {value}") });
     };
-    for (k, v) in m {
-        let k = match k.as_str() {
-            "tick" => "strategy".to_string(),
-            _ => k,
-        };
-        merged.insert(k, v);
+    if let Some(t) = json::remove(&mut m, "tick") {
+        json::insert(&mut m, "strategy".into(), t);
     }
-    let cfg: TickConfig = serde_json::from_value(Value::Object(merged))
-        .map_err(|e| FacadeError::InvalidOptions { what, message: e.to_string() })?;
+    let mut cfg = base;
+    for (k, v) in &m {
+        tick_field(&mut cfg, k, v).map_err(|e| FacadeError::InvalidOptions { what, message: e.to_string() })?;
+    }
     cfg.validate().map_err(|e| FacadeError::InvalidOptions {
         what,
         message: match e {
@@ -80,10 +87,55 @@ pub fn tick_config(value: Value, base: TickConfig, what: &'static str) -> Result
     Ok(cfg)
 }
 
+/// Writes one field over `cfg`, with the error `TickConfig`'s derived `Deserialize` gives.
+fn tick_field(cfg: &mut TickConfig, k: &str, v: &Json) -> Result<(), E> {
+    match k {
+        "strategy" => cfg.strategy = strategy(v)?,
+        "budgetMs" => {
+            cfg.budget_ms = match *v {
+                Json::U64(n) => n as f64,
+                Json::I64(n) => n as f64,
+                Json::F64(f) => f,
+                _ => return Err(E::invalid_type(v.unexpected(), &"f64")),
+            }
+        }
+        "maxPollsPerTick" => {
+            cfg.max_polls_per_tick = match *v {
+                Json::U64(n) => u32::try_from(n).map_err(|_| E::invalid_value(Unexpected::Unsigned(n), &"u32"))?,
+                Json::I64(n) => return Err(E::invalid_value(Unexpected::Signed(n), &"u32")),
+                _ => return Err(E::invalid_type(v.unexpected(), &"u32")),
+            }
+        }
+        // Aliases of fields the base always has.
+        "budget_ms" => return Err(E::duplicate_field("budgetMs")),
+        "max_polls_per_tick" => return Err(E::duplicate_field("maxPollsPerTick")),
+        k => return Err(E::unknown_field(k, TICK_FIELDS)),
+    }
+    Ok(())
+}
+
+/// A `TickStrategy` from a JSON value, as serde reads an enum: a variant name, or an
+/// object of one `{ name: null }`.
+fn strategy(v: &Json) -> Result<TickStrategy, E> {
+    let (name, unit) = match v {
+        Json::Str(s) => (s, None),
+        Json::Obj(m) if m.len() == 1 => (&m[0].0, Some(&m[0].1)),
+        Json::Obj(_) => return Err(E::invalid_value(Unexpected::Map, &"map with a single key")),
+        _ => return Err(E::invalid_type(v.unexpected(), &"string or map")),
+    };
+    let Some(i) = STRATEGY_NAMES.iter().position(|n| n == name) else {
+        return Err(E::unknown_variant(name, STRATEGY_NAMES));
+    };
+    match unit {
+        Some(u) if *u != Json::Null => Err(E::invalid_type(u.unexpected(), &"unit")),
+        _ => Ok(STRATEGIES[i]),
+    }
+}
+
 /// Parses `setTicking({...})` text.
 pub fn set_ticking(text: &str, base: TickConfig) -> Result<TickConfig, FacadeError> {
     let m = object(text, "ticking options")?;
-    tick_config(Value::Object(m), base, "ticking options")
+    tick_config(Json::Obj(m), base, "ticking options")
 }
 
 /// `configureRecord(key, options)`.
@@ -113,11 +165,11 @@ pub fn record_options(key: &str, text: &str) -> Result<RecordOptions, FacadeErro
     let mut link = Link::In;
     for (k, v) in m {
         match (k.as_str(), v) {
-            ("schemaType", Value::String(s)) => schema_type = Some(s),
+            ("schemaType", Json::Str(s)) => schema_type = Some(s),
             ("buffer", v) => buffer = buffer_cfg(key, v)?,
-            ("topic", Value::String(s)) => topic = Some(s),
-            ("topic", Value::Null) => {}
-            ("link", Value::String(s)) => {
+            ("topic", Json::Str(s)) => topic = Some(s),
+            ("topic", Json::Null) => {}
+            ("link", Json::Str(s)) => {
                 link = match s.as_str() {
                     "in" => Link::In,
                     "out" => Link::Out,
@@ -152,25 +204,25 @@ pub fn record_options(key: &str, text: &str) -> Result<RecordOptions, FacadeErro
 }
 
 /// `'SingleLatest' | 'Mailbox' | 'SpmcRing' | { type: 'SpmcRing', capacity } | { type: 'SingleLatest' } | ...`
-pub fn buffer_cfg(key: &str, v: Value) -> Result<BufferCfg, FacadeError> {
+pub fn buffer_cfg(key: &str, v: Json) -> Result<BufferCfg, FacadeError> {
     let bad = |message: String| FacadeError::InvalidBuffer { key: key.to_string(), message };
     let cfg = match &v {
-        Value::String(s) => match s.as_str() {
+        Json::Str(s) => match s.as_str() {
             "SingleLatest" => BufferCfg::SingleLatest,
             "Mailbox" => BufferCfg::Mailbox,
             "SpmcRing" => BufferCfg::SpmcRing { capacity: DEFAULT_RING_CAPACITY },
             _ => return Err(bad(format!("unknown buffer '{s}' (expected 'SingleLatest', 'Mailbox' or 'SpmcRing')"))),
         },
-        Value::Object(m) => {
-            let ty = m.get("type").and_then(Value::as_str).unwrap_or("");
-            for k in m.keys() {
+        Json::Obj(m) => {
+            let ty = v.get("type").and_then(Json::as_str).unwrap_or("");
+            for (k, _) in m {
                 if k != "type" && k != "capacity" {
                     return Err(bad(format!("unknown buffer option `{k}`")));
                 }
             }
             match ty {
                 "SpmcRing" => {
-                    let capacity = match m.get("capacity") {
+                    let capacity = match v.get("capacity") {
                         None => DEFAULT_RING_CAPACITY,
                         Some(c) => match c.as_u64() {
                             Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
@@ -179,7 +231,7 @@ pub fn buffer_cfg(key: &str, v: Value) -> Result<BufferCfg, FacadeError> {
                     };
                     BufferCfg::SpmcRing { capacity }
                 }
-                "SingleLatest" | "Mailbox" if m.contains_key("capacity") => {
+                "SingleLatest" | "Mailbox" if v.get("capacity").is_some() => {
                     return Err(bad(format!("{ty} takes no capacity")));
                 }
                 "SingleLatest" => BufferCfg::SingleLatest,
@@ -187,7 +239,7 @@ pub fn buffer_cfg(key: &str, v: Value) -> Result<BufferCfg, FacadeError> {
                 _ => return Err(bad(format!("unknown buffer type '{ty}' (expected 'SpmcRing', 'SingleLatest' or 'Mailbox')"))),
             }
         }
-        Value::Null => BufferCfg::SingleLatest,
+        Json::Null => BufferCfg::SingleLatest,
         other => return Err(bad(format!("expected a buffer name or object, got {other}"))),
     };
     validate_buffer_cfg(&cfg).map_err(|e| bad(e.to_string()))?;

@@ -12,11 +12,11 @@ use crate::contracts::Contract;
 use aimdb_core::buffer::BufferCfg;
 use aimdb_core::typed_record::RecordValue;
 use aimdb_core::{AimDb, AimDbBuilder, StringKey};
-use aimdb_wasm::buffer::WasmBuffer;
+use aimdb_wasm::buffer::{WasmBuffer, WasmBufferReader};
 use aimdb_wasm::{TickedExecutor, WasmAdapter};
 use core::cell::Cell;
-use core::future::Future;
-use core::pin::pin;
+use core::future::{poll_fn, Future};
+use core::pin::{pin, Pin};
 use core::task::{Context, Poll, Waker};
 use js_sys::Function;
 use serde::Serialize;
@@ -147,6 +147,133 @@ fn to_json<T: Serialize>(v: &T, counters: &Counters) -> Option<String> {
     }
 }
 
+/// The typed half of a subscription: a buffer reader and the values it drained. Behind
+/// `dyn Feed` the subscription task (delivery, lag, cancellation) is compiled once for
+/// every contract.
+trait Feed {
+    /// Drops the values drained last time.
+    fn clear(&mut self);
+    /// `recv_batch`: `Ready(lagged)` once at least one value was drained.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<u64>;
+    fn len(&self) -> usize;
+    /// Value `i` as JSON.
+    fn json_at(&self, i: usize, counters: &Counters) -> Option<String>;
+    /// Values `from..` as a JSON array.
+    fn json_from(&self, from: usize, counters: &Counters) -> Option<String>;
+    /// Withdraws a registration left by a `Pending` `poll_drain`.
+    fn cancel_wait(&mut self);
+}
+
+struct TypedFeed<T> {
+    reader: WasmBufferReader<T>,
+    items: Vec<T>,
+}
+
+impl<T: Contract> Feed for TypedFeed<T> {
+    fn clear(&mut self) {
+        self.items.clear();
+    }
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<u64> {
+        self.reader.poll_drain(cx, &mut self.items).map(|d| d.lagged)
+    }
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+    fn json_at(&self, i: usize, counters: &Counters) -> Option<String> {
+        to_json(&self.items[i], counters)
+    }
+    fn json_from(&self, from: usize, counters: &Counters) -> Option<String> {
+        to_json(&&self.items[from..], counters)
+    }
+    fn cancel_wait(&mut self) {
+        self.reader.cancel_wait();
+    }
+}
+
+/// Withdraws the reader's registration if the subscription task is dropped while it
+/// waits (as `recv_batch`'s future does).
+struct CancelOnDrop<'a>(&'a mut dyn Feed);
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.cancel_wait();
+    }
+}
+
+/// Starts the task that delivers `feed`'s values to `args.callback`.
+fn spawn_subscription(
+    executor: &TickedExecutor,
+    cfg: &BufferCfg,
+    counters: &Rc<Counters>,
+    args: SubscribeArgs,
+    mut feed: Box<dyn Feed>,
+) -> Result<aimdb_wasm::executors::Task<()>, FacadeError> {
+    let ring = matches!(cfg, BufferCfg::SpmcRing { .. });
+    let SubscribeArgs { callback, batch, on_lag, cancelled } = args;
+    let deliver = {
+        let counters = counters.clone();
+        move |json: String, items: u64| {
+            if cancelled.get() {
+                return false;
+            }
+            counters.delivered.set(counters.delivered.get() + items);
+            // A throwing callback is reported by the npm wrapper around it; the
+            // subscription goes on either way.
+            let _ = callback.call1(&JsValue::UNDEFINED, &JsValue::from_str(&json));
+            !cancelled.get()
+        }
+    };
+    let counters = counters.clone();
+    let executor = executor.clone();
+    // Boxed like the engine's tasks (see `WasmAdapter::spawn`): one task type.
+    let task = executor.clone().spawn_cancellable::<Pin<Box<dyn Future<Output = ()>>>>(Box::pin(async move {
+        loop {
+            feed.clear();
+            let lagged = {
+                let guard = CancelOnDrop(&mut *feed);
+                poll_fn(|cx| guard.0.poll_drain(cx)).await
+            };
+            if lagged > 0 {
+                counters.lagged.set(counters.lagged.get() + lagged);
+                if let Some(f) = &on_lag {
+                    let _ = f.call1(&JsValue::UNDEFINED, &JsValue::from_f64(lagged as f64));
+                }
+            }
+            let len = feed.len();
+            if ring && !batch {
+                // Every item, in order; stop at once if a callback unsubscribes.
+                for i in 0..len {
+                    if let Some(json) = feed.json_at(i, &counters) {
+                        if !deliver(json, 1) {
+                            return;
+                        }
+                    }
+                }
+                continue;
+            }
+            // A ring in batch mode: everything drained, as one array. SingleLatest /
+            // Mailbox: the latest value only (coalesced), as an array of one in batch
+            // mode so a batch callback always gets an array.
+            let from = if ring { 0 } else { len.saturating_sub(1) };
+            let payload = if batch {
+                feed.json_from(from, &counters).map(|j| (j, (len - from) as u64))
+            } else if len > 0 {
+                feed.json_at(len - 1, &counters).map(|j| (j, 1))
+            } else {
+                None
+            };
+            if let Some((json, n)) = payload {
+                if !deliver(json, n) {
+                    return;
+                }
+            }
+            // At most one callback per tick: the next one waits for the next tick.
+            executor.next_tick().await;
+        }
+    }));
+    task.ok_or(FacadeError::UseAfterFree)
+}
+
 impl<T: Contract> DynRecord for TypedRecord<T> {
     fn schema(&self) -> &'static str {
         T::NAME
@@ -175,69 +302,14 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
 
     fn subscribe(&self, args: SubscribeArgs) -> Result<aimdb_wasm::executors::Task<()>, FacadeError> {
         let mut reader = self.buffer.subscribe();
-        let ring = matches!(self.cfg, BufferCfg::SpmcRing { .. });
         // The npm wrapper hands a new subscriber the current value itself, at once
         // (the same frozen object `get()` returns). Ring and mailbox readers start after
         // it; a SingleLatest reader would see it first, so it is consumed here.
         if matches!(self.cfg, BufferCfg::SingleLatest) {
             let _ = reader.try_recv();
         }
-        let counters = self.counters.clone();
-        let executor = self.executor.clone();
-        let SubscribeArgs { callback, batch, on_lag, cancelled } = args;
-        let deliver = move |json: String, items: u64| {
-            if cancelled.get() {
-                return false;
-            }
-            counters.delivered.set(counters.delivered.get() + items);
-            // A throwing callback is reported by the npm wrapper around it; the
-            // subscription goes on either way.
-            let _ = callback.call1(&JsValue::UNDEFINED, &JsValue::from_str(&json));
-            !cancelled.get()
-        };
-        let counters = self.counters.clone();
-        let task = self.executor.spawn_cancellable(async move {
-            let mut items: Vec<T> = Vec::new();
-            loop {
-                items.clear();
-                let drained = reader.recv_batch(&mut items).await;
-                if drained.lagged > 0 {
-                    counters.lagged.set(counters.lagged.get() + drained.lagged);
-                    if let Some(f) = &on_lag {
-                        let _ = f.call1(&JsValue::UNDEFINED, &JsValue::from_f64(drained.lagged as f64));
-                    }
-                }
-                if ring && !batch {
-                    // Every item, in order; stop at once if a callback unsubscribes.
-                    for v in &items {
-                        if let Some(json) = to_json(v, &counters) {
-                            if !deliver(json, 1) {
-                                return;
-                            }
-                        }
-                    }
-                    continue;
-                }
-                // A ring in batch mode: everything drained, as one array. SingleLatest /
-                // Mailbox: the latest value only (coalesced), as an array of one in batch
-                // mode so a batch callback always gets an array.
-                let from = if ring { 0 } else { items.len().saturating_sub(1) };
-                let slice = &items[from..];
-                let payload = if batch {
-                    to_json(&slice, &counters).map(|j| (j, slice.len() as u64))
-                } else {
-                    slice.last().and_then(|v| to_json(v, &counters)).map(|j| (j, 1))
-                };
-                if let Some((json, n)) = payload {
-                    if !deliver(json, n) {
-                        return;
-                    }
-                }
-                // At most one callback per tick: the next one waits for the next tick.
-                executor.next_tick().await;
-            }
-        });
-        task.ok_or(FacadeError::UseAfterFree)
+        let feed = Box::new(TypedFeed { reader, items: Vec::new() });
+        spawn_subscription(&self.executor, &self.cfg, &self.counters, args, feed)
     }
 
     fn counters(&self) -> &Rc<Counters> {

@@ -1,0 +1,754 @@
+//! [`Json`]: a small JSON value for option parsing and the contracts' first pass, used
+//! instead of `serde_json::Value` (whose `BTreeMap` map and `Deserializer` impls cost
+//! ~10 KB gzipped of wasm).
+//!
+//! It keeps `Value`'s observable behaviour: it is parsed by serde_json's own parser
+//! (same syntax errors, same numbers), object keys are kept sorted with the last of
+//! duplicate keys winning (`Value`'s map is a `BTreeMap`), it displays as `Value` does
+//! (compact JSON, keys in that order), and [`deserialize_with_path`] visits what `&Value`'s
+//! deserializer visits (so types parse from it with `Value`'s order and error messages)
+//! and reports the path of a failure as `serde_path_to_error` does. One difference: a
+//! struct is read from an object only, never from an array (serde's tuple form).
+
+use core::fmt;
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, EnumAccess, Expected, MapAccess, SeqAccess, Unexpected,
+    VariantAccess, Visitor,
+};
+use serde::ser::{Serialize, Serializer};
+
+/// A parsed JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    /// A non-negative integer (`Value`'s `PosInt`).
+    U64(u64),
+    /// A negative integer.
+    I64(i64),
+    F64(f64),
+    Str(String),
+    Arr(Vec<Json>),
+    /// Sorted by key, keys unique.
+    Obj(Vec<(String, Json)>),
+}
+
+/// Parses JSON text (trailing characters other than whitespace are an error).
+pub fn parse(text: &str) -> Result<Json, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+impl Json {
+    /// `Value::get` for a string key: `None` unless an object with `key`.
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        match self {
+            Json::Obj(m) => m.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok().map(|i| &m[i].1),
+            _ => None,
+        }
+    }
+
+    /// `Value::as_u64`.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Json::U64(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// `Value::as_str`.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// serde's description of the value, as `Value::unexpected` gives it.
+    pub fn unexpected(&self) -> Unexpected<'_> {
+        match self {
+            Json::Null => Unexpected::Unit,
+            Json::Bool(b) => Unexpected::Bool(*b),
+            Json::U64(n) => Unexpected::Unsigned(*n),
+            Json::I64(n) => Unexpected::Signed(*n),
+            Json::F64(f) => Unexpected::Float(*f),
+            Json::Str(s) => Unexpected::Str(s),
+            Json::Arr(_) => Unexpected::Seq,
+            Json::Obj(_) => Unexpected::Map,
+        }
+    }
+}
+
+/// Inserts into a sorted object, replacing the value of an existing key.
+pub(crate) fn insert(m: &mut Vec<(String, Json)>, key: String, value: Json) {
+    match m.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+        Ok(i) => m[i].1 = value,
+        Err(i) => m.insert(i, (key, value)),
+    }
+}
+
+/// Removes `key` from a sorted object.
+pub(crate) fn remove(m: &mut Vec<(String, Json)>, key: &str) -> Option<Json> {
+    let i = m.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
+    Some(m.remove(i).1)
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Json, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Json, E> {
+        Ok(Json::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Json, E> {
+        Ok(if n < 0 { Json::I64(n) } else { Json::U64(n as u64) })
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Json, E> {
+        Ok(Json::U64(n))
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<Json, E> {
+        Ok(Json::F64(f))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Json, E> {
+        Ok(Json::Str(s.to_owned()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Json, E> {
+        Ok(Json::Str(s))
+    }
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_none<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
+        Json::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut v = Vec::new();
+        while let Some(e) = seq.next_element()? {
+            v.push(e);
+        }
+        Ok(Json::Arr(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut m: Vec<(String, Json)> = Vec::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let v = map.next_value()?;
+            m.push((k, v));
+        }
+        // Sorted, the last of equal keys kept (O(n log n) whatever the input order).
+        if !m.windows(2).all(|w| w[0].0 < w[1].0) {
+            m = sorted(m);
+            m.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    core::mem::swap(&mut later.1, &mut kept.1);
+                }
+                same
+            });
+        }
+        Ok(Json::Obj(m))
+    }
+}
+
+/// A stable merge sort by key (`slice::sort_by` would add ~2 KB gzipped to the wasm).
+fn sorted(mut v: Vec<(String, Json)>) -> Vec<(String, Json)> {
+    if v.len() < 2 {
+        return v;
+    }
+    let right = sorted(v.split_off(v.len() / 2));
+    let left = sorted(v);
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let mut right = right.into_iter().peekable();
+    for a in left {
+        while let Some(b) = right.next_if(|b| b.0 < a.0) {
+            out.push(b);
+        }
+        out.push(a);
+    }
+    out.extend(right);
+    out
+}
+
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Null => s.serialize_unit(),
+            Json::Bool(b) => s.serialize_bool(*b),
+            Json::U64(n) => s.serialize_u64(*n),
+            Json::I64(n) => s.serialize_i64(*n),
+            Json::F64(f) => s.serialize_f64(*f),
+            Json::Str(v) => s.serialize_str(v),
+            Json::Arr(v) => s.collect_seq(v),
+            Json::Obj(m) => s.collect_map(m.iter().map(|(k, v)| (k, v))),
+        }
+    }
+}
+
+/// The error of deserializing from a `&Json`: the message serde_json gives for a `Value`.
+///
+/// Its own type rather than `serde_json::Error` so that no serde error message is
+/// formatted through `Unexpected`'s `Display`, whose (never used) float arm would bring
+/// `core`'s float formatting (~7 KB gzipped) into the wasm module: floats are written as
+/// serde_json writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl de::Error for Error {
+    #[cold]
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+    #[cold]
+    fn invalid_type(unexp: Unexpected<'_>, exp: &dyn Expected) -> Self {
+        Error(format!("invalid type: {}, expected {}", Unexp(unexp), exp))
+    }
+    #[cold]
+    fn invalid_value(unexp: Unexpected<'_>, exp: &dyn Expected) -> Self {
+        Error(format!("invalid value: {}, expected {}", Unexp(unexp), exp))
+    }
+}
+
+/// `Unexpected` as serde_json describes it (`null`, floats as JSON writes them).
+struct Unexp<'a>(Unexpected<'a>);
+
+impl fmt::Display for Unexp<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Unexpected::*;
+        match self.0 {
+            Bool(b) => write!(f, "boolean `{b}`"),
+            Unsigned(i) => write!(f, "integer `{i}`"),
+            Signed(i) => write!(f, "integer `{i}`"),
+            Float(x) => write!(f, "floating point `{}`", float(x)),
+            Char(c) => write!(f, "character `{c}`"),
+            Str(s) => write!(f, "string {}", DebugStr(s)),
+            Bytes(_) => f.write_str("byte array"),
+            Unit => f.write_str("null"),
+            Option => f.write_str("Option value"),
+            NewtypeStruct => f.write_str("newtype struct"),
+            Seq => f.write_str("sequence"),
+            Map => f.write_str("map"),
+            Enum => f.write_str("enum"),
+            UnitVariant => f.write_str("unit variant"),
+            NewtypeVariant => f.write_str("newtype variant"),
+            TupleVariant => f.write_str("tuple variant"),
+            StructVariant => f.write_str("struct variant"),
+            Other(other) => f.write_str(other),
+        }
+    }
+}
+
+/// A string as `{:?}` writes it (quoted, escaped), without `str`'s `Debug` impl (which
+/// brings `core`'s slice-error panic path along): every character as
+/// `char::escape_debug` escapes it, except that `'` stays as it is.
+pub(crate) struct DebugStr<'a>(pub &'a str);
+
+impl fmt::Display for DebugStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '\'' => f.write_char(c)?,
+                _ => {
+                    for e in c.escape_debug() {
+                        f.write_char(e)?;
+                    }
+                }
+            }
+        }
+        f.write_char('"')
+    }
+}
+
+/// A float as serde_json writes it (`1.0`, `1e39`; `NaN`, `inf`, `-inf` as `std`
+/// does), without `core`'s float formatting.
+pub(crate) fn float(x: f64) -> String {
+    match serde_json::Number::from_f64(x) {
+        Some(n) => n.to_string(),
+        None if x.is_nan() => "NaN".into(),
+        None if x > 0.0 => "inf".into(),
+        None => "-inf".into(),
+    }
+}
+
+/// Deserializes `T` from `value` as from the `serde_json::Value` it stands for, and
+/// on failure says where, as `serde_path_to_error` would for that `Value`: the path
+/// (`""` for the whole value, `a.b`, `list[1]`) and the error.
+///
+/// The tracking is built into the deserializer, so the visitors of `T` are not wrapped
+/// (no per-type copies of a tracking layer in the wasm module).
+pub fn deserialize_with_path<'de, T: Deserialize<'de>>(value: &'de Json) -> Result<T, (String, Error)> {
+    let track = Track(core::cell::RefCell::new(None));
+    T::deserialize(De { v: value, chain: &Chain::Root, track: &track })
+        .map_err(|e| (track.0.into_inner().unwrap_or_default(), e))
+}
+
+/// The path of the first (innermost) failure.
+struct Track(core::cell::RefCell<Option<String>>);
+
+impl Track {
+    fn trigger(&self, chain: &Chain<'_, '_>, e: Error) -> Error {
+        let mut path = self.0.borrow_mut();
+        if path.is_none() {
+            *path = Some(chain.render());
+        }
+        e
+    }
+}
+
+/// Where a deserializer is, from the root.
+enum Chain<'de, 'c> {
+    Root,
+    Seq { parent: &'c Chain<'de, 'c>, index: usize },
+    /// An object key, or an enum variant.
+    Key { parent: &'c Chain<'de, 'c>, key: &'de str },
+}
+
+impl Chain<'_, '_> {
+    /// serde_path_to_error's `Path` display, `""` for the root.
+    fn render(&self) -> String {
+        let mut segments = Vec::new();
+        let mut at = self;
+        loop {
+            match at {
+                Chain::Root => break,
+                Chain::Seq { parent, index } => {
+                    segments.push(format!("[{index}]"));
+                    at = parent;
+                }
+                Chain::Key { parent, key } => {
+                    segments.push((*key).to_owned());
+                    at = parent;
+                }
+            }
+        }
+        let mut out = String::new();
+        for (i, seg) in segments.iter().rev().enumerate() {
+            if i > 0 && !seg.starts_with('[') {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+        out
+    }
+}
+
+/// `&Value`'s `Deserializer`, for `Json`, with path tracking.
+struct De<'de, 'c> {
+    v: &'de Json,
+    chain: &'c Chain<'de, 'c>,
+    track: &'c Track,
+}
+
+impl<'de> De<'de, '_> {
+    fn any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.v {
+            Json::Arr(a) => self.seq(a, visitor),
+            Json::Obj(m) => self.map(m, visitor),
+            _ => self.scalar(visitor),
+        }
+    }
+
+    /// A scalar visited; an array or object is the visitor's "invalid type" (what its
+    /// `visit_seq` / `visit_map` would say), without building a sequence or map access.
+    fn scalar<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.v {
+            Json::Null => visitor.visit_unit(),
+            Json::Bool(b) => visitor.visit_bool(*b),
+            Json::U64(n) => visitor.visit_u64(*n),
+            Json::I64(n) => visitor.visit_i64(*n),
+            Json::F64(f) => visitor.visit_f64(*f),
+            Json::Str(s) => visitor.visit_borrowed_str(s),
+            other => Err(de::Error::invalid_type(other.unexpected(), &visitor)),
+        }
+    }
+
+    fn seq<V: Visitor<'de>>(self, a: &'de [Json], visitor: V) -> Result<V::Value, Error> {
+        let mut seq = Seq { iter: a.iter(), index: 0, chain: self.chain, track: self.track };
+        let value = visitor.visit_seq(&mut seq)?;
+        match seq.iter.len() {
+            0 => Ok(value),
+            _ => Err(de::Error::invalid_length(a.len(), &"fewer elements in array")),
+        }
+    }
+
+    fn map<V: Visitor<'de>>(self, m: &'de [(String, Json)], visitor: V) -> Result<V::Value, Error> {
+        let mut map = Map { iter: m.iter(), key: "", value: None, chain: self.chain, track: self.track };
+        let value = visitor.visit_map(&mut map)?;
+        match map.iter.len() {
+            0 => Ok(value),
+            _ => Err(de::Error::invalid_length(m.len(), &"fewer elements in map")),
+        }
+    }
+}
+
+/// Defines `deserialize_*` methods that go through `De::scalar`.
+macro_rules! scalars {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            let (chain, track) = (self.chain, self.track);
+            self.scalar(visitor).map_err(|e| track.trigger(chain, e))
+        }
+    )*};
+}
+
+impl<'de> Deserializer<'de> for De<'de, '_> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        let (chain, track) = (self.chain, self.track);
+        self.any(visitor).map_err(|e| track.trigger(chain, e))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        let (chain, track) = (self.chain, self.track);
+        match self.v {
+            Json::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+        .map_err(|e| track.trigger(chain, e))
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+        let (chain, track) = (self.chain, self.track);
+        visitor.visit_newtype_struct(self).map_err(|e| track.trigger(chain, e))
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        let Self { v, chain, track } = self;
+        let (name, value) = match v {
+            Json::Str(s) => (s.as_str(), None),
+            Json::Obj(m) if m.len() == 1 => (m[0].0.as_str(), Some(&m[0].1)),
+            Json::Obj(_) => {
+                return Err(track.trigger(chain, de::Error::invalid_value(Unexpected::Map, &"map with a single key")))
+            }
+            other => return Err(track.trigger(chain, de::Error::invalid_type(other.unexpected(), &"string or map"))),
+        };
+        visitor.visit_enum(Variant { name, value, chain, track }).map_err(|e| track.trigger(chain, e))
+    }
+
+    /// Objects only: unlike `Value`, a struct is not read from an array (serde's tuple
+    /// form), which is refused as "invalid type: sequence, expected struct ...". So a
+    /// struct's `visit_seq` is never compiled in.
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        let (chain, track) = (self.chain, self.track);
+        match self.v {
+            Json::Obj(m) => self.map(m, visitor),
+            other => Err(de::Error::invalid_type(other.unexpected(), &visitor)),
+        }
+        .map_err(|e| track.trigger(chain, e))
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_unit(visitor)
+    }
+
+    scalars! {
+        deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128 deserialize_f32
+        deserialize_f64 deserialize_char deserialize_str deserialize_string deserialize_unit
+        deserialize_identifier
+    }
+
+    serde::forward_to_deserialize_any! {
+        bytes byte_buf seq tuple tuple_struct map ignored_any
+    }
+}
+
+struct Seq<'de, 'c> {
+    iter: core::slice::Iter<'de, Json>,
+    index: usize,
+    chain: &'c Chain<'de, 'c>,
+    track: &'c Track,
+}
+
+impl<'de> SeqAccess<'de> for Seq<'de, '_> {
+    type Error = Error;
+
+    fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, Error> {
+        let Some(v) = self.iter.next() else { return Ok(None) };
+        let chain = Chain::Seq { parent: self.chain, index: self.index };
+        self.index += 1;
+        let track = self.track;
+        seed.deserialize(De { v, chain: &chain, track }).map(Some).map_err(|e| track.trigger(&chain, e))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.iter.len())
+    }
+}
+
+struct Map<'de, 'c> {
+    iter: core::slice::Iter<'de, (String, Json)>,
+    key: &'de str,
+    value: Option<&'de Json>,
+    chain: &'c Chain<'de, 'c>,
+    track: &'c Track,
+}
+
+impl<'de> MapAccess<'de> for Map<'de, '_> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+        let Some((k, v)) = self.iter.next() else { return Ok(None) };
+        self.key = k;
+        self.value = Some(v);
+        let key: de::value::BorrowedStrDeserializer<'de, Error> = de::value::BorrowedStrDeserializer::new(k);
+        seed.deserialize(key).map(Some).map_err(|e| self.track.trigger(&Chain::Key { parent: self.chain, key: k }, e))
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Error> {
+        let chain = Chain::Key { parent: self.chain, key: self.key };
+        let track = self.track;
+        let Some(v) = self.value.take() else {
+            return Err(track.trigger(&chain, de::Error::custom("value is missing")));
+        };
+        seed.deserialize(De { v, chain: &chain, track }).map_err(|e| track.trigger(&chain, e))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.iter.len())
+    }
+}
+
+/// An enum as `Value` presents it: a variant name, with the content of `{ name: content }`.
+struct Variant<'de, 'c> {
+    name: &'de str,
+    value: Option<&'de Json>,
+    chain: &'c Chain<'de, 'c>,
+    track: &'c Track,
+}
+
+impl<'de, 'c> EnumAccess<'de> for Variant<'de, 'c> {
+    type Error = Error;
+    type Variant = Self;
+
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self), Error> {
+        let name: de::value::BorrowedStrDeserializer<'de, Error> = de::value::BorrowedStrDeserializer::new(self.name);
+        match seed.deserialize(name) {
+            Ok(v) => Ok((v, self)),
+            // An unknown variant is reported at the enum itself.
+            Err(e) => Err(self.track.trigger(self.chain, e)),
+        }
+    }
+}
+
+impl<'de> VariantAccess<'de> for Variant<'de, '_> {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<(), Error> {
+        let chain = Chain::Key { parent: self.chain, key: self.name };
+        match self.value {
+            Some(v) => <()>::deserialize(De { v, chain: &chain, track: self.track }),
+            None => Ok(()),
+        }
+        .map_err(|e| self.track.trigger(&chain, e))
+    }
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, Error> {
+        let chain = Chain::Key { parent: self.chain, key: self.name };
+        match self.value {
+            Some(v) => seed.deserialize(De { v, chain: &chain, track: self.track }),
+            None => Err(de::Error::invalid_type(Unexpected::UnitVariant, &"newtype variant")),
+        }
+        .map_err(|e| self.track.trigger(&chain, e))
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
+        let chain = Chain::Key { parent: self.chain, key: self.name };
+        match self.value {
+            Some(v @ Json::Arr(_)) => De { v, chain: &chain, track: self.track }.deserialize_any(visitor),
+            Some(other) => Err(de::Error::invalid_type(other.unexpected(), &"tuple variant")),
+            None => Err(de::Error::invalid_type(Unexpected::UnitVariant, &"tuple variant")),
+        }
+        .map_err(|e| self.track.trigger(&chain, e))
+    }
+    fn struct_variant<V: Visitor<'de>>(self, _fields: &'static [&'static str], visitor: V) -> Result<V::Value, Error> {
+        let chain = Chain::Key { parent: self.chain, key: self.name };
+        match self.value {
+            Some(v @ Json::Obj(_)) => De { v, chain: &chain, track: self.track }.deserialize_any(visitor),
+            Some(other) => Err(de::Error::invalid_type(other.unexpected(), &"struct variant")),
+            None => Err(de::Error::invalid_type(Unexpected::UnitVariant, &"struct variant")),
+        }
+        .map_err(|e| self.track.trigger(&chain, e))
+    }
+}
+
+/// Compact JSON, as `Value`'s `Display`.
+impl fmt::Display for Json {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&serde_json::to_string(self).map_err(|_| fmt::Error)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// Parses `text` both ways: same result or same error, same display.
+    fn same(text: &str) {
+        let v = serde_json::from_str::<Value>(text);
+        let j = parse(text);
+        match (v, j) {
+            (Ok(v), Ok(j)) => {
+                assert_eq!(v.to_string(), j.to_string(), "{text}");
+                if let Value::Object(m) = &v {
+                    for (k, x) in m {
+                        assert_eq!(x.to_string(), j.get(k).unwrap().to_string());
+                        assert_eq!(x.as_u64(), j.get(k).unwrap().as_u64());
+                        assert_eq!(x.as_str(), j.get(k).unwrap().as_str());
+                    }
+                }
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{text}"),
+            (v, j) => panic!("{text}: {v:?} vs {j:?}"),
+        }
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        x: u8,
+        f: Option<f32>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    enum Kind {
+        Unit,
+        New(u8),
+        Tuple(u8, String),
+        Struct { a: bool },
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        inner: Inner,
+        list: Vec<u8>,
+        #[serde(default)]
+        kinds: Vec<Kind>,
+        #[serde(default)]
+        nested: Vec<Vec<Inner>>,
+        #[serde(default)]
+        map: std::collections::BTreeMap<String, Inner>,
+    }
+
+    /// The result (`Debug`), or the path and message, as serde_path_to_error gives them
+    /// for the `Value`.
+    fn via_value(text: &str) -> String {
+        let v: Value = serde_json::from_str(text).unwrap();
+        match serde_path_to_error::deserialize::<_, Outer>(v) {
+            Ok(o) => format!("{o:?}"),
+            Err(e) => format!("{} | {}", e.path(), e.inner()),
+        }
+    }
+
+    fn via_json(text: &str) -> String {
+        let j = parse(text).unwrap();
+        match deserialize_with_path::<Outer>(&j) {
+            Ok(o) => format!("{o:?}"),
+            Err((p, e)) => format!("{} | {e}", if p.is_empty() { "." } else { &p }),
+        }
+    }
+
+    #[test]
+    fn paths_and_messages_match_serde_path_to_error_on_value() {
+        for text in [
+            r#"{"inner":{"x":1},"list":[1,2]}"#,
+            r#"{"inner":{"x":"no"},"list":[]}"#,
+            r#"{"inner":{"x":1,"f":"no"},"list":[]}"#,
+            r#"{"inner":{"x":1,"f":1e39},"list":[]}"#,
+            r#"{"inner":{"x":1.5},"list":[]}"#,
+            r#"{"inner":{"x":-1},"list":[]}"#,
+            r#"{"inner":{"x":300},"list":[]}"#,
+            r#"{"inner":{},"list":[]}"#,
+            r#"{"inner":{"x":1,"y":2},"list":[]}"#,
+            r#"{"inner":{"x":1},"list":[1,300]}"#,
+            r#"{"inner":{"x":1},"list":{}}"#,
+            r#"{"inner":{"x":1},"list":[],"nested":[[{"x":1}],[{"x":2},{"x":"q"}]]}"#,
+            r#"{"inner":{"x":1},"list":[],"map":{"a":{"x":1},"b":{"z":1}}}"#,
+            r#"{"inner":{"x":1},"list":[],"kinds":["Unit",{"New":3},{"Tuple":[1,"a"]},{"Struct":{"a":true}}]}"#,
+            r#"{"inner":{"x":1},"list":[],"kinds":["Nope"]}"#,
+            r#"{"inner":{"x":1},"list":[],"kinds":[{"New":"x"}]}"#,
+            r#"{"inner":{"x":1},"list":[],"kinds":[{"Tuple":[1]}]}"#,
+            r#"{"inner":{"x":1},"list":[],"kinds":[{"Tuple":5}]}"#,
+            r#"{"inner":{"x":1},"list":[],"kinds":[{"Struct":{"a":1}}]}"#,
+            r#"{"inner":{"x":1},"list":[],"kinds":[{"Struct":[true]}]}"#,
+            r#"{"inner":{"x":1},"list":[],"kinds":[{"Unit":1}]}"#,
+            r#"{"inner":{"x":1},"list":[],"kinds":["New"]}"#,
+            r#"{"inner":{"x":1},"list":[],"kinds":[{"Unit":null,"New":1}]}"#,
+            r#"{"inner":{"x":1},"list":[],"kinds":[5]}"#,
+            r#"{"list":[1],"inner":{"x":1},"list":[2,"x"]}"#,
+            r#"5"#,
+            r#"null"#,
+        ] {
+            assert_eq!(via_json(text), via_value(text), "{text}");
+        }
+        // The one difference: no struct from an array (which `Value` reads as a tuple).
+        for (text, want) in [
+            (r#"{"inner":[1],"list":[]}"#, "inner | invalid type: sequence, expected struct Inner"),
+            (r#"{"inner":{"x":1},"list":[],"nested":[[[1]]]}"#, "nested[0][0] | invalid type: sequence, expected struct Inner"),
+            (r#"[{"x":1},[1]]"#, ". | invalid type: sequence, expected struct Outer"),
+        ] {
+            assert_eq!(via_json(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn debug_str_is_str_debug() {
+        let mut s = String::new();
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            for text in [c.to_string(), format!("a{c}"), format!("{c}{c}b")] {
+                assert_eq!(DebugStr(&text).to_string(), format!("{text:?}"), "U+{:04X}", c as u32);
+            }
+            s.push(c);
+        }
+        assert_eq!(DebugStr(&s).to_string(), format!("{s:?}"));
+    }
+
+    #[test]
+    fn behaves_like_serde_json_value() {
+        for text in [
+            "null", "true", "0", "-0", "-1", "1.5", "1e39", "1e999", "18446744073709551616", "-9223372036854775809",
+            "\"a\\u0041\\n\"", "[]", "[1,[2,{}]]", r#"{"b":1,"a":[true,null],"b":2}"#, r#"{"z":{"y":1,"x":2}}"#,
+            " { } ", "{", "[1,]", "{\"a\" 1}", "1 2", "", "nul", "\"\\x\"", "[1e5, 100.0, 0.1, -2.5e-7]",
+        ] {
+            same(text);
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        same(&deep);
+        // Many keys in scrambled order, with duplicates (the last one wins).
+        let keys: Vec<String> = (0..500u32).map(|i| format!("\"k{}\":{i}", (i * 7919) % 211)).collect();
+        same(&format!("{{{}}}", keys.join(",")));
+    }
+}
