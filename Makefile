@@ -3,6 +3,7 @@
 #   make test          setup, then native tests, then headless-Chromium browser tests
 #   make test-native   cargo test --workspace (host target)
 #   make test-browser  cargo test on wasm32-unknown-unknown via wasm-bindgen-test-runner
+#   make test-react    @aimdb/react: tsc typed usage + Vitest on the real wasm (after make wasm)
 #   make bench         native benchmarks (aimdb-wasm-benches)
 #   make clippy        clippy, native and wasm32, warnings are errors
 #   make demo          (arrives with a later issue)
@@ -17,7 +18,7 @@ export CARGO_TERM_COLOR := never
 WASM_TARGET := wasm32-unknown-unknown
 BROWSER_CRATES := -p aimdb-wasm -p aimdb-wasm-executors -p aimdb-wasm-bindings
 
-.PHONY: setup test test-native test-browser test-js wasm size bench clippy demo
+.PHONY: setup test test-native test-browser test-js test-react wasm size bench clippy demo
 
 setup:
 	./scripts/setup.sh
@@ -27,6 +28,7 @@ test: setup
 	$(MAKE) --no-print-directory test-native
 	$(MAKE) --no-print-directory test-browser
 	$(MAKE) --no-print-directory test-js
+	$(MAKE) --no-print-directory test-react
 
 test-native:
 	cargo test --workspace
@@ -51,6 +53,13 @@ size: wasm
 test-js: wasm
 	tsc --noEmit -p bindings/npm/tsconfig.json
 	node tests/js/run.mjs
+
+# @aimdb/react (bindings/react/): tsc against its typed usage file, then Vitest (happy-dom) with
+# the hooks on the real wasm module in pkg/ (`make wasm` first; `make test` has built it in test-js).
+test-react:
+	@[ -f pkg/index.js ] && [ -f pkg/aimdb_wasm_bindings_bg.wasm ] || { echo "pkg/ not built: run 'make wasm' first" >&2; exit 1; }
+	tsc --noEmit -p bindings/react/tsconfig.json
+	vitest run --config bindings/react/vitest.config.js
 
 # Criterion (native): our buffers vs the published aimdb-wasm-adapter 0.2.0 and a raw
 # VecDeque; our ticked executor vs a bare LocalExecutor::try_tick loop. ~4 min on 2 cores.
