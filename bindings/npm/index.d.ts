@@ -90,7 +90,20 @@ export type ErrorCode =
   | 'USE_AFTER_FREE'
   | 'NOT_INITIALIZED'
   | 'ENGINE_ERROR'
-  | 'PANIC';
+  | 'PANIC'
+  // WsBridge
+  | 'BRIDGE_DISCONNECTED'
+  | 'NOT_OUTBOUND'
+  | 'QUEUE_FULL'
+  | 'FRAME_TOO_LARGE'
+  | 'INVALID_PAYLOAD'
+  | 'WRITE_DROPPED'
+  | 'MALFORMED_FRAME'
+  | 'SERVER_ERROR'
+  | 'CONNECTION_REFUSED'
+  | 'CONNECT_TIMEOUT'
+  | 'PONG_TIMEOUT'
+  | 'CONNECTION_LOST';
 
 export class AimDbError extends Error {
   readonly name: 'AimDbError';
@@ -106,6 +119,12 @@ export class AimDbError extends Error {
   /** Schema conflicts: what the key is configured as, and what was asked. */
   readonly existing?: string;
   readonly requested?: string;
+  /** WsBridge errors: the topic involved (inbound contract violations, server errors, dropped writes). */
+  readonly topic?: string;
+  /** `SERVER_ERROR`: the server's code, e.g. `'FORBIDDEN'`. */
+  readonly serverCode?: 'UNAUTHORIZED' | 'FORBIDDEN' | 'UNKNOWN_TOPIC' | 'SERIALIZATION_ERROR' | 'WRITE_ERROR' | 'SERVER_ERROR';
+  /** `WRITE_DROPPED`: why. */
+  readonly reason?: 'droppedOldest' | 'droppedNewest' | 'queueFull' | 'disconnected';
 }
 
 export interface SubscribeOptions {
@@ -210,6 +229,103 @@ export interface SchemaInfo {
 }
 /** The contracts this module carries. */
 export function knownSchemas(): ReadonlyArray<Readonly<SchemaInfo>>;
+
+export type BridgeStatus = 'connecting' | 'connected' | 'disconnected' | 'reconnecting';
+
+export interface BackoffOptions {
+  /** First delay, ms. Default 500. */
+  initialMs?: number;
+  /** Cap, ms. Default 8000. */
+  maxMs?: number;
+  /** Growth factor. Default 2. */
+  factor?: number;
+  /** Jitter fraction in [0, 1). Default 0.2. */
+  jitter?: number;
+}
+
+export interface WsBridgeOptions {
+  /** Patterns subscribed on every (re)connect: `#` any number of levels, `+` / `*` one level. */
+  subscribeTopics?: string[];
+  /** Default true (default backoff). */
+  autoReconnect?: boolean | BackoffOptions;
+  /** Jitter seed (default: from Math.random()). */
+  seed?: number;
+  /** Also subscribe the exact topics of covered in/both records, for their snapshots. Default true. */
+  lateJoin?: boolean;
+  /** ms to wait for late-join snapshots before `synced` resolves with `timedOut` (0 = forever). Default 3000. */
+  syncTimeoutMs?: number;
+  /** Writes kept while offline. Default 256. */
+  maxOfflineQueue?: number;
+  /** Default 'dropOldest'. */
+  overflow?: 'dropOldest' | 'dropNewest' | 'reject';
+  /** Ping interval, ms (0 = off). Default 30000. */
+  keepaliveMs?: number;
+  /** Link dead when nothing arrives this long after a ping, ms. Default 10000. */
+  pongTimeoutMs?: number;
+  /** Abandon an attempt that has not opened after this long, ms (0 = never). Default 10000. */
+  connectTimeoutMs?: number;
+  /** Report CONNECTION_REFUSED after this many consecutive attempts failed before opening. Default 3. */
+  refusedAfter?: number;
+  /** Sent as `?token=` (a browser cannot set headers on a WebSocket). */
+  token?: string;
+}
+
+export interface SyncResult {
+  /** The sync timeout ended the late-join phase. */
+  readonly timedOut: boolean;
+  /** Exact topics that sent no value (refused or timed out). */
+  readonly missing: ReadonlyArray<string>;
+}
+
+export interface BridgeStats {
+  /** Write frames sent. */
+  sent: number;
+  /** Values delivered from the server into records (data + snapshots). */
+  received: number;
+  /** Inbound payloads refused by a record's contract. */
+  rejected: number;
+  /** Current offline queue length. */
+  queued: number;
+  /** Writes dropped (overflow policy, or disconnect()). */
+  dropped: number;
+  reconnects: number;
+  connects: number;
+  framesSent: number;
+  framesReceived: number;
+  snapshots: number;
+  echoSuppressed: number;
+  writesRejected: number;
+  malformed: number;
+  serverErrors: number;
+  /** Message of the last error, or null. */
+  lastError: string | null;
+}
+
+/** Removes a listener. */
+export type RemoveListener = () => void;
+
+/** Links a WasmDb's records to an AimDB server over WebSocket. */
+export class WsBridge {
+  private constructor();
+  /** Links the records configured in `db` so far (by their `topic` / `link` options) and connects. */
+  static connect(db: WasmDb, url: string, options?: WsBridgeOptions): WsBridge;
+  readonly status: BridgeStatus;
+  /** Resolves when the first connection's late-join phase is over. */
+  readonly synced: Promise<SyncResult>;
+  onStatusChange(callback: (status: BridgeStatus) => void): RemoveListener;
+  onError(callback: (error: AimDbError) => void): RemoveListener;
+  subscribe(topics: string | readonly string[]): void;
+  unsubscribe(topics: string | readonly string[]): void;
+  /** Validates, sets locally and sends (queued while offline). Throws AimDbError (`BRIDGE_DISCONNECTED` after disconnect()). */
+  write<T = JsonObject>(key: string, value: T): void;
+  stats(): BridgeStats;
+  /** Connects again after disconnect(), or retries at once while waiting. */
+  reconnect(): void;
+  /** Closes on purpose: status 'disconnected', no reconnect, queued writes dropped. */
+  disconnect(): void;
+  /** Disconnects and frees the bridge. */
+  free(): void;
+}
 
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
 /** Loads the wasm module; await it once before anything else. */

@@ -3,7 +3,7 @@
 // `get()` returns the same object until the record's value changes.
 import initWasm, * as raw from './aimdb_wasm_bindings.js';
 
-const ERROR_FIELDS = ['key', 'schemaType', 'path', 'serdeMessage', 'existing', 'requested'];
+const ERROR_FIELDS = ['key', 'schemaType', 'path', 'serdeMessage', 'existing', 'requested', 'topic', 'serverCode', 'reason'];
 
 /** A typed error: `code` says what kind, the other fields say where. */
 export class AimDbError extends Error {
@@ -91,7 +91,12 @@ function optionsJson(options, what) {
 }
 
 /** The database in the page: records validated by Rust contracts, run by the real AimDB engine. */
+let rawOf;
+
 export class WasmDb {
+  static {
+    rawOf = (db) => db.#live();
+  }
   #raw;
   #cache = new Map();
   #subs = new Set();
@@ -237,3 +242,113 @@ export function knownSchemas() {
   assertReady();
   return deepFreeze(JSON.parse(raw.knownSchemas()));
 }
+
+const STATUSES = ['connecting', 'connected', 'disconnected', 'reconnecting'];
+
+function notify(set, arg, what) {
+  for (const cb of [...set]) {
+    try {
+      cb(arg);
+    } catch (e) {
+      console.error(`@aimdb/wasm: a WsBridge ${what} listener threw`, e);
+    }
+  }
+}
+
+/** Links a WasmDb's records to an AimDB server over WebSocket. */
+export class WsBridge {
+  #raw = null;
+  #status = 'disconnected';
+  #statusCbs = new Set();
+  #errorCbs = new Set();
+  #resolveSynced;
+  /** Resolves once per bridge, when the first connection's late-join phase is over. */
+  synced;
+
+  constructor(token) {
+    if (token !== CONNECT) throw new TypeError('use WsBridge.connect(db, url, options)');
+    this.synced = new Promise((r) => {
+      this.#resolveSynced = r;
+    });
+  }
+
+  /** Links the records configured in `db` so far (their `topic` and `link` options) and connects. */
+  static connect(db, url, options) {
+    assertReady();
+    if (!(db instanceof WasmDb)) throw new AimDbError({ code: 'INVALID_OPTIONS', message: 'WsBridge.connect: db must be a WasmDb' });
+    if (typeof url !== 'string') throw new AimDbError({ code: 'INVALID_OPTIONS', message: 'WsBridge.connect: url must be a string' });
+    const b = new WsBridge(CONNECT);
+    const rawDb = rawOf(db);
+    const onStatus = (s) => {
+      if (!STATUSES.includes(s) || s === b.#status) return;
+      b.#status = s;
+      notify(b.#statusCbs, s, 'status');
+    };
+    const onError = (e) => notify(b.#errorCbs, e && e.name === 'AimDbError' ? new AimDbError(e) : e, 'error');
+    const onSynced = (json) => b.#resolveSynced(Object.freeze(JSON.parse(json)));
+    b.#raw = call(() => raw.RawBridge.connect(rawDb, url, optionsJson(options, 'WsBridge options'), onStatus, onError, onSynced));
+    return b;
+  }
+
+  #live() {
+    if (!this.#raw) throw new AimDbError({ code: 'USE_AFTER_FREE', message: 'this WsBridge was freed' });
+    return this.#raw;
+  }
+
+  /** 'connecting' | 'connected' | 'disconnected' | 'reconnecting'. */
+  get status() {
+    return this.#status;
+  }
+
+  onStatusChange(cb) {
+    this.#statusCbs.add(cb);
+    return () => this.#statusCbs.delete(cb);
+  }
+
+  onError(cb) {
+    this.#errorCbs.add(cb);
+    return () => this.#errorCbs.delete(cb);
+  }
+
+  subscribe(topics) {
+    const r = this.#live();
+    call(() => r.subscribe(JSON.stringify(typeof topics === 'string' ? [topics] : topics)));
+  }
+
+  unsubscribe(topics) {
+    const r = this.#live();
+    call(() => r.unsubscribe(JSON.stringify(typeof topics === 'string' ? [topics] : topics)));
+  }
+
+  /** Validates `value` against the record's contract, sets it locally and sends it (queued while offline). */
+  write(key, value) {
+    const r = this.#live();
+    const json = toJson(value, key);
+    call(() => r.write(key, json));
+  }
+
+  stats() {
+    return JSON.parse(this.#live().stats());
+  }
+
+  /** Connects again after disconnect(), or retries at once while waiting to reconnect. */
+  reconnect() {
+    this.#live().reconnect();
+  }
+
+  /** Closes on purpose: no reconnect, queued writes dropped, write() throws BRIDGE_DISCONNECTED. */
+  disconnect() {
+    if (this.#raw) this.#raw.disconnect();
+  }
+
+  /** Disconnects and releases the bridge's memory. Idempotent. */
+  free() {
+    const r = this.#raw;
+    if (!r) return;
+    this.#raw = null;
+    r.dispose();
+    r.free();
+  }
+}
+
+const CONNECT = Symbol('WsBridge.connect');

@@ -25,6 +25,12 @@ db.free();
 import initFromIndex, {
   WasmDb as WasmDbFromIndex,
   AimDbError,
+  WsBridge,
+  type BridgeStatus,
+  type BridgeStats,
+  type SyncResult,
+  type WsBridgeOptions,
+  type RemoveListener,
   validate,
   knownSchemas,
   type Temperature,
@@ -329,6 +335,22 @@ function describeError(e: unknown): string {
     case 'ENGINE_ERROR':
     case 'PANIC':
       return e.message;
+    case 'BRIDGE_DISCONNECTED':
+    case 'NOT_OUTBOUND':
+    case 'QUEUE_FULL':
+    case 'FRAME_TOO_LARGE':
+    case 'INVALID_PAYLOAD':
+      return `${e.key ?? '-'}: ${e.message}`;
+    case 'WRITE_DROPPED':
+      return `${e.key ?? '-'} ${e.topic ?? '-'} ${e.reason ?? '-'}`;
+    case 'SERVER_ERROR':
+      return `${e.serverCode ?? '-'} ${e.topic ?? '-'}`;
+    case 'MALFORMED_FRAME':
+    case 'CONNECTION_REFUSED':
+    case 'CONNECT_TIMEOUT':
+    case 'PONG_TIMEOUT':
+    case 'CONNECTION_LOST':
+      return e.message;
     default: {
       // Exhaustive: every code is handled above.
       const unreachable: never = code;
@@ -347,6 +369,46 @@ function misuseOfErrors(e: AimDbError): void {
   void n;
 }
 
+// ---- WsBridge ----
+async function bridging(d: WasmDbFromIndex): Promise<void> {
+  d.configureRecord('cmd', { schemaType: 'temperature', topic: 'commands/setpoint/room1', link: 'out' });
+  const opts: WsBridgeOptions = {
+    subscribeTopics: ['sensors/#'],
+    autoReconnect: { initialMs: 200, maxMs: 2000 },
+    lateJoin: true,
+    maxOfflineQueue: 64,
+    overflow: 'dropOldest',
+    keepaliveMs: 10_000,
+    pongTimeoutMs: 5000,
+    token: 's3cret',
+  };
+  const b: WsBridge = WsBridge.connect(d, 'ws://127.0.0.1:8080/ws', opts);
+  const off: RemoveListener = b.onStatusChange((s: BridgeStatus) => {
+    if (s === 'reconnecting') console.log('retrying');
+  });
+  b.onError((e: AimDbError) => console.log(e.code, e.topic ?? ''));
+  const st: BridgeStatus = b.status;
+  b.subscribe(['sensors/humidity/+']);
+  b.unsubscribe('sensors/humidity/+');
+  b.write<Temperature>('cmd', { schema_version: 2, celsius: 21.5, timestamp: 1 });
+  const stats: BridgeStats = b.stats();
+  const n: number = stats.sent + stats.received + stats.rejected + stats.queued + stats.dropped + stats.reconnects;
+  const last: string | null = stats.lastError;
+  const sync: SyncResult = await b.synced;
+  const missing: ReadonlyArray<string> = sync.missing;
+  void [st, n, last, missing, sync.timedOut];
+  // @ts-expect-error: not a status
+  const bad: BridgeStatus = 'open';
+  // @ts-expect-error: not an overflow policy
+  const badOpts: WsBridgeOptions = { overflow: 'drop' };
+  // @ts-expect-error: use WsBridge.connect
+  new WsBridge();
+  void [bad, badOpts];
+  off();
+  b.disconnect();
+  b.free();
+}
+
 async function main(): Promise<void> {
   await initFromIndex();
   const d = construction();
@@ -356,6 +418,7 @@ async function main(): Promise<void> {
   statistics(d);
   validation({ schema_version: 2, celsius: 1, timestamp: 1 });
   schemas();
+  await bridging(d);
   try {
     d.set('a', { celsius: 'hot' });
   } catch (e) {

@@ -106,7 +106,7 @@
 //! `Status(Reconnecting)` and backoff. [`Bridge::on_online`] (network back / page
 //! visible) retries at once when waiting, or probes an open link with a ping.
 
-#![forbid(unsafe_code)]
+#![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 #![warn(missing_docs)]
 
 pub mod backoff;
@@ -115,6 +115,8 @@ pub mod error;
 pub mod options;
 pub mod topic;
 pub mod url;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use aimdb_ws_protocol::{ClientMessage, ErrorCode, ServerMessage};
 pub use bridge::{

@@ -3,7 +3,8 @@
 //   a. tests/js/pages/snippet.html: the README snippet, verbatim;
 //   b. tests/js/pages/facade.html: the in-page facade suite (tests/js/facade.mjs);
 //   c. tests/js/pages/facade.html?suite=panic: before-init checks and the Rust panic
-//      test, in their own page load (a panic may poison the module instance).
+//      test, in their own page load (a panic may poison the module instance);
+//   d. tests/js/pages/bridge.html: WsBridge against the real AimDB server (tests/js/bridge.mjs).
 // Needs `make wasm` first (pkg/). Exit code 1 on any failure.
 //
 //   node tests/js/run.mjs [--filter SUBSTRING] [--headed]
@@ -12,6 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startServer as startAimDbServer } from './server.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -151,6 +153,62 @@ async function runFacade(browser, base, suite, expectedConsoleErrors = 0) {
   await page.close();
 }
 
+// ---------------------------------------------------------------- WsBridge
+
+async function runBridge(browser, base) {
+  const label = 'bridge';
+  const TOKEN = 's3cret';
+  let servers;
+  try {
+    servers = { main: await startAimDbServer(), token: await startAimDbServer({ token: TOKEN }) };
+  } catch (e) {
+    record(`${label}: the AimDB test server starts`, false, e && e.stack ? e.stack : String(e));
+    return;
+  }
+  const page = await browser.newPage();
+  const consoleMessages = [];
+  const pageErrors = [];
+  page.on('console', (msg) => consoleMessages.push({ type: msg.type(), text: msg.text() }));
+  page.on('pageerror', (err) => pageErrors.push(err));
+  try {
+    await page.exposeFunction('__srv', async (cmd, which) => {
+      const s = servers[which];
+      if (cmd === 'stop') return s.stop();
+      if (cmd === 'restart') return s.restart();
+      if (cmd === 'readWrites') return s.readWrites();
+      throw new Error(`unknown server command ${cmd}`);
+    });
+    const q = `port=${servers.main.port}&tokenPort=${servers.token.port}&token=${TOKEN}`;
+    await page.goto(`${base}/tests/js/pages/bridge.html?${q}`);
+    try {
+      await page.waitForFunction(() => window.__finished === true, null, { timeout: PAGE_TIMEOUT_MS, polling: 200 });
+    } catch (e) {
+      record(`${label}: suite finished`, false, `${e.message}\nconsole: ${JSON.stringify(consoleMessages.slice(-20))}`);
+    }
+    const pageResults = await page.evaluate(() => window.__results ?? []);
+    for (const r of pageResults) {
+      if (FILTER && !`${label} ${r.name}`.includes(FILTER)) continue;
+      record(`${label} ${r.name}`, r.ok, r.error, [...r.notes, ...(r.ms > 1000 ? [`${r.ms} ms`] : [])]);
+    }
+    if (pageResults.length === 0) record(`${label}: has tests`, false, 'no results');
+    const uncaught = await page.evaluate(() => window.__uncaught ?? []);
+    // Chromium logs failed WebSocket handshakes (dead port, HTTP 401) as console errors:
+    // expected here; anything else is not.
+    const errors = consoleMessages
+      .filter((m) => m.type === 'error' && !/WebSocket connection to .* failed/.test(m.text))
+      .map((m) => m.text);
+    const problems = [];
+    for (const u of uncaught) problems.push(`uncaught error during "${u.during}":\n  ${u.error}`);
+    if (pageErrors.length > uncaught.length) problems.push(`page errors: ${fmtErrors(pageErrors)}`);
+    if (errors.length) problems.push(`console errors: ${JSON.stringify(errors)}`);
+    record(`${label}: no uncaught page errors or unexpected console errors`, problems.length === 0, problems.join('\n'));
+  } finally {
+    await page.close();
+    await servers.main.stop();
+    await servers.token.stop();
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -182,6 +240,7 @@ async function main() {
     if (!FILTER || 'README snippet'.includes(FILTER)) await runSnippet(browser, base);
     await runFacade(browser, base, 'main');
     await runFacade(browser, base, 'panic');
+    if (!FILTER || 'bridge'.includes(FILTER) || FILTER.startsWith('bridge')) await runBridge(browser, base);
   } finally {
     await browser.close();
     await new Promise((r) => server.close(r));

@@ -61,7 +61,25 @@ fn find<'a, K: PartialEq + ?Sized, V>(v: &'a [(impl core::borrow::Borrow<K>, V)]
     v.iter().find(|(k, _)| k.borrow() == key).map(|(_, e)| e)
 }
 
+/// What the bridge needs of one configured record.
+pub(super) struct LinkedRecord {
+    pub key: String,
+    pub record: Rc<dyn DynRecord>,
+    pub topic: Option<String>,
+    pub link: Link,
+}
+
 impl RawDb {
+    /// The records configured so far, for `RawBridge::connect`.
+    pub(super) fn linked_records(&self) -> Result<Vec<LinkedRecord>, FacadeError> {
+        let core = self.core()?;
+        let records = core.records.borrow();
+        Ok(records
+            .iter()
+            .map(|(k, e)| LinkedRecord { key: k.clone(), record: e.record.clone(), topic: e.topic.clone(), link: e.link })
+            .collect())
+    }
+
     fn core(&self) -> Result<Rc<Core>, FacadeError> {
         self.core.borrow().clone().ok_or(FacadeError::UseAfterFree)
     }

@@ -8,3 +8,5 @@ pub mod options;
 pub mod db;
 #[cfg(target_arch = "wasm32")]
 pub mod record;
+#[cfg(target_arch = "wasm32")]
+pub mod bridge;

@@ -1,0 +1,325 @@
+//! The browser transport (wasm32 only): drives a [`Bridge`] with real `WebSocket`s,
+//! one `setTimeout`, `performance.now()` and the `online` / `visibilitychange` events.
+//!
+//! Everything goes through `globalThis` (no `web-sys`, no `window`), so it works in a
+//! Window and in a dedicated Worker. Socket, timer and transport actions (`Open`,
+//! `Send`, `Close`) are executed here; every other [`Action`] goes to the handler given
+//! to [`WebBridge::new`], which may call back into the bridge through the
+//! [`WebBridge`] it receives (re-entrant calls are queued, never nested).
+//!
+//! Closures: a closed socket's handlers are detached (`onopen = null`, ...) before its
+//! closures are dropped, so no queued event can call a dropped closure; the dropped
+//! ones are parked until the next timer callback (never dropped while they may be
+//! running). The timer is cleared and the global listeners removed on [`WebBridge::shutdown`].
+
+use crate::{Action, Bridge, ConnId};
+use core::cell::{Cell, RefCell};
+use js_sys::Function;
+use std::rc::{Rc, Weak};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+    #[wasm_bindgen(js_namespace = Math, js_name = random)]
+    fn math_random() -> f64;
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(cb: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue);
+    #[wasm_bindgen(js_name = addEventListener)]
+    fn add_global_listener(kind: &str, cb: &Function);
+    #[wasm_bindgen(js_name = removeEventListener)]
+    fn remove_global_listener(kind: &str, cb: &Function);
+    #[wasm_bindgen(js_namespace = document, js_name = addEventListener)]
+    fn add_document_listener(kind: &str, cb: &Function);
+    #[wasm_bindgen(js_namespace = document, js_name = removeEventListener)]
+    fn remove_document_listener(kind: &str, cb: &Function);
+    #[wasm_bindgen(js_namespace = document, getter = visibilityState)]
+    fn visibility_state() -> JsValue;
+
+    type WebSocket;
+    #[wasm_bindgen(constructor, catch)]
+    fn new(url: &str) -> Result<WebSocket, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn send(this: &WebSocket, frame: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn close(this: &WebSocket) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, setter)]
+    fn set_onopen(this: &WebSocket, cb: Option<&Function>);
+    #[wasm_bindgen(method, setter)]
+    fn set_onmessage(this: &WebSocket, cb: Option<&Function>);
+    #[wasm_bindgen(method, setter)]
+    fn set_onerror(this: &WebSocket, cb: Option<&Function>);
+    #[wasm_bindgen(method, setter)]
+    fn set_onclose(this: &WebSocket, cb: Option<&Function>);
+
+    type MessageEvent;
+    #[wasm_bindgen(method, getter)]
+    fn data(this: &MessageEvent) -> JsValue;
+}
+
+/// `performance.now()`: the clock every bridge call is given.
+pub fn now_ms() -> f64 {
+    performance_now()
+}
+
+/// A jitter seed from `Math.random()`.
+pub fn random_seed() -> u64 {
+    (math_random() * 9_007_199_254_740_992.0) as u64
+}
+
+type Handler = Box<dyn FnMut(&WebBridge, Action)>;
+
+struct Socket {
+    conn: ConnId,
+    ws: WebSocket,
+    _cbs: [Closure<dyn FnMut(JsValue)>; 4],
+}
+
+impl Socket {
+    fn detach(&self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onerror(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close();
+    }
+}
+
+struct Shared {
+    bridge: RefCell<Bridge>,
+    handler: RefCell<Option<Handler>>,
+    sockets: RefCell<Vec<Socket>>,
+    /// Detached sockets' closures, dropped at the next timer callback.
+    dead: RefCell<Vec<Socket>>,
+    pumping: Cell<bool>,
+    timer: RefCell<Option<(f64, JsValue)>>,
+    timer_cb: Closure<dyn FnMut()>,
+    online_cb: Closure<dyn FnMut()>,
+    visible_cb: Option<Closure<dyn FnMut()>>,
+    shut: Cell<bool>,
+}
+
+/// A [`Bridge`] wired to the browser. Cheap to clone (a handle).
+#[derive(Clone)]
+pub struct WebBridge(Rc<Shared>);
+
+fn has_document() -> bool {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("document")).is_ok_and(|d| d.is_object())
+}
+
+impl WebBridge {
+    /// Wires `bridge` to the browser. `handler` receives every action but `Open`,
+    /// `Send` and `Close`. Does not connect: call `with(|b, now| b.connect(now))`.
+    pub fn new(bridge: Bridge, handler: impl FnMut(&WebBridge, Action) + 'static) -> WebBridge {
+        let shared = Rc::new_cyclic(|weak: &Weak<Shared>| {
+            let w = weak.clone();
+            let timer_cb = Closure::<dyn FnMut()>::new(move || {
+                if let Some(s) = w.upgrade() {
+                    let wb = WebBridge(s);
+                    wb.0.timer.borrow_mut().take();
+                    wb.0.dead.borrow_mut().clear();
+                    wb.with(|b, now| b.on_timer(now));
+                }
+            });
+            let w = weak.clone();
+            let online_cb = Closure::<dyn FnMut()>::new(move || {
+                if let Some(s) = w.upgrade() {
+                    WebBridge(s).with(|b, now| b.on_online(now));
+                }
+            });
+            let visible_cb = has_document().then(|| {
+                let w = weak.clone();
+                Closure::<dyn FnMut()>::new(move || {
+                    if visibility_state().as_string().as_deref() == Some("visible") {
+                        if let Some(s) = w.upgrade() {
+                            WebBridge(s).with(|b, now| b.on_online(now));
+                        }
+                    }
+                })
+            });
+            Shared {
+                bridge: RefCell::new(bridge),
+                handler: RefCell::new(Some(Box::new(handler))),
+                sockets: RefCell::default(),
+                dead: RefCell::default(),
+                pumping: Cell::new(false),
+                timer: RefCell::new(None),
+                timer_cb,
+                online_cb,
+                visible_cb,
+                shut: Cell::new(false),
+            }
+        });
+        add_global_listener("online", shared.online_cb.as_ref().unchecked_ref());
+        if let Some(cb) = &shared.visible_cb {
+            add_document_listener("visibilitychange", cb.as_ref().unchecked_ref());
+        }
+        WebBridge(shared)
+    }
+
+    /// Runs `f` on the state machine (with `now_ms`), then executes the actions it
+    /// queued and re-arms the timer. Re-entrant calls (from the handler) only queue.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Bridge, f64) -> R) -> R {
+        let r = f(&mut self.0.bridge.borrow_mut(), now_ms());
+        self.pump();
+        r
+    }
+
+    /// Reads the state machine.
+    pub fn read<R>(&self, f: impl FnOnce(&Bridge) -> R) -> R {
+        f(&self.0.bridge.borrow())
+    }
+
+    fn pump(&self) {
+        let s = &self.0;
+        if s.pumping.get() || s.shut.get() {
+            return;
+        }
+        s.pumping.set(true);
+        loop {
+            let Some(action) = s.bridge.borrow_mut().next_action() else { break };
+            match action {
+                Action::Open { conn, url } => self.open(conn, &url),
+                Action::Send { conn, frame } => {
+                    let sent = s.sockets.borrow().iter().find(|k| k.conn == conn).map(|k| k.ws.send(&frame));
+                    if let Some(Err(_)) = sent {
+                        // Not open after all: the close event follows and decides.
+                    }
+                }
+                Action::Close { conn } => {
+                    let mut socks = s.sockets.borrow_mut();
+                    if let Some(i) = socks.iter().position(|k| k.conn == conn) {
+                        let k = socks.swap_remove(i);
+                        k.detach();
+                        s.dead.borrow_mut().push(k);
+                    }
+                }
+                other => {
+                    let h = s.handler.borrow_mut().take();
+                    if let Some(mut h) = h {
+                        h(self, other);
+                        let mut slot = s.handler.borrow_mut();
+                        if slot.is_none() && !s.shut.get() {
+                            *slot = Some(h);
+                        }
+                    }
+                }
+            }
+            if s.shut.get() {
+                break;
+            }
+        }
+        s.pumping.set(false);
+        self.arm_timer();
+    }
+
+    fn arm_timer(&self) {
+        let s = &self.0;
+        if s.shut.get() {
+            return;
+        }
+        let next = s.bridge.borrow().next_timer_ms();
+        let mut timer = s.timer.borrow_mut();
+        if timer.as_ref().map(|t| t.0) == next {
+            return;
+        }
+        if let Some((_, h)) = timer.take() {
+            clear_timeout(&h);
+        }
+        if let Some(at) = next {
+            let delay = (at - now_ms()).max(0.0) + 1.0;
+            *timer = Some((at, set_timeout(s.timer_cb.as_ref().unchecked_ref(), delay)));
+        }
+    }
+
+    fn open(&self, conn: ConnId, url: &str) {
+        let weak = Rc::downgrade(&self.0);
+        let cb = |kind: u8| {
+            let w = weak.clone();
+            Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+                let Some(s) = w.upgrade() else { return };
+                let wb = WebBridge(s);
+                match kind {
+                    0 => wb.with(|b, now| b.on_open(conn, now)),
+                    1 => {
+                        let data = ev.unchecked_into::<MessageEvent>().data();
+                        if let Some(text) = data.as_string() {
+                            wb.with(|b, now| b.on_frame(conn, &text, now));
+                        }
+                    }
+                    2 => wb.with(|b, now| b.on_error(conn, now)),
+                    _ => {
+                        // Parked, not dropped: this closure is running.
+                        let gone = {
+                            let mut socks = wb.0.sockets.borrow_mut();
+                            socks.iter().position(|k| k.conn == conn).map(|i| socks.swap_remove(i))
+                        };
+                        if let Some(k) = gone {
+                            k.detach();
+                            wb.0.dead.borrow_mut().push(k);
+                        }
+                        wb.with(|b, now| b.on_close(conn, now))
+                    }
+                }
+            })
+        };
+        match WebSocket::new(url) {
+            Ok(ws) => {
+                let cbs = [cb(0), cb(1), cb(2), cb(3)];
+                ws.set_onopen(Some(cbs[0].as_ref().unchecked_ref()));
+                ws.set_onmessage(Some(cbs[1].as_ref().unchecked_ref()));
+                ws.set_onerror(Some(cbs[2].as_ref().unchecked_ref()));
+                ws.set_onclose(Some(cbs[3].as_ref().unchecked_ref()));
+                self.0.sockets.borrow_mut().push(Socket { conn, ws, _cbs: cbs });
+            }
+            Err(_) => {
+                // The URL was checked by `Bridge::new`; a constructor that throws anyway
+                // counts as an attempt that closed before opening.
+                let mut b = self.0.bridge.borrow_mut();
+                let now = now_ms();
+                b.on_error(conn, now);
+                b.on_close(conn, now);
+            }
+        }
+    }
+
+    /// Detaches everything: sockets closed, timer cleared, global listeners removed,
+    /// the handler dropped. The bridge is not told (call `disconnect` first).
+    pub fn shutdown(&self) {
+        self.0.shutdown();
+    }
+}
+
+impl Shared {
+    fn shutdown(&self) {
+        let s = self;
+        if s.shut.replace(true) {
+            return;
+        }
+        for k in s.sockets.borrow_mut().drain(..) {
+            k.detach();
+            s.dead.borrow_mut().push(k);
+        }
+        if let Some((_, h)) = s.timer.borrow_mut().take() {
+            clear_timeout(&h);
+        }
+        remove_global_listener("online", s.online_cb.as_ref().unchecked_ref());
+        if let Some(cb) = &s.visible_cb {
+            remove_document_listener("visibilitychange", cb.as_ref().unchecked_ref());
+        }
+        // Not while it runs (pump takes it out while calling it).
+        let h = s.handler.borrow_mut().take();
+        drop(h);
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
