@@ -1,0 +1,323 @@
+// The AimDB demo page: a WasmDb in the page, fed by WsBridge from an AimDB server
+// (?ws=ws://HOST:PORT/ws) or by simulated sources (?local, or no ?ws).
+//
+//   records ──subscribe({batch:true})──> history arrays ──requestAnimationFrame──> canvas
+//
+// window.__demo exposes counters for `make demo-check`.
+import init, * as aimdb from '@aimdb/wasm';
+
+const { WasmDb, AimDbError } = aimdb;
+const WsBridge = aimdb.WsBridge; // undefined with an older package: then the page simulates
+const $ = (id) => document.getElementById(id);
+
+const params = new URLSearchParams(location.search);
+const WS_URL = params.get('ws');
+const LOCAL = params.has('local') || !WS_URL || typeof WsBridge !== 'function';
+
+const SERIES = [
+  { key: 'sensors.temperature.vienna', schemaType: 'temperature', field: 'celsius', color: '--vienna', axis: 'temp' },
+  { key: 'sensors.temperature.berlin', schemaType: 'temperature', field: 'celsius', color: '--berlin', axis: 'temp' },
+  { key: 'sensors.humidity.vienna', schemaType: 'humidity', field: 'percent', color: '--humidity', axis: 'hum', dashed: true },
+];
+const SETPOINT = 'commands.setpoint.room1'; // topic commands/setpoint/room1
+const BURST = 'local.burst';
+const WINDOW_MS = 30_000;
+const BURST_TOTAL = 100_000;
+const BURST_CHUNK = 1_000;
+
+const demo = (window.__demo = { ready: false, mode: LOCAL ? 'local' : 'server', items: 0, draws: 0, frames: 0, burst: null });
+
+await init();
+const db = new WasmDb({ tick: 'animationFrame', budgetMs: 4 });
+for (const s of SERIES) db.configureRecord(s.key, { schemaType: s.schemaType, buffer: { type: 'SpmcRing', capacity: 256 } });
+db.configureRecord(SETPOINT, { schemaType: 'temperature', link: 'out' });
+db.configureRecord(BURST, { schemaType: 'humidity', buffer: { type: 'SpmcRing', capacity: 4096 } });
+
+// ---------------------------------------------------------------- data in
+
+let dirty = true;
+for (const s of SERIES) {
+  s.points = []; // [timestamp, value], oldest first
+  db.subscribe(
+    s.key,
+    (batch) => {
+      for (const v of batch) s.points.push([v.timestamp, v[s.field]]);
+      const cut = s.points.length ? s.points[s.points.length - 1][0] - WINDOW_MS : 0;
+      let drop = 0;
+      while (drop < s.points.length && s.points[drop][0] < cut) drop++;
+      if (drop) s.points.splice(0, drop);
+      demo.items += batch.length;
+      dirty = true;
+    },
+    { batch: true },
+  );
+}
+
+let bridge = null;
+if (LOCAL) {
+  // Simulated sources: 10 Hz, like the server's.
+  $('source').textContent = 'by simulated sources in this page (10 Hz).';
+  $('ws-url').textContent = WS_URL && typeof WsBridge !== 'function' ? `${WS_URL} (no WsBridge in this build: simulating)` : 'local simulation';
+  setStatus('local', 'local');
+  const wave = (base, amp, periodMs, phase) => {
+    const t = Date.now();
+    return Math.round((base + amp * Math.sin((t / periodMs) * 2 * Math.PI + phase) + (Math.random() - 0.5) * 0.3) * 10) / 10;
+  };
+  setInterval(() => {
+    const timestamp = Date.now();
+    db.set(SERIES[0].key, { schema_version: 2, celsius: wave(22, 3, 20_000, 0), timestamp });
+    db.set(SERIES[1].key, { schema_version: 2, celsius: wave(18.5, 3, 20_000, 1.7), timestamp });
+    db.set(SERIES[2].key, { percent: Math.min(100, Math.max(0, wave(55, 10, 30_000, 0.5))), timestamp });
+  }, 100);
+} else {
+  $('source').textContent = 'from an AimDB server over WebSocket (WsBridge).';
+  $('ws-url').textContent = WS_URL;
+  bridge = WsBridge.connect(db, WS_URL, {
+    subscribeTopics: ['sensors/temperature/+', 'sensors/humidity/+'],
+    lateJoin: true,
+    autoReconnect: { initialMs: 250, maxMs: 2000 },
+  });
+  setStatus(bridge.status);
+  bridge.onStatusChange((s) => setStatus(s));
+  bridge.onError((e) => {
+    $('bridge-error').textContent = ` · last bridge error: ${e.code}: ${e.message}`;
+  });
+}
+
+function setStatus(status, label = status) {
+  const el = $('status');
+  el.dataset.status = status;
+  el.textContent = label;
+  demo.status = status;
+}
+
+// ---------------------------------------------------------------- chart
+
+const canvas = $('chart');
+const ctx = canvas.getContext('2d');
+const css = getComputedStyle(document.documentElement);
+const color = (name) => css.getPropertyValue(name).trim();
+
+function range(points, pad, min) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const s of points) for (const [, v] of s.points) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+  if (!Number.isFinite(lo)) return [0, 1];
+  if (hi - lo < min) (lo -= (min - (hi - lo)) / 2), (hi = lo + min);
+  return [lo - pad, hi + pad];
+}
+
+function draw() {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth;
+  const h = canvas.clientHeight;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  const L = 44, R = 44, T = 10, B = 24;
+  const pw = w - L - R, ph = h - T - B;
+  const now = Math.max(0, ...SERIES.map((s) => (s.points.length ? s.points[s.points.length - 1][0] : 0)));
+  const x = (t) => L + pw * (1 - (now - t) / WINDOW_MS);
+  const temp = range(SERIES.filter((s) => s.axis === 'temp'), 0.5, 2);
+  const hum = range(SERIES.filter((s) => s.axis === 'hum'), 2, 10);
+  const y = ([lo, hi], v) => T + ph * (1 - (v - lo) / (hi - lo));
+
+  // grid + axes
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = color('--line');
+  ctx.fillStyle = color('--muted');
+  for (let i = 0; i <= 4; i++) {
+    const gy = T + (ph * i) / 4;
+    ctx.beginPath();
+    ctx.moveTo(L, gy);
+    ctx.lineTo(L + pw, gy);
+    ctx.stroke();
+    ctx.textAlign = 'right';
+    ctx.fillText((temp[1] - ((temp[1] - temp[0]) * i) / 4).toFixed(1), L - 6, gy + 4);
+    ctx.textAlign = 'left';
+    ctx.fillText(`${(hum[1] - ((hum[1] - hum[0]) * i) / 4).toFixed(0)}%`, L + pw + 6, gy + 4);
+  }
+  ctx.textAlign = 'center';
+  for (let s = 0; s <= 30; s += 5) ctx.fillText(s ? `-${s}s` : 'now', x(now - s * 1000), h - 6);
+
+  // series
+  for (const s of SERIES) {
+    if (s.points.length < 2) continue;
+    ctx.strokeStyle = color(s.color);
+    ctx.lineWidth = 2;
+    ctx.setLineDash(s.dashed ? [6, 4] : []);
+    ctx.beginPath();
+    s.points.forEach(([t, v], i) => (i ? ctx.lineTo(x(t), y(s.axis === 'temp' ? temp : hum, v)) : ctx.moveTo(x(t), y(s.axis === 'temp' ? temp : hum, v))));
+    ctx.stroke();
+    const [, last] = s.points[s.points.length - 1];
+    ctx.fillStyle = color(s.color);
+    ctx.beginPath();
+    ctx.arc(x(now), y(s.axis === 'temp' ? temp : hum, last), 3.5, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+  ctx.setLineDash([]);
+  const latest = SERIES.map((s) => (s.points.length ? s.points[s.points.length - 1][1] : null));
+  $('counts').textContent =
+    `Vienna ${fmt(latest[0], '°C')} · Berlin ${fmt(latest[1], '°C')} · humidity ${fmt(latest[2], '%')} · ` +
+    `${demo.items.toLocaleString('en')} items received · ${demo.draws.toLocaleString('en')} redraws`;
+  demo.draws++;
+}
+const fmt = (v, unit) => (v === null ? '–' : `${v.toFixed(1)} ${unit}`);
+
+// One rAF loop: measures frame time, redraws when new items arrived, refreshes stats.
+const frameTimes = [];
+let lastFrame = performance.now();
+let lastStats = 0;
+function frame() {
+  // performance.now(), not the rAF timestamp: that one is the frame's vsync time and can
+  // hide how long the main thread was blocked before the callback ran.
+  const now = performance.now();
+  const dt = now - lastFrame;
+  lastFrame = now;
+  frameTimes.push([now, dt]);
+  while (frameTimes.length && frameTimes[0][0] < now - 1000) frameTimes.shift();
+  demo.frames++;
+  const b = demo.burst;
+  if (b && !b.closed) {
+    // The first frame after the burst ended still counts: it shows a freeze, if any.
+    b.worstFrameMs = Math.max(b.worstFrameMs, dt);
+    if (b.done) showBurst(b);
+    else b.frames++;
+  }
+  if (dirty) {
+    dirty = false;
+    draw();
+  }
+  if (now - lastStats > 250) {
+    lastStats = now;
+    renderStats();
+  }
+  requestAnimationFrame(frame);
+}
+requestAnimationFrame(frame);
+new ResizeObserver(() => (dirty = true)).observe(canvas);
+
+// ---------------------------------------------------------------- stats
+
+let prev = null;
+function renderStats() {
+  const st = db.stats();
+  const ex = st.executor;
+  const recs = Object.values(st.records);
+  const dTicks = prev ? ex.ticks - prev.ticks : 0;
+  const perTick = (v, p) => (dTicks > 0 ? (v - p) / dTicks : 0);
+  const dts = frameTimes.map(([, d]) => d);
+  const rows = [
+    ['strategy', `${ex.strategy} · ${ex.lastTick.budgetMs} ms`],
+    ['ticks', ex.ticks.toLocaleString('en')],
+    ['polls / tick', prev ? perTick(ex.polls, prev.polls).toFixed(1) : ex.lastTick.polls],
+    ['ms / tick', `${(prev ? perTick(ex.busyMs, prev.busyMs) : ex.lastTick.elapsedMs).toFixed(2)} (max ${ex.maxTickMs.toFixed(1)})`],
+    ['ticks over budget', `${ex.budgetHits.toLocaleString('en')} (overruns ${ex.overruns})`, ex.overruns > 0],
+    ['items delivered', recs.reduce((a, r) => a + r.delivered, 0).toLocaleString('en')],
+    ['dropped / lagged', recs.reduce((a, r) => a + r.lagged, 0).toLocaleString('en')],
+    [
+      'frame time',
+      dts.length ? `${(dts.reduce((a, b) => a + b, 0) / dts.length).toFixed(1)} ms (worst ${Math.max(...dts).toFixed(0)})` : '–',
+      Math.max(0, ...dts) > 50,
+    ],
+  ];
+  if (bridge) {
+    const b = bridge.stats();
+    rows.push(['bridge in / out', `${b.received.toLocaleString('en')} / ${b.sent}`]);
+    rows.push(['writes queued', `${b.queued} (reconnects ${b.reconnects})`, b.queued > 0]);
+  }
+  $('stats').innerHTML = rows
+    .map(([k, v, warn]) => `<dt>${k}</dt><dd${warn ? ' class="warn"' : ''}>${v}</dd>`)
+    .join('');
+  prev = { ticks: ex.ticks, polls: ex.polls, busyMs: ex.busyMs };
+  demo.stats = st;
+  demo.bridgeStats = bridge ? bridge.stats() : null;
+}
+
+// ---------------------------------------------------------------- ticking controls
+
+const strategy = $('strategy');
+const budget = $('budget');
+function applyTicking() {
+  $('budget-out').textContent = `${budget.value} ms`;
+  db.setTicking({ tick: strategy.value, budgetMs: Number(budget.value) });
+}
+strategy.addEventListener('change', applyTicking);
+budget.addEventListener('input', applyTicking);
+
+// ---------------------------------------------------------------- burst
+// 100,000 items through a local ring: the subscriber's batch callback (run by an engine
+// tick) pushes the next 1,000, so the ticking strategy decides when that work runs.
+
+db.subscribe(
+  BURST,
+  (items) => {
+    const b = demo.burst;
+    if (!b || b.done) return;
+    b.received += items.length;
+    for (const v of items) b.sum += v.percent;
+    if (b.pushed < BURST_TOTAL) pushChunk(b);
+    else if (b.received >= b.pushed) finishBurst(b);
+  },
+  { batch: true, onLag: (n) => demo.burst && (demo.burst.lagged += n) },
+);
+
+function pushChunk(b) {
+  const n = Math.min(BURST_CHUNK, BURST_TOTAL - b.pushed);
+  const timestamp = Date.now();
+  for (let i = 0; i < n; i++) db.set(BURST, { percent: (b.pushed + i) % 101, timestamp });
+  b.pushed += n;
+}
+
+function finishBurst(b) {
+  b.done = true;
+  b.ms = performance.now() - b.t0;
+}
+
+function showBurst(b) {
+  b.closed = true;
+  $('burst').disabled = false;
+  $('burst-out').innerHTML =
+    `<b>${b.received.toLocaleString('en')}</b> items in ${b.ms.toFixed(0)} ms under <b>${b.strategy}</b>: ` +
+    `${b.frames} frame${b.frames === 1 ? '' : 's'} painted meanwhile, worst frame <b>${b.worstFrameMs.toFixed(0)} ms</b>` +
+    (b.lagged ? `, ${b.lagged} lagged` : '') + '.';
+}
+
+$('burst').addEventListener('click', () => {
+  const b = { t0: performance.now(), strategy: strategy.value, pushed: 0, received: 0, lagged: 0, sum: 0, frames: 0, worstFrameMs: 0, done: false, closed: false };
+  demo.burst = b;
+  $('burst').disabled = true;
+  $('burst-out').textContent = `bursting under ${b.strategy}…`;
+  pushChunk(b);
+});
+
+// ---------------------------------------------------------------- setpoint
+
+$('setpoint').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const raw = $('setpoint-value').value.trim();
+  const n = Number(raw);
+  // Pass what was typed: the record's `temperature` contract decides (and explains).
+  const value = { schema_version: 2, celsius: raw !== '' && Number.isFinite(n) ? n : raw, timestamp: Date.now() };
+  const msg = $('setpoint-msg');
+  try {
+    if (bridge) bridge.write(SETPOINT, value);
+    else db.set(SETPOINT, value);
+    const queued = bridge && bridge.status !== 'connected';
+    msg.className = 'msg ok';
+    msg.textContent = bridge
+      ? queued ? `${n} °C queued (offline); sent when the server is back` : `${n} °C sent to commands/setpoint/room1`
+      : `${n} °C set locally (no server in local mode)`;
+  } catch (e) {
+    if (!(e instanceof AimDbError)) throw e;
+    msg.className = 'msg error';
+    msg.textContent = `${e.code}: ${e.message}`;
+  }
+  demo.setpointMsg = msg.textContent;
+});
+
+demo.ready = true;
