@@ -4,6 +4,9 @@
 //     the server, a burst under animationFrame with frames still coming, a strategy switch,
 //     the server stopped (writes queue) and restarted (queued writes flushed);
 //   ?local: live simulated data, a chart that moves, the burst.
+//   demo/react.html (the same dashboard with @aimdb/react hooks; bundled first by
+//     demo/build-react.mjs into target/react-demo/ when missing or stale), ?ws= and ?local:
+//     live data, a chart that moves, an inline setpoint error, a write reaching the server.
 // Any console error or page error fails (except Chromium's own "WebSocket connection ...
 // failed" lines while the server is down on purpose). Screenshot: target/demo.png.
 import fs from 'node:fs/promises';
@@ -11,6 +14,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer } from '../tests/js/server.mjs';
 import { startStatic, ROOT } from './static.mjs';
+import { buildReactDemo, OUT_DIR as REACT_OUT, SOURCES as REACT_SOURCES } from './build-react.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOT = path.join(ROOT, 'target/demo.png');
@@ -183,6 +187,64 @@ async function localMode(browser, web) {
   }
 }
 
+async function reactMode(browser, web, srv) {
+  for (const [label, query] of [['react ?ws=', `?ws=${srv.url}`], ['react ?local', '?local']]) {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+    const w = watch(page);
+    try {
+      await page.goto(`${web.url}/demo/react.html${query}`);
+      if (label === 'react ?ws=') {
+        await check(`${label}: connected to the AimDB server (useBridgeStatus)`, async () => {
+          await until(async () => (await demo(page))?.status === 'connected', "status 'connected'");
+          return await page.textContent('#status');
+        });
+      }
+      await check(`${label}: live data via useRecordHistory, the chart moves`, async () => {
+        const r = await chartMoves(page);
+        const d = await demo(page);
+        const want = label === 'react ?local' ? 'local' : 'server';
+        if (d.mode !== want) throw new Error(`mode ${d.mode}, expected ${want}`);
+        return r;
+      });
+      await check(`${label}: engine stats via useDbStats`, async () => {
+        const t0 = (await demo(page)).stats?.executor.ticks ?? 0;
+        await sleep(600);
+        const d = await demo(page);
+        if (!(d.stats?.executor.ticks > t0)) throw new Error(`ticks did not advance (${t0} -> ${d.stats?.executor.ticks})`);
+        return `${await page.locator('#stats dt').count()} rows, ticks ${t0} -> ${d.stats.executor.ticks}`;
+      });
+      await check(`${label}: a bad setpoint shows the AimDbError message inline`, async () => {
+        const msg = await setpoint(page, 'warm');
+        const cls = await page.getAttribute('#setpoint-msg', 'class');
+        if (!/CONTRACT_VIOLATION/.test(msg) || !cls.includes('error')) throw new Error(`message: ${msg} (class ${cls})`);
+        return msg;
+      });
+      await check(`${label}: a good setpoint is accepted`, async () => {
+        const msg = await setpoint(page, '22.75');
+        if (label === 'react ?ws=') {
+          await until(() => srv.readWrites().some((x) => x.payload.celsius === 22.75), 'the write in the server log', 10_000);
+        } else if (!/set locally/.test(msg)) throw new Error(`message: ${msg}`);
+        return msg;
+      });
+      await check(`${label}: no console errors`, async () => {
+        if (w.errors.length) throw new Error(w.errors.join('\n'));
+      });
+    } finally {
+      await page.close();
+    }
+  }
+}
+
+/** Builds the React demo bundle when it is missing or older than its sources. */
+async function ensureReactBundle() {
+  const out = await fs.stat(path.join(REACT_OUT, 'react-app.js')).catch(() => null);
+  const newest = Math.max(...(await Promise.all(REACT_SOURCES.map(async (f) => (await fs.stat(f)).mtimeMs))));
+  if (out && out.mtimeMs >= newest) return;
+  const t0 = Date.now();
+  await buildReactDemo();
+  console.log(`demo-check: built ${path.relative(ROOT, REACT_OUT)}/react-app.js (${Date.now() - t0} ms)`);
+}
+
 for (const f of ['pkg/index.js', 'pkg/aimdb_wasm_bindings_bg.wasm']) {
   await fs.access(path.join(ROOT, f)).catch(() => {
     console.error(`demo-check: ${f} missing; run \`make wasm\` first`);
@@ -194,6 +256,7 @@ const guard = setTimeout(() => {
   process.exit(1);
 }, 300_000);
 guard.unref();
+await ensureReactBundle();
 
 const srv = await startServer();
 const web = await startStatic();
@@ -206,6 +269,7 @@ const browser = await chromium.launch({
 try {
   await serverMode(browser, web, srv);
   await localMode(browser, web);
+  await reactMode(browser, web, srv);
 } catch (e) {
   fail('demo-check runner', e && e.stack ? e.stack : String(e));
 } finally {
