@@ -1,7 +1,7 @@
 //! The state machine. See the crate docs for the design; every method documents the
 //! actions it may queue.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use core::fmt;
 
 use aimdb_ws_protocol::{ClientMessage, ServerMessage};
@@ -248,6 +248,34 @@ enum Phase {
     Waiting { at: f64 },
 }
 
+/// A small set of strings (a `Vec`: the sets here hold a few topics, and a `BTreeSet`
+/// costs ~30 KB of wasm). Order is insertion order; nothing depends on it.
+#[derive(Default)]
+struct Set(Vec<String>);
+
+impl Set {
+    fn contains(&self, t: &str) -> bool {
+        self.0.iter().any(|x| x == t)
+    }
+    fn insert(&mut self, t: String) {
+        if !self.contains(&t) {
+            self.0.push(t);
+        }
+    }
+    fn remove(&mut self, t: &str) -> bool {
+        match self.0.iter().position(|x| x == t) {
+            Some(i) => {
+                self.0.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// State of one open connection.
 #[derive(Default)]
 struct Session {
@@ -258,11 +286,11 @@ struct Session {
     /// Set when a ping goes out; cleared by any inbound frame.
     pong_deadline: Option<(f64, f64)>,
     /// Late-join topics with no value yet.
-    awaited: BTreeSet<String>,
+    awaited: Set,
     sync_deadline: Option<f64>,
     synced: bool,
     /// Topics that got live data on this connection (a later snapshot is stale).
-    data_seen: BTreeSet<String>,
+    data_seen: Set,
     /// Awaited topics whose subscription the server refused (`FORBIDDEN`).
     denied: Vec<String>,
 }
@@ -272,8 +300,6 @@ pub struct Bridge {
     url: String,
     opts: BridgeOptions,
     records: Vec<Record>,
-    by_key: BTreeMap<String, usize>,
-    by_topic: BTreeMap<String, usize>,
     /// Subscription patterns, server syntax, in the order added.
     patterns: Vec<String>,
     backoff: Option<Backoff>,
@@ -319,9 +345,7 @@ impl Bridge {
                 patterns.push(t);
             }
         }
-        let mut by_key = BTreeMap::new();
-        let mut by_topic = BTreeMap::new();
-        let mut recs = Vec::with_capacity(records.len());
+        let mut recs: Vec<Record> = Vec::with_capacity(records.len());
         for r in records {
             if r.key.is_empty() {
                 return Err(ConfigError::InvalidRecord { key: r.key, error: topic::TopicError::Empty });
@@ -329,15 +353,12 @@ impl Bridge {
             let topic = r.resolved_topic();
             topic::validate_topic(&topic)
                 .map_err(|error| ConfigError::InvalidRecord { key: r.key.clone(), error })?;
-            let i = recs.len();
-            if by_key.insert(r.key.clone(), i).is_some() {
+            if recs.iter().any(|x| x.key == r.key) {
                 return Err(ConfigError::DuplicateKey { key: r.key });
             }
-            if let Some(&j) = by_topic.get(&topic) {
-                let first: &Record = &recs[j];
+            if let Some(first) = recs.iter().find(|x| x.topic == topic) {
                 return Err(ConfigError::DuplicateTopic { topic, first: first.key.clone(), second: r.key });
             }
-            by_topic.insert(topic.clone(), i);
             recs.push(Record { key: r.key, topic, link: r.link, echo: VecDeque::new() });
         }
         let backoff = opts.auto_reconnect.map(|b| Backoff::new(b, opts.seed));
@@ -345,8 +366,6 @@ impl Bridge {
             url,
             opts,
             records: recs,
-            by_key,
-            by_topic,
             patterns,
             backoff,
             phase: Phase::Idle,
@@ -400,9 +419,8 @@ impl Bridge {
     /// the exact topics of the `in`/`both` records they cover, without duplicates.
     pub fn desired_subscriptions(&self) -> Vec<String> {
         let mut out = self.patterns.clone();
-        let mut seen: BTreeSet<&str> = self.patterns.iter().map(String::as_str).collect();
         for t in self.late_join_topics() {
-            if seen.insert(t) {
+            if !out.iter().any(|o| o == t) {
                 out.push(t.to_owned());
             }
         }
@@ -411,12 +429,12 @@ impl Bridge {
 
     /// The topic of a record key.
     pub fn topic_of(&self, key: &str) -> Option<&str> {
-        self.by_key.get(key).map(|&i| self.records[i].topic.as_str())
+        self.by_key(key).map(|i| self.records[i].topic.as_str())
     }
 
     /// The record key a topic maps to.
     pub fn key_of(&self, topic: &str) -> Option<&str> {
-        self.by_topic.get(topic).map(|&i| self.records[i].key.as_str())
+        self.by_topic(topic).map(|i| self.records[i].key.as_str())
     }
 
     /// Writes waiting for a connection.
@@ -463,8 +481,8 @@ impl Bridge {
     /// `out`/`both`, and the value is not an echo of one just delivered from the server.
     /// Does not change anything ([`write`](Self::write) applies the same check itself).
     pub fn should_send(&self, key: &str, payload: &Value) -> bool {
-        match self.by_key.get(key) {
-            Some(&i) => {
+        match self.by_key(key) {
+            Some(i) => {
                 let r = &self.records[i];
                 r.link.is_outbound() && !r.echo.iter().any(|v| v == payload)
             }
@@ -573,7 +591,7 @@ impl Bridge {
     /// the record.
     pub fn reject_inbound(&mut self, key: &str, payload: &Value, reason: impl Into<String>, _now_ms: f64) {
         self.stats.rejected += 1;
-        if let Some(&i) = self.by_key.get(key) {
+        if let Some(i) = self.by_key(key) {
             let echo = &mut self.records[i].echo;
             if let Some(pos) = echo.iter().rposition(|v| v == payload) {
                 echo.remove(pos);
@@ -607,7 +625,7 @@ impl Bridge {
         }
         self.session.subscribed = desired;
         if self.opts.late_join {
-            self.session.awaited = self.late_join_topics().map(str::to_owned).collect();
+            self.session.awaited = Set(self.late_join_topics().map(str::to_owned).collect());
         }
         if self.opts.sync_timeout_ms > 0.0 {
             self.session.sync_deadline = Some(now_ms + self.opts.sync_timeout_ms);
@@ -636,19 +654,19 @@ impl Bridge {
         }
         self.stats.frames_received += 1;
         self.session.pong_deadline = None;
-        let msg = match serde_json::from_str::<ServerMessage>(text) {
+        let msg = match crate::frame::parse(text) {
             Ok(m) => m,
             Err(e) => {
                 self.stats.malformed += 1;
                 let excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
-                self.error(BridgeError::MalformedFrame { reason: e.to_string(), excerpt });
+                self.error(BridgeError::MalformedFrame { reason: e, excerpt });
                 return;
             }
         };
         match msg {
             ServerMessage::Data { topic, payload, ts: _ } => {
                 self.route(&topic, payload, false);
-                if self.by_topic.contains_key(&topic) {
+                if self.by_topic(&topic).is_some() {
                     self.session.data_seen.insert(topic.clone());
                 }
                 self.got_value_for(&topic);
@@ -772,6 +790,14 @@ impl Bridge {
     // ───────────────────────────── internals ─────────────────────────────
 
     /// Exact topics of inbound records covered by a pattern (only with `lateJoin`).
+    fn by_key(&self, key: &str) -> Option<usize> {
+        self.records.iter().position(|r| r.key == key)
+    }
+
+    fn by_topic(&self, topic: &str) -> Option<usize> {
+        self.records.iter().position(|r| r.topic == topic)
+    }
+
     fn late_join_topics(&self) -> impl Iterator<Item = &str> {
         let on = self.opts.late_join;
         self.records
@@ -852,7 +878,7 @@ impl Bridge {
     }
 
     fn route(&mut self, topic: &str, payload: Option<Value>, snapshot: bool) {
-        let Some(&i) = self.by_topic.get(topic) else {
+        let Some(i) = self.by_topic(topic) else {
             self.stats.unknown_topic += 1;
             return;
         };
@@ -889,7 +915,7 @@ impl Bridge {
         self.session.synced = true;
         self.session.sync_deadline = None;
         let mut missing: Vec<String> = core::mem::take(&mut self.session.denied);
-        missing.extend(core::mem::take(&mut self.session.awaited));
+        missing.extend(core::mem::take(&mut self.session.awaited.0));
         missing.sort();
         self.actions.push_back(Action::Synced { timed_out, missing });
     }
@@ -920,13 +946,15 @@ impl Bridge {
                 .filter(|t| added.iter().any(|a| a == t))
                 .map(str::to_owned)
                 .collect();
-            self.session.awaited.extend(newly);
+            for t in newly {
+                self.session.awaited.insert(t);
+            }
         }
         self.check_synced();
     }
 
     fn write_inner(&mut self, key: &str, payload: Value) -> Result<WriteOutcome, WriteError> {
-        let Some(&i) = self.by_key.get(key) else {
+        let Some(i) = self.by_key(key) else {
             return Err(WriteError::UnknownRecord { key: key.to_owned() });
         };
         let r = &mut self.records[i];

@@ -112,6 +112,7 @@
 pub mod backoff;
 mod bridge;
 pub mod error;
+mod frame;
 pub mod options;
 pub mod topic;
 pub mod url;

@@ -43,7 +43,7 @@ impl BackoffOptions {
     /// Checks the ranges documented on the fields.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |field: &'static str, value: f64, want: &'static str| {
-            Err(ConfigError::InvalidOption { field, value: value.to_string(), want })
+            Err(ConfigError::InvalidOption { field, value: crate::error::fmt_f64(value), want })
         };
         if !(self.initial_ms.is_finite() && self.initial_ms > 0.0) {
             return bad("autoReconnect.initialMs", self.initial_ms, "a finite number > 0");
@@ -146,7 +146,7 @@ impl BridgeOptions {
             if !(value.is_finite() && value >= 0.0) {
                 return Err(ConfigError::InvalidOption {
                     field,
-                    value: value.to_string(),
+                    value: crate::error::fmt_f64(value),
                     want: "a finite number >= 0",
                 });
             }
@@ -163,17 +163,33 @@ impl BridgeOptions {
 }
 
 fn auto_reconnect<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BackoffOptions>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either {
-        Flag(bool),
-        Backoff(BackoffOptions),
+    // What `#[serde(untagged)] enum { Flag(bool), Backoff(BackoffOptions) }` accepts,
+    // with its error, without serde's `Content` buffering (~6 KB of wasm).
+    use serde::de::{value::MapAccessDeserializer, value::SeqAccessDeserializer, Error, MapAccess, SeqAccess, Visitor};
+    struct V;
+    const NO_MATCH: &str = "data did not match any variant of untagged enum Either";
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<BackoffOptions>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("untagged enum Either")
+        }
+        fn visit_bool<E: Error>(self, b: bool) -> Result<Self::Value, E> {
+            Ok(b.then(BackoffOptions::default))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            BackoffOptions::deserialize(MapAccessDeserializer::new(map)).map(Some).map_err(|_| A::Error::custom(NO_MATCH))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            BackoffOptions::deserialize(SeqAccessDeserializer::new(seq)).map(Some).map_err(|_| A::Error::custom(NO_MATCH))
+        }
+        fn visit_i64<E: Error>(self, _: i64) -> Result<Self::Value, E> { Err(E::custom(NO_MATCH)) }
+        fn visit_u64<E: Error>(self, _: u64) -> Result<Self::Value, E> { Err(E::custom(NO_MATCH)) }
+        fn visit_f64<E: Error>(self, _: f64) -> Result<Self::Value, E> { Err(E::custom(NO_MATCH)) }
+        fn visit_str<E: Error>(self, _: &str) -> Result<Self::Value, E> { Err(E::custom(NO_MATCH)) }
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> { Err(E::custom(NO_MATCH)) }
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> { Err(E::custom(NO_MATCH)) }
     }
-    Ok(match Either::deserialize(d)? {
-        Either::Flag(true) => Some(BackoffOptions::default()),
-        Either::Flag(false) => None,
-        Either::Backoff(b) => Some(b),
-    })
+    d.deserialize_any(V)
 }
 
 /// The direction(s) a record is linked in.

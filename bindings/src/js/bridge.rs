@@ -70,6 +70,15 @@ fn write_error_js(e: &WriteError) -> JsValue {
     js_error(code, &e.to_string(), &[("key", e.key())])
 }
 
+/// Parses `text` into `T` through [`crate::json`] (its own error type: serde_json's typed
+/// deserialization errors would bring `core`'s float formatting into the wasm module).
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, JsValue> {
+    let j = crate::json::parse(text).map_err(|e| invalid_options(e.to_string()))?;
+    crate::json::deserialize_with_path(&j).map_err(|(path, e)| {
+        invalid_options(if path.is_empty() { e.to_string() } else { format!("{path}: {e}") })
+    })
+}
+
 fn invalid_options(message: String) -> JsValue {
     FacadeError::InvalidOptions { what: "WsBridge options", message }.into()
 }
@@ -110,7 +119,7 @@ impl RawBridge {
         on_error: Function,
         on_synced: Function,
     ) -> Result<RawBridge, JsValue> {
-        let mut opts: BridgeOptions = serde_json::from_str(options_json).map_err(|e| invalid_options(e.to_string()))?;
+        let mut opts: BridgeOptions = from_json(options_json)?;
         if opts.seed == BridgeOptions::default().seed {
             opts.seed = web::random_seed();
         }
@@ -167,7 +176,13 @@ impl RawBridge {
                 let _ = on_error.call1(&JsValue::UNDEFINED, &err);
             }
             Action::Synced { timed_out, missing } => {
-                let json = serde_json::json!({ "timedOut": timed_out, "missing": missing }).to_string();
+                #[derive(serde::Serialize)]
+                #[serde(rename_all = "camelCase")]
+                struct Synced {
+                    missing: Vec<String>,
+                    timed_out: bool,
+                }
+                let json = serde_json::to_string(&Synced { missing, timed_out }).unwrap_or_default();
                 let _ = on_synced.call1(&JsValue::UNDEFINED, &json.into());
             }
             _ => {}
@@ -217,35 +232,55 @@ impl RawBridge {
     /// Counters, as JSON.
     pub fn stats(&self) -> String {
         let s = self.web.read(|b| b.stats());
-        serde_json::json!({
-            "sent": s.writes_sent,
-            "received": s.delivered,
-            "rejected": s.rejected,
-            "queued": s.queue_len,
-            "dropped": s.writes_dropped,
-            "reconnects": s.reconnects,
-            "connects": s.connects,
-            "framesSent": s.frames_sent,
-            "framesReceived": s.frames_received,
-            "snapshots": s.snapshots,
-            "echoSuppressed": s.echo_suppressed,
-            "writesRejected": s.writes_rejected,
-            "malformed": s.malformed,
-            "serverErrors": s.server_errors,
-            "lastError": s.last_error.map(|e| e.to_string()),
+        // Keys in the order `json!`'s (sorted) map wrote them.
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Out {
+            connects: u64,
+            dropped: u64,
+            echo_suppressed: u64,
+            frames_received: u64,
+            frames_sent: u64,
+            last_error: Option<String>,
+            malformed: u64,
+            queued: usize,
+            received: u64,
+            reconnects: u64,
+            rejected: u64,
+            sent: u64,
+            server_errors: u64,
+            snapshots: u64,
+            writes_rejected: u64,
+        }
+        serde_json::to_string(&Out {
+            connects: s.connects,
+            dropped: s.writes_dropped,
+            echo_suppressed: s.echo_suppressed,
+            frames_received: s.frames_received,
+            frames_sent: s.frames_sent,
+            last_error: s.last_error.map(|e| e.to_string()),
+            malformed: s.malformed,
+            queued: s.queue_len,
+            received: s.delivered,
+            reconnects: s.reconnects,
+            rejected: s.rejected,
+            sent: s.writes_sent,
+            server_errors: s.server_errors,
+            snapshots: s.snapshots,
+            writes_rejected: s.writes_rejected,
         })
-        .to_string()
+        .unwrap_or_default()
     }
 
     /// Adds subscription patterns (`topics_json`: a JSON array of strings).
     pub fn subscribe(&self, topics_json: &str) -> Result<(), JsValue> {
-        let topics: Vec<String> = serde_json::from_str(topics_json).map_err(|e| invalid_options(e.to_string()))?;
+        let topics: Vec<String> = from_json(topics_json)?;
         self.web.with(|b, now| b.subscribe(&topics, now)).map_err(|e| invalid_options(e.to_string()))
     }
 
     /// Removes subscription patterns.
     pub fn unsubscribe(&self, topics_json: &str) -> Result<(), JsValue> {
-        let topics: Vec<String> = serde_json::from_str(topics_json).map_err(|e| invalid_options(e.to_string()))?;
+        let topics: Vec<String> = from_json(topics_json)?;
         self.web.with(|b, now| b.unsubscribe(&topics, now)).map_err(|e| invalid_options(e.to_string()))
     }
 
