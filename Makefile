@@ -48,6 +48,7 @@ wasm:
 	./scripts/build-pkg.sh
 
 size: wasm
+	./scripts/build-pkg.sh --lean
 	./scripts/size.sh
 
 # The package as a page sees it: tsc against a typed usage file, then Playwright (system

@@ -2,12 +2,20 @@
 # Builds the npm package @aimdb/wasm into pkg/:
 #   cargo (release, opt-level z, lto) -> wasm-bindgen --target web -> wasm-opt -Oz (npm binaryen)
 #   + the hand-written wrapper (bindings/npm/index.js, index.d.ts, package.json).
+# `build-pkg.sh --lean` builds the package without WsBridge (no `bridge` feature) into
+# target/pkg-lean/ instead, for `make size`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 out=pkg
-cargo build -p aimdb-wasm-bindings --target wasm32-unknown-unknown --release
+features=()
+if [ "${1:-}" = "--lean" ]; then
+  out=target/pkg-lean
+  features=(--no-default-features)
+fi
+# Same target dir for both: only this crate and the link differ between the two builds.
+cargo build -p aimdb-wasm-bindings --target wasm32-unknown-unknown --release "${features[@]}"
 rm -rf "$out" && mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" --out-name aimdb_wasm_bindings \
   --remove-name-section --remove-producers-section --no-typescript \

@@ -89,6 +89,7 @@ export type ErrorCode =
   | 'INVALID_OPTIONS'
   | 'USE_AFTER_FREE'
   | 'NOT_INITIALIZED'
+  | 'NOT_AVAILABLE'
   | 'ENGINE_ERROR'
   | 'PANIC'
   // WsBridge

@@ -277,6 +277,9 @@ export class WsBridge {
     assertReady();
     if (!(db instanceof WasmDb)) throw new AimDbError({ code: 'INVALID_OPTIONS', message: 'WsBridge.connect: db must be a WasmDb' });
     if (typeof url !== 'string') throw new AimDbError({ code: 'INVALID_OPTIONS', message: 'WsBridge.connect: url must be a string' });
+    if (typeof raw.RawBridge !== 'function') {
+      throw new AimDbError({ code: 'NOT_AVAILABLE', message: 'WsBridge: this build of @aimdb/wasm was made without the bridge feature' });
+    }
     const b = new WsBridge(CONNECT);
     const rawDb = rawOf(db);
     const onStatus = (s) => {

@@ -62,6 +62,7 @@ fn find<'a, K: PartialEq + ?Sized, V>(v: &'a [(impl core::borrow::Borrow<K>, V)]
 }
 
 /// What the bridge needs of one configured record.
+#[cfg(feature = "bridge")]
 pub(super) struct LinkedRecord {
     pub key: String,
     pub record: Rc<dyn DynRecord>,
@@ -71,6 +72,7 @@ pub(super) struct LinkedRecord {
 
 impl RawDb {
     /// The records configured so far, for `RawBridge::connect`.
+    #[cfg(feature = "bridge")]
     pub(super) fn linked_records(&self) -> Result<Vec<LinkedRecord>, FacadeError> {
         let core = self.core()?;
         let records = core.records.borrow();

@@ -8,5 +8,5 @@ pub mod options;
 pub mod db;
 #[cfg(target_arch = "wasm32")]
 pub mod record;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "bridge"))]
 pub mod bridge;
