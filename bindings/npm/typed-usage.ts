@@ -345,6 +345,7 @@ function describeError(e: unknown): string {
       return `${e.key ?? '-'} ${e.topic ?? '-'} ${e.reason ?? '-'}`;
     case 'SERVER_ERROR':
       return `${e.serverCode ?? '-'} ${e.topic ?? '-'}`;
+    case 'NOT_AVAILABLE':
     case 'MALFORMED_FRAME':
     case 'CONNECTION_REFUSED':
     case 'CONNECT_TIMEOUT':
