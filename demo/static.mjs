@@ -1,5 +1,6 @@
-// A small static file server for the demo: serves the repository root on 127.0.0.1
-// (a free port), so the page can import /pkg/index.js (the built @aimdb/wasm package).
+// A small static file server: serves the repository root on 127.0.0.1 (a free port), so
+// pages can import /pkg/index.js (the built @aimdb/wasm package). Used by the demo and by
+// the page tests (tests/js/run.mjs).
 import http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +15,8 @@ const TYPES = {
   '.css': 'text/css; charset=utf-8',
   '.wasm': 'application/wasm',
   '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.ts': 'text/plain; charset=utf-8',
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
 };

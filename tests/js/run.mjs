@@ -8,12 +8,12 @@
 // Needs `make wasm` first (pkg/). Exit code 1 on any failure.
 //
 //   node tests/js/run.mjs [--filter SUBSTRING] [--headed]
-import http from 'node:http';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer as startAimDbServer } from './server.mjs';
+import { startStatic } from '../../demo/static.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -29,47 +29,6 @@ function record(name, ok, detail = '', notes = []) {
   console.log(`${mark}  ${name}`);
   for (const n of notes) console.log(`        · ${n}`);
   if (!ok && detail) console.log(`        ${String(detail).replace(/\n/g, '\n        ')}`);
-}
-
-// ---------------------------------------------------------------- static server
-
-const TYPES = {
-  '.wasm': 'application/wasm',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.html': 'text/html; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.ts': 'text/plain; charset=utf-8',
-};
-
-function startServer() {
-  const server = http.createServer(async (req, res) => {
-    try {
-      const url = new URL(req.url, 'http://127.0.0.1');
-      if (url.pathname === '/favicon.ico') {
-        res.writeHead(204).end();
-        return;
-      }
-      const file = path.resolve(ROOT, '.' + decodeURIComponent(url.pathname));
-      if (file !== ROOT && !file.startsWith(ROOT + path.sep)) {
-        res.writeHead(403).end('forbidden');
-        return;
-      }
-      const body = await fs.readFile(file);
-      res.writeHead(200, {
-        'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-        'cache-control': 'no-store',
-      });
-      res.end(body);
-    } catch (e) {
-      res.writeHead(e && e.code === 'ENOENT' ? 404 : 500, { 'content-type': 'text/plain' }).end(String(e));
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
 }
 
 // ---------------------------------------------------------------- pages
@@ -220,8 +179,8 @@ async function main() {
       return;
     }
   }
-  const server = await startServer();
-  const base = `http://127.0.0.1:${server.address().port}`;
+  const server = await startStatic({ root: ROOT });
+  const base = server.url;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: !args.includes('--headed'),
@@ -243,7 +202,7 @@ async function main() {
     if (!FILTER || 'bridge'.includes(FILTER) || FILTER.startsWith('bridge')) await runBridge(browser, base);
   } finally {
     await browser.close();
-    await new Promise((r) => server.close(r));
+    await server.close();
   }
 }
 
