@@ -5,6 +5,7 @@
 //
 // window.__demo exposes counters for `make demo-check`.
 import init, * as aimdb from '@aimdb/wasm';
+import { SERIES, SETPOINT, WINDOW_MS, configureRecords, drawChart, fmt, startSource } from './shared.js';
 
 const { WasmDb, AimDbError } = aimdb;
 const WsBridge = aimdb.WsBridge; // undefined with an older package: then the page simulates
@@ -14,14 +15,7 @@ const params = new URLSearchParams(location.search);
 const WS_URL = params.get('ws');
 const LOCAL = params.has('local') || !WS_URL || typeof WsBridge !== 'function';
 
-const SERIES = [
-  { key: 'sensors.temperature.vienna', schemaType: 'temperature', field: 'celsius', color: '--vienna', axis: 'temp' },
-  { key: 'sensors.temperature.berlin', schemaType: 'temperature', field: 'celsius', color: '--berlin', axis: 'temp' },
-  { key: 'sensors.humidity.vienna', schemaType: 'humidity', field: 'percent', color: '--humidity', axis: 'hum', dashed: true },
-];
-const SETPOINT = 'commands.setpoint.room1'; // topic commands/setpoint/room1
 const BURST = 'local.burst';
-const WINDOW_MS = 30_000;
 const BURST_TOTAL = 100_000;
 const BURST_CHUNK = 1_000;
 
@@ -29,8 +23,7 @@ const demo = (window.__demo = { ready: false, mode: LOCAL ? 'local' : 'server', 
 
 await init();
 const db = new WasmDb({ tick: 'animationFrame', budgetMs: 4 });
-for (const s of SERIES) db.configureRecord(s.key, { schemaType: s.schemaType, buffer: { type: 'SpmcRing', capacity: 256 } });
-db.configureRecord(SETPOINT, { schemaType: 'temperature', link: 'out' });
+configureRecords(db);
 db.configureRecord(BURST, { schemaType: 'humidity', buffer: { type: 'SpmcRing', capacity: 4096 } });
 
 // ---------------------------------------------------------------- data in
@@ -53,30 +46,15 @@ for (const s of SERIES) {
   );
 }
 
-let bridge = null;
+const bridge = startSource(db, { local: LOCAL, wsUrl: WS_URL, WsBridge });
 if (LOCAL) {
   // Simulated sources: 10 Hz, like the server's.
   $('source').textContent = 'by simulated sources in this page (10 Hz).';
   $('ws-url').textContent = WS_URL && typeof WsBridge !== 'function' ? `${WS_URL} (no WsBridge in this build: simulating)` : 'local simulation';
   setStatus('local', 'local');
-  const wave = (base, amp, periodMs, phase) => {
-    const t = Date.now();
-    return Math.round((base + amp * Math.sin((t / periodMs) * 2 * Math.PI + phase) + (Math.random() - 0.5) * 0.3) * 10) / 10;
-  };
-  setInterval(() => {
-    const timestamp = Date.now();
-    db.set(SERIES[0].key, { schema_version: 2, celsius: wave(22, 3, 20_000, 0), timestamp });
-    db.set(SERIES[1].key, { schema_version: 2, celsius: wave(18.5, 3, 20_000, 1.7), timestamp });
-    db.set(SERIES[2].key, { percent: Math.min(100, Math.max(0, wave(55, 10, 30_000, 0.5))), timestamp });
-  }, 100);
 } else {
   $('source').textContent = 'from an AimDB server over WebSocket (WsBridge).';
   $('ws-url').textContent = WS_URL;
-  bridge = WsBridge.connect(db, WS_URL, {
-    subscribeTopics: ['sensors/temperature/+', 'sensors/humidity/+'],
-    lateJoin: true,
-    autoReconnect: { initialMs: 250, maxMs: 2000 },
-  });
   setStatus(bridge.status);
   bridge.onStatusChange((s) => setStatus(s));
   bridge.onError((e) => {
@@ -94,79 +72,14 @@ function setStatus(status, label = status) {
 // ---------------------------------------------------------------- chart
 
 const canvas = $('chart');
-const ctx = canvas.getContext('2d');
-const css = getComputedStyle(document.documentElement);
-const color = (name) => css.getPropertyValue(name).trim();
-
-function range(points, pad, min) {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const s of points) for (const [, v] of s.points) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
-  if (!Number.isFinite(lo)) return [0, 1];
-  if (hi - lo < min) (lo -= (min - (hi - lo)) / 2), (hi = lo + min);
-  return [lo - pad, hi + pad];
-}
-
 function draw() {
-  const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth;
-  const h = canvas.clientHeight;
-  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(h * dpr);
-  }
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, w, h);
-  const L = 44, R = 44, T = 10, B = 24;
-  const pw = w - L - R, ph = h - T - B;
-  const now = Math.max(0, ...SERIES.map((s) => (s.points.length ? s.points[s.points.length - 1][0] : 0)));
-  const x = (t) => L + pw * (1 - (now - t) / WINDOW_MS);
-  const temp = range(SERIES.filter((s) => s.axis === 'temp'), 0.5, 2);
-  const hum = range(SERIES.filter((s) => s.axis === 'hum'), 2, 10);
-  const y = ([lo, hi], v) => T + ph * (1 - (v - lo) / (hi - lo));
-
-  // grid + axes
-  ctx.font = '11px system-ui, sans-serif';
-  ctx.lineWidth = 1;
-  ctx.strokeStyle = color('--line');
-  ctx.fillStyle = color('--muted');
-  for (let i = 0; i <= 4; i++) {
-    const gy = T + (ph * i) / 4;
-    ctx.beginPath();
-    ctx.moveTo(L, gy);
-    ctx.lineTo(L + pw, gy);
-    ctx.stroke();
-    ctx.textAlign = 'right';
-    ctx.fillText((temp[1] - ((temp[1] - temp[0]) * i) / 4).toFixed(1), L - 6, gy + 4);
-    ctx.textAlign = 'left';
-    ctx.fillText(`${(hum[1] - ((hum[1] - hum[0]) * i) / 4).toFixed(0)}%`, L + pw + 6, gy + 4);
-  }
-  ctx.textAlign = 'center';
-  for (let s = 0; s <= 30; s += 5) ctx.fillText(s ? `-${s}s` : 'now', x(now - s * 1000), h - 6);
-
-  // series
-  for (const s of SERIES) {
-    if (s.points.length < 2) continue;
-    ctx.strokeStyle = color(s.color);
-    ctx.lineWidth = 2;
-    ctx.setLineDash(s.dashed ? [6, 4] : []);
-    ctx.beginPath();
-    s.points.forEach(([t, v], i) => (i ? ctx.lineTo(x(t), y(s.axis === 'temp' ? temp : hum, v)) : ctx.moveTo(x(t), y(s.axis === 'temp' ? temp : hum, v))));
-    ctx.stroke();
-    const [, last] = s.points[s.points.length - 1];
-    ctx.fillStyle = color(s.color);
-    ctx.beginPath();
-    ctx.arc(x(now), y(s.axis === 'temp' ? temp : hum, last), 3.5, 0, 2 * Math.PI);
-    ctx.fill();
-  }
-  ctx.setLineDash([]);
+  drawChart(canvas, SERIES);
   const latest = SERIES.map((s) => (s.points.length ? s.points[s.points.length - 1][1] : null));
   $('counts').textContent =
     `Vienna ${fmt(latest[0], '°C')} · Berlin ${fmt(latest[1], '°C')} · humidity ${fmt(latest[2], '%')} · ` +
     `${demo.items.toLocaleString('en')} items received · ${demo.draws.toLocaleString('en')} redraws`;
   demo.draws++;
 }
-const fmt = (v, unit) => (v === null ? '–' : `${v.toFixed(1)} ${unit}`);
 
 // One rAF loop: measures frame time, redraws when new items arrived, refreshes stats.
 const frameTimes = [];

@@ -10,7 +10,7 @@ import { build } from 'vite';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const OUT_DIR = path.join(ROOT, 'target/react-demo');
 export const ENTRY = path.join(ROOT, 'demo/react-app.js');
-export const SOURCES = [ENTRY, path.join(ROOT, 'bindings/react/index.js'), fileURLToPath(import.meta.url)];
+export const SOURCES = [ENTRY, path.join(ROOT, 'demo/shared.js'), path.join(ROOT, 'bindings/react/index.js'), fileURLToPath(import.meta.url)];
 
 export async function buildReactDemo() {
   await build({
