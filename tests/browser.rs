@@ -21,20 +21,6 @@ fn config(strategy: TickStrategy) -> TickConfig {
     TickConfig { strategy, budget_ms: 4.0, max_polls_per_tick: 4096 }
 }
 
-async fn pipeline_under(strategy: TickStrategy) {
-    let (adapter, executor) = WasmAdapter::with_config(config(strategy)).unwrap();
-    let seen = Seen::default();
-    let db = build(adapter, &seen).await;
-    seen.until_complete().await;
-    assert_eq!(seen.fahrenheit(), EXPECTED_F);
-    assert_join_shape(&seen.comfort());
-    let stats = executor.stats();
-    assert_eq!(stats.strategy, strategy);
-    assert!(stats.ticks > 0 && stats.polls > 0, "{stats:?}");
-    drop(db);
-    executor.shutdown();
-}
-
 #[wasm_bindgen_test]
 async fn pipeline_under_animation_frame() {
     pipeline_under(TickStrategy::AnimationFrame).await;

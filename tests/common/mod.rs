@@ -5,7 +5,7 @@
 
 use aimdb_core::buffer::BufferCfg;
 use aimdb_core::{AimDb, AimDbBuilder};
-use aimdb_wasm::{WasmAdapter, WasmRecordRegistrarExt};
+use aimdb_wasm::{TickConfig, TickStrategy, WasmAdapter, WasmRecordRegistrarExt};
 use event_listener::Event;
 use std::sync::{Arc, Mutex};
 
@@ -131,4 +131,24 @@ pub fn assert_join_shape(comfort: &[(f32, f32)]) {
         assert!((1.0..=TEMPS as f32).contains(c) && (1.0..=HUMS as f32).contains(h), "{comfort:?}");
     }
     assert_eq!(comfort.last(), Some(&(TEMPS as f32, HUMS as f32)));
+}
+
+/// Runs the pipeline on a host-ticked executor with `strategy` (4 ms budget) until both
+/// outputs are complete, and checks them and the executor's stats.
+pub async fn pipeline_under(strategy: TickStrategy) {
+    let config = TickConfig { strategy, budget_ms: 4.0, max_polls_per_tick: 4096 };
+    let (adapter, executor) = match WasmAdapter::with_config(config) {
+        Ok(pair) => pair,
+        Err(e) => panic!("valid config refused: {e}"),
+    };
+    let seen = Seen::default();
+    let db = build(adapter, &seen).await;
+    seen.until_complete().await;
+    assert_eq!(seen.fahrenheit(), EXPECTED_F);
+    assert_join_shape(&seen.comfort());
+    let stats = executor.stats();
+    assert_eq!(stats.strategy, strategy);
+    assert!(stats.ticks > 0 && stats.polls > 0, "{stats:?}");
+    drop(db);
+    executor.shutdown();
 }
