@@ -1,10 +1,10 @@
 //! The schema registry: which contracts this module carries, by name.
 //!
-//! Built-ins (`temperature`, `humidity`, `gps_location`) are registered on first use;
+//! Built-ins (`temperature`, `humidity`, `gps_location`, `setpoint`) are registered on first use;
 //! an app crate adds its own with [`register`]. Each entry erases a [`Contract`] type
 //! behind [`ErasedSchema`], so the JS facade can validate and create records by name.
 
-use crate::contracts::{Contract, ContractError, GpsLocation, Humidity, Temperature};
+use crate::contracts::{Contract, ContractError, GpsLocation, Humidity, Setpoint, Temperature};
 use core::any::TypeId;
 use core::fmt;
 use core::marker::PhantomData;
@@ -83,6 +83,7 @@ fn builtins() -> Vec<Rc<dyn ErasedSchema>> {
         Rc::new(Schema::<Temperature>(PhantomData)),
         Rc::new(Schema::<Humidity>(PhantomData)),
         Rc::new(Schema::<GpsLocation>(PhantomData)),
+        Rc::new(Schema::<Setpoint>(PhantomData)),
     ]
 }
 
@@ -118,7 +119,7 @@ mod tests {
 
     #[test]
     fn builtins_are_known_and_validate() {
-        assert_eq!(known_schemas(), ["temperature", "humidity", "gps_location"]);
+        assert_eq!(known_schemas(), ["temperature", "humidity", "gps_location", "setpoint"]);
         let t = lookup("temperature").unwrap();
         assert_eq!(t.version(), 2);
         let out = t.validate_json(r#"{"schema_version":2,"celsius":21.5,"timestamp":1}"#).unwrap();

@@ -2,8 +2,8 @@
 
 use aimdb_data_contracts::{MigrationChain, Observable, SchemaType, Settable};
 use aimdb_wasm_bindings::contracts::{
-    from_value_with_path, Contract, ContractError, GpsLocation, Humidity, Temperature,
-    TemperatureV1,
+    from_value_with_path, Contract, ContractError, GpsLocation, Humidity, Setpoint, Temperature,
+    TemperatureV1, MAX_SAFE_TIMESTAMP,
 };
 use serde_json::{json, Value};
 
@@ -29,6 +29,7 @@ fn names_and_versions_match_protocol() {
         (GpsLocation::NAME, GpsLocation::VERSION),
         ("gps_location", 1)
     );
+    assert_eq!((Setpoint::NAME, Setpoint::VERSION), ("setpoint", 1));
     assert_eq!(<Temperature as MigrationChain>::MIN_VERSION, 1);
 }
 
@@ -170,17 +171,18 @@ fn schema_version_3_is_unsupported() {
     );
 }
 
+/// The design document's snippets write `{ celsius, timestamp }`: without
+/// `schema_version` a payload is the current version.
 #[test]
-fn missing_schema_version_is_an_error() {
-    let e = Temperature::from_json_str(r#"{"celsius":1,"timestamp":1}"#).unwrap_err();
-    assert_eq!(
-        e,
-        ContractError::new(
-            "temperature",
-            "schema_version",
-            "missing field `schema_version`"
-        )
-    );
+fn missing_schema_version_is_the_current_version() {
+    let (t, back) = round_trip::<Temperature>(r#"{"celsius":22.5,"timestamp":1700000000000}"#);
+    assert_eq!(t, Temperature::set(22.5, 1_700_000_000_000));
+    assert_eq!(back, json!({"schema_version": 2, "celsius": 22.5, "timestamp": 1_700_000_000_000u64}));
+    // The contracts without versions take the same payloads as before.
+    round_trip::<Humidity>(r#"{"percent":40,"timestamp":1}"#);
+    let (s, back) = round_trip::<Setpoint>(r#"{"target_celsius":21.0,"timestamp":1700000000000}"#);
+    assert_eq!(s, Setpoint::set(21.0, 1_700_000_000_000));
+    assert_eq!(back, json!({"target_celsius": 21.0, "timestamp": 1_700_000_000_000u64}));
 }
 
 #[test]
@@ -226,20 +228,26 @@ fn non_object_top_level_is_rejected() {
     assert!(e.message.starts_with("invalid type: string"), "{e}");
 }
 
-/// Documents behaviour: `u64` timestamps above 2^53 (beyond exact JS numbers) are
-/// accepted and preserved exactly on the Rust side.
+/// Every value crosses to JavaScript, whose numbers hold integers exactly only up to
+/// 2^53 - 1: a larger timestamp is a contract violation at `timestamp`, in every contract.
 #[test]
-fn timestamps_above_2_pow_53_are_accepted() {
-    let ts = (1u64 << 53) + 1;
-    let text = format!(r#"{{"percent":50,"timestamp":{ts}}}"#);
-    let h = Humidity::from_json_str(&text).unwrap();
-    assert_eq!(h.timestamp, ts);
-    assert!(serde_json::to_string(&h).unwrap().contains(&ts.to_string()));
-    let t = Temperature::from_json_value(
-        json!({"schema_version": 2, "celsius": 0, "timestamp": u64::MAX}),
-    )
-    .unwrap();
-    assert_eq!(t.timestamp, u64::MAX);
+fn timestamps_above_2_pow_53_minus_1_are_contract_violations() {
+    assert_eq!(MAX_SAFE_TIMESTAMP, 9_007_199_254_740_991);
+    let ok = |t: u64| Humidity::from_json_str(&format!(r#"{{"percent":50,"timestamp":{t}}}"#));
+    assert_eq!(ok(MAX_SAFE_TIMESTAMP).unwrap().timestamp, MAX_SAFE_TIMESTAMP);
+    for ts in [MAX_SAFE_TIMESTAMP + 1, u64::MAX] {
+        for e in [
+            ok(ts).unwrap_err(),
+            Temperature::from_json_value(json!({"celsius": 0, "timestamp": ts})).unwrap_err(),
+            Temperature::from_json_value(json!({"schema_version": 1, "temp": 0, "unit": "C", "timestamp": ts})).unwrap_err(),
+            GpsLocation::from_json_value(json!({"latitude": 0, "longitude": 0, "timestamp": ts})).unwrap_err(),
+            Setpoint::from_json_value(json!({"target_celsius": 0, "timestamp": ts})).unwrap_err(),
+        ] {
+            assert_eq!(e.path, "timestamp", "{e}");
+            assert!(e.message.starts_with("must be at most 9007199254740991"), "{e}");
+            assert!(e.message.ends_with(&ts.to_string()), "{e}");
+        }
+    }
     // Negative or fractional timestamps are type errors at `timestamp`.
     let e = Humidity::from_json_str(r#"{"percent":50,"timestamp":-1}"#).unwrap_err();
     assert_eq!(e.path, "timestamp");

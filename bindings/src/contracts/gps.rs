@@ -1,7 +1,7 @@
 //! `gps_location`: `{ "latitude": f64, "longitude": f64, "altitude"?: f64,
 //! "accuracy"?: f32, "timestamp": u64 }`.
 
-use super::{out_of_range, require_object, Contract, ContractError, Input, Text};
+use super::{check_timestamp, out_of_range, require_object, Contract, ContractError, Input, Text};
 use aimdb_data_contracts::{Observable, SchemaType, Settable};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -82,7 +82,7 @@ impl GpsLocation {
                 format!("must be a finite number, got {}", super::num(f64::from(a))),
             ));
         }
-        Ok(())
+        check_timestamp::<Self>(self.timestamp)
     }
 }
 

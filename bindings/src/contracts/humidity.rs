@@ -1,6 +1,6 @@
 //! `humidity`: `{ "percent": f32, "timestamp": u64 }`, percent in `[0, 100]`.
 
-use super::{out_of_range, require_object, Contract, ContractError, Input, Text};
+use super::{check_timestamp, out_of_range, require_object, Contract, ContractError, Input, Text};
 use aimdb_data_contracts::{Observable, SchemaType, Settable};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -48,7 +48,7 @@ impl Humidity {
                 out_of_range(0, 100, self.percent),
             ));
         }
-        Ok(())
+        check_timestamp::<Self>(self.timestamp)
     }
 }
 

@@ -11,10 +11,14 @@
 //! | [`TemperatureV1`] (migrated) | `temperature` | 1 | `{ schema_version: 1, temp, timestamp, unit }` |
 //! | [`Humidity`] | `humidity` | 1 | `{ percent, timestamp }` |
 //! | [`GpsLocation`] | `gps_location` | 1 | `{ latitude, longitude, altitude?, accuracy?, timestamp }` |
+//! | [`Setpoint`] | `setpoint` | 1 | `{ target_celsius, timestamp }` |
 //!
-//! Timestamps are Unix milliseconds as `u64`. Numbers are parsed by serde_json, which
-//! holds integers exactly, so timestamps above 2^53 survive in Rust; JavaScript numbers
-//! do not hold them exactly (a JS-side concern, not a contract error).
+//! A payload without `schema_version` is the contract's current version (only
+//! `temperature` has older versions: `schema_version: 1` payloads are migrated).
+//!
+//! Timestamps are Unix milliseconds as `u64`, at most 2^53 - 1
+//! ([`MAX_SAFE_TIMESTAMP`]): a larger one is a contract violation at `timestamp`,
+//! because a JavaScript number cannot hold it exactly and every value crosses to JS.
 //!
 //! The built-in contracts parse JSON text into a [`Json`](crate::json::Json) instead of a
 //! `serde_json::Value` (whose map, deserializer and error formatting would cost ~20 KB
@@ -24,11 +28,13 @@
 mod error;
 mod gps;
 mod humidity;
+mod setpoint;
 mod temperature;
 
 pub use error::ContractError;
 pub use gps::GpsLocation;
 pub use humidity::Humidity;
+pub use setpoint::Setpoint;
 pub use temperature::{Temperature, TemperatureV1, TemperatureV1ToV2};
 
 use crate::json::{self, Json};
@@ -164,6 +170,24 @@ pub(crate) fn require_object<T: SchemaType>(
             T::NAME,
             "",
             format!("invalid type: sequence, expected {expected}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The largest timestamp a contract accepts: 2^53 - 1, JavaScript's
+/// `Number.MAX_SAFE_INTEGER`, the largest integer every JS number holds exactly.
+pub const MAX_SAFE_TIMESTAMP: u64 = (1 << 53) - 1;
+
+/// Rejects a timestamp a JavaScript number would not hold exactly, at path `timestamp`.
+pub(crate) fn check_timestamp<T: SchemaType>(timestamp: u64) -> Result<(), ContractError> {
+    if timestamp > MAX_SAFE_TIMESTAMP {
+        return Err(ContractError::new(
+            T::NAME,
+            "timestamp",
+            format!(
+                "must be at most {MAX_SAFE_TIMESTAMP} (2^53 - 1, the largest integer a JavaScript number holds exactly), got {timestamp}"
+            ),
         ));
     }
     Ok(())

@@ -4,7 +4,7 @@
 // `migration_chain!` expands to paths under `alloc::`; bind the crate in this module.
 extern crate alloc;
 
-use super::{require_object, Contract, ContractError, Input, Text};
+use super::{check_timestamp, require_object, Contract, ContractError, Input, Text};
 use aimdb_data_contracts::{
     migration_chain, MigrationChain, MigrationError, MigrationStep, Observable, SchemaType,
     Settable,
@@ -21,11 +21,14 @@ const VERSION_FIELD: &str = "schema_version";
 const UNKNOWN_UNIT: &str = "unknown temperature unit (expected \"C\", \"F\" or \"K\")";
 
 /// A temperature reading, schema version 2 (current):
-/// `{ "schema_version": 2, "celsius": f32, "timestamp": u64 }`.
+/// `{ "schema_version": 2, "celsius": f32, "timestamp": u64 }`. On input
+/// `schema_version` may be left out (`{ "celsius": 22.5, "timestamp": 1 }` is version 2);
+/// on output it is always written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Temperature {
-    /// Always `2` ([`Temperature::VERSION`](SchemaType::VERSION)).
+    /// Always `2` ([`Temperature::VERSION`](SchemaType::VERSION)); `2` when absent on input.
+    #[serde(default = "Temperature::current_version")]
     pub schema_version: u32,
     /// Degrees Celsius.
     pub celsius: f32,
@@ -61,6 +64,10 @@ impl Observable for Temperature {
 }
 
 impl Temperature {
+    fn current_version() -> u32 {
+        Self::VERSION
+    }
+
     /// Range checks serde cannot express.
     fn check(&self) -> Result<(), ContractError> {
         if self.schema_version != Self::VERSION {
@@ -78,29 +85,24 @@ impl Temperature {
                 format!("must be a finite number, got {}", super::num(f64::from(self.celsius))),
             ));
         }
-        Ok(())
+        check_timestamp::<Self>(self.timestamp)
     }
 }
 
 impl Temperature {
-    /// Dispatches on `schema_version`: 1 is upgraded through [`TemperatureV1ToV2`], 2
-    /// parses directly; missing or any other number is an error at path
+    /// Dispatches on `schema_version`: 1 is upgraded through [`TemperatureV1ToV2`], 2 or
+    /// absent parses as the current version; any other number is an error at path
     /// `schema_version`.
     fn from_input(input: &impl Input) -> Result<Self, ContractError> {
         require_object::<Self>(input, "struct Temperature")?;
         match input.field_u64(VERSION_FIELD) {
-            None => Err(ContractError::new(
-                Self::NAME,
-                VERSION_FIELD,
-                format!("missing field `{VERSION_FIELD}`"),
-            )),
             Some(Some(v)) if v == u64::from(TemperatureV1::VERSION) => {
                 migrate_v1(input.parse::<TemperatureV1>()?)
             }
             Some(Some(v)) if v != u64::from(Self::VERSION) => Err(unsupported_version(v)),
-            // Version 2, or not a non-negative integer: then serde names the type
-            // problem at `schema_version`.
-            Some(_) => {
+            // Version 2, absent, or not a non-negative integer: then serde names the
+            // type problem at `schema_version`.
+            _ => {
                 let t = input.parse::<Self>()?;
                 t.check()?;
                 Ok(t)
@@ -270,10 +272,16 @@ mod tests {
     }
 
     #[test]
-    fn missing_version_is_reported_at_schema_version() {
-        let e = parse(json!({"celsius": 1.0, "timestamp": 1})).unwrap_err();
-        assert_eq!(e.path, "schema_version");
-        assert_eq!(e.message, "missing field `schema_version`");
+    fn missing_version_is_the_current_one() {
+        let t = parse(json!({"celsius": 22.5, "timestamp": 1})).unwrap();
+        assert_eq!(t, Temperature::set(22.5, 1));
+        assert_eq!(
+            serde_json::to_value(&t).unwrap(),
+            json!({"schema_version": 2, "celsius": 22.5, "timestamp": 1})
+        );
+        // Still a contract: without `schema_version` a v1 shape is refused by name.
+        let e = parse(json!({"temp": 1.0, "timestamp": 1, "unit": "C"})).unwrap_err();
+        assert!(e.message.contains("unknown field `temp`"), "{}", e.message);
     }
 
     #[test]
