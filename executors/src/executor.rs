@@ -19,6 +19,13 @@
 //! slower than any measured before, e.g. a GC pause, can still overrun; the stats count
 //! it in `overruns`.)
 //!
+//! A poll cannot be interrupted: a task that does a lot in one poll (a subscription
+//! delivering thousands of values, or a callback that feeds its own record) would take
+//! the tick with it. Such a task asks [`TickedExecutor::budget_spent`] between units of
+//! work and yields when it says so; the tick then ends right after that poll. A single
+//! poll longer than the whole budget is counted in `overruns` (see
+//! [`TickStats::overran`]).
+//!
 //! # Order
 //! Tasks run in the order they were scheduled (async-executor's FIFO run queue; a task
 //! that wakes itself goes to the back). Under `manual` with the virtual clock the same
@@ -113,6 +120,11 @@ pub(crate) struct Inner {
     shut_down: Cell<bool>,
     /// Ticks started so far; [`NextTick`] compares against it.
     tick_seq: Cell<u64>,
+    /// Start and budget of the running tick, for [`TickedExecutor::budget_spent`].
+    tick_start_ms: Cell<f64>,
+    tick_budget_ms: Cell<f64>,
+    /// A task was told the budget is spent: end the tick after the current poll.
+    budget_seen: Cell<bool>,
     /// Tasks waiting for the next tick to start.
     tick_waiters: RefCell<Vec<Waker>>,
     /// The parked `LocalExecutor::tick()` future (see the module docs).
@@ -188,6 +200,9 @@ impl TickedExecutor {
                 in_tick: Cell::new(false),
                 shut_down: Cell::new(false),
                 tick_seq: Cell::new(0),
+                tick_start_ms: Cell::new(0.0),
+                tick_budget_ms: Cell::new(0.0),
+                budget_seen: Cell::new(false),
                 tick_waiters: RefCell::new(Vec::new()),
                 parked: RefCell::new(None),
                 signal: Arc::new(Signal { id, foreign: AtomicBool::new(false) }),
@@ -234,6 +249,25 @@ impl TickedExecutor {
     /// value to a UI callback once per frame.
     pub fn next_tick(&self) -> NextTick {
         NextTick { inner: Rc::downgrade(&self.inner), after: self.inner.tick_seq.get() }
+    }
+
+    /// Whether the running tick has spent its time budget (one clock read; `false`
+    /// outside a tick). The executor checks its budget only between polls, so a task that
+    /// does much work in one poll asks this between units of it and, when it says so,
+    /// yields (wakes itself and returns `Pending`, e.g. `futures_lite::future::yield_now`)
+    /// with the rest of its work kept for a later poll. Once it has returned `true`, the
+    /// tick ends after the current poll and the host is asked for another.
+    pub fn budget_spent(&self) -> bool {
+        let inner = &self.inner;
+        if !inner.in_tick.get() {
+            return false;
+        }
+        if inner.budget_seen.get() {
+            return true;
+        }
+        let spent = inner.clock.now_ms() - inner.tick_start_ms.get() >= inner.tick_budget_ms.get();
+        inner.budget_seen.set(spent);
+        spent
     }
 
     /// Runs one tick now: polls ready tasks until the queue is empty, the budget is
@@ -407,13 +441,16 @@ impl Inner {
         }
         self.in_tick.set(true);
         self.requested.set(false);
+        self.budget_seen.set(false);
         self.tick_seq.set(self.tick_seq.get() + 1);
+        // Unpark first: while the tick runs, wakes must not reach the host. (Waking the
+        // `next_tick` waiters with the ticker still parked asked for one more, empty,
+        // host callback after every tick that had a waiter.)
+        drop(self.parked.borrow_mut().take());
         let waiters = core::mem::take(&mut *self.tick_waiters.borrow_mut());
         for w in waiters {
             w.wake();
         }
-        // Unpark: while polling, wakes must not reach the host.
-        drop(self.parked.borrow_mut().take());
         self.clock.fire_due();
         let Some(exec) = self.exec.borrow().clone() else {
             self.in_tick.set(false);
@@ -423,6 +460,8 @@ impl Inner {
         let max_polls = self.config.get().max_polls_per_tick;
         let clock = &self.clock;
         let start = clock.now_ms();
+        self.tick_start_ms.set(start);
+        self.tick_budget_ms.set(budget_ms);
         let mut polls: u32 = 0;
         let mut next_check: u32 = 1;
         let mut last_check_ms = start;
@@ -459,6 +498,10 @@ impl Inner {
                 break TickEnd::Drained;
             }
             polls += 1;
+            if self.budget_seen.get() {
+                // A task saw the budget spent and yielded: check the clock now.
+                next_check = polls;
+            }
         };
         let end = clock.now_ms();
         let tick = TickStats {

@@ -318,3 +318,123 @@ fn dropping_a_cancellable_task_cancels_it() {
     assert_eq!(*polls.borrow(), before, "never polled again");
     assert_eq!(ex.stats().live_tasks, 0, "and its future is dropped");
 }
+
+/// A task that waits for the next tick is woken by that tick itself: no extra, empty
+/// host callback may be asked for after it (the waiters used to be woken while the
+/// ticker was still parked, so every such tick asked for one more).
+#[test]
+fn a_next_tick_waiter_asks_for_no_empty_tick_after_it_runs() {
+    let ex = manual(4.0, 100);
+    let resumed = Rc::new(RefCell::new(false));
+    {
+        let (ex2, resumed) = (ex.clone(), resumed.clone());
+        ex.spawn(async move {
+            ex2.next_tick().await;
+            *resumed.borrow_mut() = true;
+            std::future::pending::<()>().await
+        });
+    }
+    ex.tick(); // the spawn's request
+    assert!(ex.needs_tick(), "the next_tick waiter asks for a tick");
+    ex.tick(); // resumes the waiter, which then waits for nothing the executor drives
+    assert!(*resumed.borrow());
+    assert!(!ex.needs_tick(), "a quiet executor asks for nothing: {:?}", ex.stats());
+    assert_eq!(ex.stats().host_requests, 2, "spawn + next_tick, nothing more");
+    assert_eq!(ex.run_until_idle(10), 0);
+    assert_eq!(ex.stats().ticks, 2);
+}
+
+/// A delivery loop in the shape of a subscription: each tick resumes it once via
+/// `next_tick`, and once the loop is quiet no further host callback is requested.
+#[test]
+fn a_once_per_tick_loop_goes_quiet_without_extra_requests() {
+    let ex = manual(4.0, 100);
+    let rounds = Rc::new(RefCell::new(0u32));
+    {
+        let (ex2, rounds) = (ex.clone(), rounds.clone());
+        ex.spawn(async move {
+            for _ in 0..3 {
+                *rounds.borrow_mut() += 1;
+                ex2.next_tick().await;
+            }
+            std::future::pending::<()>().await
+        });
+    }
+    assert_eq!(ex.run_until_idle(100), 4, "3 rounds + the tick that resumes the last wait");
+    assert_eq!(*rounds.borrow(), 3);
+    assert_eq!(ex.stats().host_requests, 4, "one request per tick that had work");
+}
+
+/// Work of `units` steps of 0.1 ms virtual time each, in one task that asks
+/// `budget_spent` between steps and yields when told.
+fn cooperative_worker(ex: &TickedExecutor, units: u32, done: Rc<RefCell<u32>>) {
+    let ex2 = ex.clone();
+    let v = ex.clock().as_virtual().unwrap().clone();
+    ex.spawn(async move {
+        for _ in 0..units {
+            v.advance(Duration::from_micros(100));
+            *done.borrow_mut() += 1;
+            if ex2.budget_spent() {
+                yield_now().await;
+            }
+        }
+    });
+}
+
+#[test]
+fn budget_spent_lets_a_long_poll_yield_and_ends_the_tick_after_it() {
+    let ex = manual(4.0, 10_000);
+    assert!(!ex.budget_spent(), "false outside a tick");
+    let done = Rc::new(RefCell::new(0u32));
+    cooperative_worker(&ex, 200, done.clone());
+    // Cheap tasks queued behind the worker: the tick must end right after the worker
+    // yields, not run up to 32 more polls before its next clock check.
+    let others = Rc::new(RefCell::new(0u32));
+    for _ in 0..10 {
+        let others = others.clone();
+        ex.spawn(async move { *others.borrow_mut() += 1 });
+    }
+    let t = ex.tick();
+    assert_eq!(t.ended, TickEnd::Budget, "{t:?}");
+    assert_eq!(t.polls, 1, "the tick ended after the yielding poll: {t:?}");
+    assert_eq!(*done.borrow(), 40, "4 ms of 0.1 ms steps");
+    assert_eq!(*others.borrow(), 0);
+    assert!(!t.overran(), "{t:?}");
+    let ticks = ex.run_until_idle(100);
+    assert_eq!(*done.borrow(), 200);
+    assert_eq!(*others.borrow(), 10);
+    assert!(ticks >= 4, "the work spans ticks: {ticks}");
+    let s = ex.stats();
+    assert_eq!(s.overruns, 0, "{s:?}");
+    assert!(s.max_tick_ms <= 4.0 + 0.1 + 1e-9, "{s:?}");
+}
+
+#[test]
+fn a_single_poll_longer_than_the_budget_is_an_overrun() {
+    let ex = manual(4.0, 10_000);
+    let v = ex.clock().as_virtual().unwrap().clone();
+    ex.spawn(async move {
+        v.advance(Duration::from_millis(3));
+        yield_now().await;
+        // One poll of 10 ms: nothing the executor can interrupt, but it must be seen.
+        v.advance(Duration::from_millis(10));
+    });
+    let t = ex.tick();
+    assert_eq!((t.ended, t.polls), (TickEnd::Budget, 2), "{t:?}");
+    assert_eq!(t.final_interval_polls, 1);
+    assert!(t.overran(), "a 10 ms poll in a 4 ms tick: {t:?}");
+    assert_eq!(ex.stats().overruns, 1);
+
+    // A poll that straddles the end of the budget (the one-poll overshoot) is not one.
+    let ex = manual(4.0, 10_000);
+    let v = ex.clock().as_virtual().unwrap().clone();
+    ex.spawn(async move {
+        v.advance(Duration::from_millis(3));
+        yield_now().await;
+        v.advance(Duration::from_millis(2));
+    });
+    let t = ex.tick();
+    assert_eq!(t.elapsed_ms, 5.0);
+    assert!(!t.overran(), "{t:?}");
+    assert_eq!(ex.stats().overruns, 0);
+}
