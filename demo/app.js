@@ -5,7 +5,7 @@
 //
 // window.__demo exposes counters for `make demo-check`.
 import init, * as aimdb from '@aimdb/wasm';
-import { SERIES, SETPOINT, WINDOW_MS, configureRecords, drawChart, fmt, startSource } from './shared.js';
+import { SERIES, SETPOINT, WINDOW_MS, configureRecords, drawChart, fmt, setpointValue, startSource } from './shared.js';
 
 const { WasmDb, AimDbError } = aimdb;
 const WsBridge = aimdb.WsBridge; // undefined with an older package: then the page simulates
@@ -214,8 +214,7 @@ $('setpoint').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const raw = $('setpoint-value').value.trim();
   const n = Number(raw);
-  // Pass what was typed: the record's `temperature` contract decides (and explains).
-  const value = { schema_version: 2, celsius: raw !== '' && Number.isFinite(n) ? n : raw, timestamp: Date.now() };
+  const value = setpointValue(raw);
   const msg = $('setpoint-msg');
   try {
     if (bridge) bridge.write(SETPOINT, value);

@@ -114,7 +114,7 @@ async function serverMode(browser, web, srv) {
     });
     await check('server mode: a setpoint write reaches the server', async () => {
       const msg = await setpoint(page, '21.5');
-      await until(() => srv.readWrites().some((x) => x.payload.celsius === 21.5), 'the write in the server log', 10_000);
+      await until(() => srv.readWrites().some((x) => x.payload.target_celsius === 21.5), 'the write in the server log', 10_000);
       return msg;
     });
     await check('server mode: burst under animationFrame, frames keep coming', async () => {
@@ -146,7 +146,7 @@ async function serverMode(browser, web, srv) {
       await until(async () => (await demo(page)).bridgeStats?.queued === 1, 'one queued write in the stats');
       await srv.restart();
       await until(async () => (await demo(page)).status === 'connected', "'connected' again", 30_000);
-      await until(() => srv.readWrites().some((x) => x.payload.celsius === 19.25), 'the queued write at the server', 10_000);
+      await until(() => srv.readWrites().some((x) => x.payload.target_celsius === 19.25), 'the queued write at the server', 10_000);
       await chartMoves(page);
       return msg;
     });
@@ -222,7 +222,7 @@ async function reactMode(browser, web, srv) {
       await check(`${label}: a good setpoint is accepted`, async () => {
         const msg = await setpoint(page, '22.75');
         if (label === 'react ?ws=') {
-          await until(() => srv.readWrites().some((x) => x.payload.celsius === 22.75), 'the write in the server log', 10_000);
+          await until(() => srv.readWrites().some((x) => x.payload.target_celsius === 22.75), 'the write in the server log', 10_000);
         } else if (!/set locally/.test(msg)) throw new Error(`message: ${msg}`);
         return msg;
       });

@@ -10,7 +10,7 @@ import { createElement as h, Fragment, StrictMode, useEffect, useLayoutEffect, u
 import { createRoot } from 'react-dom/client';
 import init, * as aimdb from '@aimdb/wasm';
 import { AimDbProvider, useBridgeStatus, useDb, useDbStats, useRecordHistory, useSetRecord } from '@aimdb/react';
-import { SERIES, SETPOINT, WINDOW_MS, configureRecords, drawChart, fmt, startSource } from './shared.js';
+import { SERIES, SETPOINT, WINDOW_MS, configureRecords, drawChart, fmt, setpointValue, startSource } from './shared.js';
 
 const { WasmDb, AimDbError } = aimdb;
 const WsBridge = aimdb.WsBridge;
@@ -190,8 +190,7 @@ function Setpoint() {
     ev.preventDefault();
     const raw = text.trim();
     const n = Number(raw);
-    // Pass what was typed: the record's `temperature` contract decides (and explains).
-    const value = { schema_version: 2, celsius: raw !== '' && Number.isFinite(n) ? n : raw, timestamp: Date.now() };
+    const value = setpointValue(raw);
     let next;
     try {
       if (bridge) bridge.write(SETPOINT, value);
@@ -214,7 +213,7 @@ function Setpoint() {
     { className: 'card' },
     h('h2', null, 'Setpoint ', h('small', null, 'room1')),
     h('form', { id: 'setpoint', autoComplete: 'off', onSubmit: submit },
-      h('input', { id: 'setpoint-value', name: 'celsius', value: text, onChange: (e) => setText(e.target.value), 'aria-label': 'setpoint in °C' }),
+      h('input', { id: 'setpoint-value', name: 'target_celsius', value: text, onChange: (e) => setText(e.target.value), 'aria-label': 'setpoint in °C' }),
       h('span', { className: 'unit' }, '°C'),
       h('button', { type: 'submit' }, 'Write')),
     h('p', { id: 'setpoint-msg', className: msg.cls }, msg.text),

@@ -14,7 +14,17 @@ export const fmt = (v, unit) => (v == null ? '–' : `${v.toFixed(1)} ${unit}`);
 /** Configures the chart records and the setpoint record on `db`. */
 export function configureRecords(db) {
   for (const s of SERIES) db.configureRecord(s.key, { schemaType: s.schemaType, buffer: { type: 'SpmcRing', capacity: 256 } });
-  db.configureRecord(SETPOINT, { schemaType: 'temperature', link: 'out' });
+  db.configureRecord(SETPOINT, { schemaType: 'setpoint', link: 'out' });
+}
+
+/**
+ * The setpoint form's value, `{ target_celsius, timestamp }` (the `setpoint` contract).
+ * What was typed is passed as is when it is not a number: the contract decides, and its
+ * error names the field.
+ */
+export function setpointValue(raw) {
+  const n = Number(raw);
+  return { target_celsius: raw !== '' && Number.isFinite(n) ? n : raw, timestamp: Date.now() };
 }
 
 /**
@@ -35,8 +45,8 @@ export function startSource(db, { local, wsUrl, WsBridge }) {
   };
   setInterval(() => {
     const timestamp = Date.now();
-    db.set(SERIES[0].key, { schema_version: 2, celsius: wave(22, 3, 20_000, 0), timestamp });
-    db.set(SERIES[1].key, { schema_version: 2, celsius: wave(18.5, 3, 20_000, 1.7), timestamp });
+    db.set(SERIES[0].key, { celsius: wave(22, 3, 20_000, 0), timestamp });
+    db.set(SERIES[1].key, { celsius: wave(18.5, 3, 20_000, 1.7), timestamp });
     db.set(SERIES[2].key, { percent: Math.min(100, Math.max(0, wave(55, 10, 30_000, 0.5))), timestamp });
   }, 100);
   return null;

@@ -16,8 +16,10 @@
 //!   out  sensors/humidity/vienna     {percent:f32, timestamp:u64 ms}                    100 ms
 //!   out  sensors/bad/vienna          {"schema_version":2,"celsius":"hot","timestamp":N} 200 ms
 //!                                    (violates the temperature contract on purpose)
-//!   in   commands/setpoint/room1     {celsius:f32, timestamp:u64}; extra fields ignored
-//!   out  echo/setpoint/room1         {celsius, timestamp} of each accepted setpoint write
+//!   in   commands/setpoint/room1     the `setpoint` contract {target_celsius:f32, timestamp:u64};
+//!                                    also takes the temperature shape {celsius, ...} (extra
+//!                                    fields ignored); every accepted write is logged
+//!   out  echo/setpoint/room1         {target_celsius, timestamp} of each accepted write
 //! Writes are allowed only on `commands/#` (others get `error` FORBIDDEN).
 //!
 //! Once the server accepts connections it prints `LISTENING 127.0.0.1:PORT` on stdout.
@@ -66,11 +68,13 @@ struct BadTemperature {
     timestamp: u64,
 }
 
-/// Inbound setpoint command (also accepts the temperature v2 shape: unknown
-/// fields such as `schema_version` are ignored).
+/// Inbound setpoint command, the `setpoint` contract `{target_celsius, timestamp}`.
+/// Also accepts the temperature v2 shape (`celsius` as an alias; unknown fields such
+/// as `schema_version` are ignored). Serialized (the echo) as the setpoint contract.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Setpoint {
-    celsius: f32,
+    #[serde(alias = "celsius")]
+    target_celsius: f32,
     timestamp: u64,
 }
 
