@@ -33,7 +33,11 @@ export type BufferOption =
   | { type: 'SingleLatest' }
   | { type: 'Mailbox' };
 
-/** `temperature`, version 2. Older versions are migrated on `set` and `validate`. */
+/**
+ * `temperature`, version 2. Older versions are migrated on `set` and `validate`. On input
+ * `schema_version` may be left out (`{ celsius, timestamp }` is version 2); values read back
+ * always carry it.
+ */
 export interface Temperature {
   schema_version: 2;
   celsius: number;
@@ -62,11 +66,20 @@ export interface GpsLocation {
   timestamp: number;
 }
 
+/** `setpoint`: a target temperature for a room (a command, e.g. on `commands/setpoint/room1`). */
+export interface Setpoint {
+  /** Degrees Celsius, any finite number. */
+  target_celsius: number;
+  /** Unix milliseconds, at most 2^53 - 1. */
+  timestamp: number;
+}
+
 /** The built-in contracts, by `schemaType`. */
 export interface Schemas {
   temperature: Temperature;
   humidity: Humidity;
   gps_location: GpsLocation;
+  setpoint: Setpoint;
 }
 export type SchemaName = keyof Schemas;
 

@@ -224,7 +224,7 @@ function mainSuite() {
     assert(r.error.message.includes('pressure'), `message names it: ${r.error.message}`);
   });
 
-  test('knownSchemas(): temperature (version 2), humidity, gps_location', () => {
+  test('knownSchemas(): temperature (version 2), humidity, gps_location, setpoint', () => {
     const list = knownSchemas();
     assert(Array.isArray(list), 'an array');
     assert(Object.isFrozen(list), 'frozen');
@@ -232,6 +232,7 @@ function mainSuite() {
     eq(by.temperature, 2, 'temperature version');
     eq(typeof by.humidity, 'number', 'humidity listed');
     eq(typeof by.gps_location, 'number', 'gps_location listed');
+    eq(by.setpoint, 1, 'setpoint version');
   });
 
   // ---- configureRecord
