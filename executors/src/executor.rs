@@ -125,6 +125,13 @@ pub(crate) struct Inner {
     tick_budget_ms: Cell<f64>,
     /// A task was told the budget is spent: end the tick after the current poll.
     budget_seen: Cell<bool>,
+    /// The last clock read of the running tick that found the budget not spent (the
+    /// executor's own, or a task's [`TickedExecutor::budget_spent`]), and the polls
+    /// completed by then: what the tick did after it is its final interval.
+    unspent_ms: Cell<f64>,
+    unspent_polls: Cell<u32>,
+    /// Polls completed in the running tick.
+    tick_polls: Cell<u32>,
     /// Tasks waiting for the next tick to start.
     tick_waiters: RefCell<Vec<Waker>>,
     /// The parked `LocalExecutor::tick()` future (see the module docs).
@@ -203,6 +210,9 @@ impl TickedExecutor {
                 tick_start_ms: Cell::new(0.0),
                 tick_budget_ms: Cell::new(0.0),
                 budget_seen: Cell::new(false),
+                unspent_ms: Cell::new(0.0),
+                unspent_polls: Cell::new(0),
+                tick_polls: Cell::new(0),
                 tick_waiters: RefCell::new(Vec::new()),
                 parked: RefCell::new(None),
                 signal: Arc::new(Signal { id, foreign: AtomicBool::new(false) }),
@@ -265,8 +275,16 @@ impl TickedExecutor {
         if inner.budget_seen.get() {
             return true;
         }
-        let spent = inner.clock.now_ms() - inner.tick_start_ms.get() >= inner.tick_budget_ms.get();
-        inner.budget_seen.set(spent);
+        let now = inner.clock.now_ms();
+        let spent = now - inner.tick_start_ms.get() >= inner.tick_budget_ms.get();
+        if spent {
+            inner.budget_seen.set(true);
+        } else {
+            // The work after this point is what may overrun: a poll that yields as
+            // soon as it is told is the one-step overshoot, not an overrun.
+            inner.unspent_ms.set(now);
+            inner.unspent_polls.set(inner.tick_polls.get());
+        }
         spent
     }
 
@@ -462,6 +480,9 @@ impl Inner {
         let start = clock.now_ms();
         self.tick_start_ms.set(start);
         self.tick_budget_ms.set(budget_ms);
+        self.unspent_ms.set(start);
+        self.unspent_polls.set(0);
+        self.tick_polls.set(0);
         let mut polls: u32 = 0;
         let mut next_check: u32 = 1;
         let mut last_check_ms = start;
@@ -492,12 +513,15 @@ impl Inner {
                 };
                 last_check_ms = now;
                 last_check_polls = polls;
+                self.unspent_ms.set(now);
+                self.unspent_polls.set(polls);
                 next_check = polls + n;
             }
             if !exec.try_tick() {
                 break TickEnd::Drained;
             }
             polls += 1;
+            self.tick_polls.set(polls);
             if self.budget_seen.get() {
                 // A task saw the budget spent and yielded: check the clock now.
                 next_check = polls;
@@ -509,8 +533,8 @@ impl Inner {
             elapsed_ms: end - start,
             budget_ms,
             ended,
-            final_interval_polls: polls - last_check_polls,
-            final_interval_ms: end - last_check_ms,
+            final_interval_polls: polls - self.unspent_polls.get(),
+            final_interval_ms: end - self.unspent_ms.get(),
             clock_reads,
         };
         {

@@ -28,11 +28,12 @@ pub struct TickStats {
     pub budget_ms: f64,
     /// Why the tick stopped.
     pub ended: TickEnd,
-    /// Polls after the last clock check. The clock is read every few polls; the interval
-    /// shrinks to one poll as the budget nears, so a tick that overran its budget has a
-    /// final interval of one poll.
+    /// Polls after the last clock read that found the budget not spent: the executor's
+    /// own (every few polls; the interval shrinks to one poll as the budget nears), or a
+    /// task's `budget_spent()` during a poll (that poll then counts as one). A tick that
+    /// ended past its budget as planned has a final interval of one poll.
     pub final_interval_polls: u32,
-    /// Time spent in those final polls, in ms.
+    /// Time from that clock read to the end of the tick, in ms.
     pub final_interval_ms: f64,
     /// Clock reads during the tick, start and end included.
     pub clock_reads: u32,

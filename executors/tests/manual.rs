@@ -365,14 +365,14 @@ fn a_once_per_tick_loop_goes_quiet_without_extra_requests() {
     assert_eq!(ex.stats().host_requests, 4, "one request per tick that had work");
 }
 
-/// Work of `units` steps of 0.1 ms virtual time each, in one task that asks
+/// Work of `units` steps of `step_us` virtual time each, in one task that asks
 /// `budget_spent` between steps and yields when told.
-fn cooperative_worker(ex: &TickedExecutor, units: u32, done: Rc<RefCell<u32>>) {
+fn cooperative_worker(ex: &TickedExecutor, units: u32, step_us: u64, done: Rc<RefCell<u32>>) {
     let ex2 = ex.clone();
     let v = ex.clock().as_virtual().unwrap().clone();
     ex.spawn(async move {
         for _ in 0..units {
-            v.advance(Duration::from_micros(100));
+            v.advance(Duration::from_micros(step_us));
             *done.borrow_mut() += 1;
             if ex2.budget_spent() {
                 yield_now().await;
@@ -386,7 +386,7 @@ fn budget_spent_lets_a_long_poll_yield_and_ends_the_tick_after_it() {
     let ex = manual(4.0, 10_000);
     assert!(!ex.budget_spent(), "false outside a tick");
     let done = Rc::new(RefCell::new(0u32));
-    cooperative_worker(&ex, 200, done.clone());
+    cooperative_worker(&ex, 200, 100, done.clone());
     // Cheap tasks queued behind the worker: the tick must end right after the worker
     // yields, not run up to 32 more polls before its next clock check.
     let others = Rc::new(RefCell::new(0u32));
@@ -437,4 +437,23 @@ fn a_single_poll_longer_than_the_budget_is_an_overrun() {
     assert_eq!(t.elapsed_ms, 5.0);
     assert!(!t.overran(), "{t:?}");
     assert_eq!(ex.stats().overruns, 0);
+}
+
+/// A poll that works until `budget_spent` says so and then yields is longer than the
+/// budget on its own, but it overshot by one step only: not an overrun.
+#[test]
+fn a_poll_that_yields_when_told_is_not_an_overrun() {
+    let ex = manual(4.0, 10_000);
+    let done = Rc::new(RefCell::new(0u32));
+    cooperative_worker(&ex, 100, 300, done.clone());
+    let t = ex.tick();
+    assert_eq!((t.ended, t.polls), (TickEnd::Budget, 1), "{t:?}");
+    assert_eq!(*done.borrow(), 14, "4.2 ms of 0.3 ms steps");
+    assert!(t.elapsed_ms > 4.0);
+    assert_eq!(t.final_interval_polls, 1);
+    assert!((t.final_interval_ms - 0.3).abs() < 1e-9, "{t:?}");
+    assert!(!t.overran(), "{t:?}");
+    ex.run_until_idle(100);
+    assert_eq!(*done.borrow(), 100);
+    assert_eq!(ex.stats().overruns, 0, "{:?}", ex.stats());
 }

@@ -232,6 +232,17 @@ impl<T: Clone> WasmBufferReader<T> {
         }
     }
 
+    /// Like [`poll_drain`](Self::poll_drain), but a ring reader appends at most `max`
+    /// items (at least one) and keeps the rest for the next call. `SingleLatest` and
+    /// `Mailbox` readers drain at most one item anyway.
+    pub fn poll_drain_max(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>, max: usize) -> Poll<Drained> {
+        match self {
+            Self::Ring(r) => r.poll_drain_max(cx, out, max),
+            Self::Latest(r) => r.poll_drain(cx, out),
+            Self::Mailbox(r) => r.poll_drain(cx, out),
+        }
+    }
+
     /// Withdraws a registration made by a `Pending` [`poll_drain`](Self::poll_drain).
     /// No-op when not parked.
     pub fn cancel_wait(&mut self) {

@@ -112,19 +112,22 @@ impl Cursor {
         Some(Ok(value))
     }
 
-    fn drain<T: Clone>(&mut self, ring: &Ring<T>, out: &mut Vec<T>) -> Option<Drained> {
+    /// Appends the oldest `max` (at least one) of the items available to this reader.
+    fn drain<T: Clone>(&mut self, ring: &Ring<T>, out: &mut Vec<T>, max: usize) -> Option<Drained> {
         if self.next == ring.tail {
             return None;
         }
         let lagged = self.catch_up(ring);
         // After catch_up the pending items are all retained, so n <= capacity.
-        let n = (ring.tail - self.next) as usize;
+        let n = ((ring.tail - self.next) as usize).min(max.max(1));
         let first = n.min(ring.buf.len() - self.slot);
         out.reserve(n);
         out.extend_from_slice(&ring.buf[self.slot..self.slot + first]);
         out.extend_from_slice(&ring.buf[..n - first]);
-        self.next = ring.tail;
-        self.slot = ring.write_slot;
+        self.next += n as u64;
+        // Wraps only when the ring is full (buf.len() == capacity); n <= capacity.
+        let slot = self.slot + n;
+        self.slot = if slot >= ring.capacity { slot - ring.capacity } else { slot };
         Some(Drained { items: n, lagged })
     }
 }
@@ -289,8 +292,21 @@ impl<T: Clone> RingReader<T> {
     pub fn drain_into(&mut self, out: &mut Vec<T>) -> Drained {
         let Self { shared, cursor, .. } = self;
         shared
-            .with(|ring| cursor.drain(ring, out))
+            .with(|ring| cursor.drain(ring, out, usize::MAX))
             .unwrap_or_default()
+    }
+
+    /// Like [`poll_drain`](RawReader::poll_drain), but appends at most `max` items (at
+    /// least one); the rest stay for the next call. Lets a consumer that hands items
+    /// out one by one hold a bounded batch instead of the whole backlog (up to the
+    /// capacity, `2^20` items).
+    pub fn poll_drain_max(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>, max: usize) -> Poll<Drained> {
+        let Self {
+            shared,
+            cursor,
+            waiter,
+        } = self;
+        waiter.poll(shared, cx, |ring| cursor.drain(ring, out, max))
     }
 
     /// Waits until at least one item is available, then drains like
@@ -316,7 +332,7 @@ impl<T: Clone> RawReader<T> for RingReader<T> {
             cursor,
             waiter,
         } = self;
-        waiter.poll(shared, cx, |ring| cursor.drain(ring, out))
+        waiter.poll(shared, cx, |ring| cursor.drain(ring, out, usize::MAX))
     }
 
     fn cancel_wait(&mut self) {
@@ -470,6 +486,43 @@ mod tests {
         assert_eq!(r.drain_into(&mut out), Drained::default());
         ring.push(7);
         assert_eq!(r.try_recv().unwrap(), 7);
+    }
+
+    #[test]
+    fn capped_drain_takes_the_oldest_and_keeps_the_rest_across_the_wrap() {
+        let ring = SpmcRing::new(4);
+        for i in 0..3u32 {
+            ring.push(i);
+        }
+        let mut r = ring.subscribe(); // at seq 3, slot 3
+        for i in 3..7u32 {
+            ring.push(i); // slots 3,0,1,2
+        }
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut out = Vec::new();
+        let drain = |r: &mut RingReader<u32>, out: &mut Vec<u32>, max, cx: &mut Context<'_>| match r.poll_drain_max(cx, out, max) {
+            Poll::Ready(d) => d,
+            Poll::Pending => Drained::default(),
+        };
+        assert_eq!(drain(&mut r, &mut out, 1, &mut cx), Drained { items: 1, lagged: 0 });
+        assert_eq!(drain(&mut r, &mut out, 2, &mut cx), Drained { items: 2, lagged: 0 });
+        assert_eq!(out, [3, 4, 5]);
+        // max 0 still makes progress.
+        assert_eq!(drain(&mut r, &mut out, 0, &mut cx), Drained { items: 1, lagged: 0 });
+        assert_eq!(out, [3, 4, 5, 6]);
+        assert!(r.poll_drain_max(&mut cx, &mut out, 8).is_pending());
+        r.cancel_wait();
+        // Lag found by a capped drain is reported once, with the exact count.
+        for i in 7..17u32 {
+            ring.push(i);
+        }
+        out.clear();
+        assert_eq!(drain(&mut r, &mut out, 3, &mut cx), Drained { items: 3, lagged: 6 });
+        assert_eq!(drain(&mut r, &mut out, 3, &mut cx), Drained { items: 1, lagged: 0 });
+        assert_eq!(out, [13, 14, 15, 16]);
+        ring.push(17);
+        assert_eq!(r.try_recv().unwrap(), 17);
     }
 
     #[test]
