@@ -349,9 +349,13 @@ fn set_increments_version_and_latest_returns_the_json() {
     // Setting the same value again is a new version.
     db.set("t", &temp(3)).unwrap();
     assert_eq!(db.version("t").unwrap(), 4.0);
-    // Whitespace and key order are normalized; u64 timestamps above 2^53 stay exact.
-    db.set("h", "  { \"timestamp\": 9007199254740993, \"percent\": 40.5 }  ").unwrap();
-    assert_eq!(db.latest("h").unwrap().as_deref(), Some(r#"{"percent":40.5,"timestamp":9007199254740993}"#));
+    // Whitespace and key order are normalized; timestamps up to 2^53 - 1 stay exact, larger
+    // ones (a JS number could not hold them) are contract violations.
+    db.set("h", "  { \"timestamp\": 9007199254740991, \"percent\": 40.5 }  ").unwrap();
+    assert_eq!(db.latest("h").unwrap().as_deref(), Some(r#"{"percent":40.5,"timestamp":9007199254740991}"#));
+    assert_eq!(db.version("h").unwrap(), 1.0);
+    let err = expect_err(db.set("h", r#"{"timestamp":9007199254740992,"percent":1}"#), "CONTRACT_VIOLATION");
+    assert_eq!(sfield(&err, "path").as_deref(), Some("timestamp"));
     assert_eq!(db.version("h").unwrap(), 1.0);
     // Records are independent.
     assert_eq!(db.version("t").unwrap(), 4.0);
@@ -369,7 +373,7 @@ fn contract_violation_names_key_schema_path_and_serde_message() {
         ("t", r#"{"schema_version":2,"timestamp":1}"#, "temperature", "celsius", "missing field `celsius`"),
         ("t", r#"{"schema_version":2,"celsius":1,"timestamp":-5}"#, "temperature", "timestamp", "invalid value: integer `-5`"),
         ("t", r#"{"schema_version":3,"celsius":1,"timestamp":1}"#, "temperature", "schema_version", "unsupported version 3"),
-        ("t", r#"{"celsius":1,"timestamp":1}"#, "temperature", "schema_version", "missing field `schema_version`"),
+        ("t", r#"{"celsius":1,"timestamp":9007199254740992}"#, "temperature", "timestamp", "must be at most 9007199254740991"),
         ("t", r#"{"schema_version":2,"celsius":1e39,"timestamp":1}"#, "temperature", "celsius", "must be a finite number"),
         ("t", "[2, 1.5, 1]", "temperature", "", "invalid type: sequence"),
         ("t", "{not json", "temperature", "", "line 1"),
@@ -744,6 +748,179 @@ async fn ten_thousand_subscribe_unsubscribe_cycles_leak_nothing() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Scheduling: the tick budget holds whatever a callback does
+// ---------------------------------------------------------------------------------------
+
+/// `stats().executor[name]` as a number.
+fn ex_stat(db: &RawDb, name: &str) -> u64 {
+    stats(db)["executor"][name].as_u64().unwrap()
+}
+
+/// A ring callback that sets the record it listens to (the JS repro:
+/// `db.subscribe('r', x => db.set('r', {...x, timestamp: x.timestamp + 1}))`) fed the
+/// whole loop to one poll: one tick ran until the loop ended, the page frozen. The task
+/// now hands the tick back at least every `YIELD_EVERY` callbacks, so with
+/// `maxPollsPerTick: 2` a tick delivers at most 2 * 64 values, deterministically.
+#[wasm_bindgen_test]
+async fn a_ring_callback_feeding_its_own_record_spans_many_ticks() {
+    use aimdb_wasm_bindings::js::record::YIELD_EVERY;
+    const LOOPS: u64 = 1000;
+    const MAX_POLLS: u64 = 2;
+    let db = Rc::new(db(&format!(r#"{{"maxPollsPerTick":{MAX_POLLS}}}"#)));
+    db.configure_record("r", r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":8}}"#).unwrap();
+    // (timestamp, executor ticks completed before the one delivering it)
+    let seen: Rc<RefCell<Vec<(u64, u64)>>> = Rc::default();
+    let cb = {
+        let (weak, seen): (Weak<RawDb>, _) = (Rc::downgrade(&db), seen.clone());
+        Closure::<dyn FnMut(String)>::new(move |v: String| {
+            let Some(db) = weak.upgrade() else { return };
+            let x: Value = serde_json::from_str(&v).unwrap();
+            let ts = x["timestamp"].as_u64().unwrap();
+            seen.borrow_mut().push((ts, ex_stat(&db, "ticks")));
+            if ts < LOOPS {
+                db.set("r", &temp(ts as u32 + 1)).unwrap();
+            }
+        })
+        .into_js_value()
+        .unchecked_into::<Function>()
+    };
+    db.subscribe("r", cb, false, None).unwrap();
+    db.set("r", &temp(1)).unwrap();
+    frame().await;
+    let first = seen.borrow().len() as u64;
+    assert!(first > 0, "nothing delivered in the first frame");
+    assert!(first <= MAX_POLLS * u64::from(YIELD_EVERY), "one tick ran {first} callbacks of the loop");
+    // The page stays responsive: frames come, and the db answers, while the loop goes on.
+    assert!(db.latest("r").unwrap().is_some());
+    assert!(frames_until(200, || seen.borrow().len() as u64 == LOOPS).await, "loop stalled at {}", seen.borrow().len());
+    let seen = seen.borrow();
+    let order: Vec<u64> = seen.iter().map(|s| s.0).collect();
+    assert_eq!(order, (1..=LOOPS).collect::<Vec<_>>(), "every value once, in order");
+    let mut per_tick = std::collections::BTreeMap::<u64, u64>::new();
+    for (_, tick) in seen.iter() {
+        *per_tick.entry(*tick).or_default() += 1;
+    }
+    let most = *per_tick.values().max().unwrap();
+    assert!(most <= MAX_POLLS * u64::from(YIELD_EVERY), "{most} callbacks in one tick");
+    assert!(per_tick.len() as u64 >= LOOPS / (MAX_POLLS * u64::from(YIELD_EVERY)), "{per_tick:?}");
+    assert_eq!(rec(&db, "r")["delivered"], LOOPS);
+    assert_eq!(rec(&db, "r")["lagged"], 0);
+}
+
+/// A burst larger than one tick's share is delivered over several ticks, in order.
+#[wasm_bindgen_test]
+async fn a_ring_burst_is_delivered_over_ticks_in_order() {
+    use aimdb_wasm_bindings::js::record::YIELD_EVERY;
+    const N: u32 = 2048;
+    let db = db(r#"{"maxPollsPerTick":4}"#);
+    db.configure_record("r", r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":2048}}"#).unwrap();
+    let (log, cb) = recorder();
+    db.subscribe("r", cb, false, None).unwrap();
+    for i in 0..N {
+        db.set("r", &temp(i)).unwrap();
+    }
+    let mut per_frame = Vec::new();
+    let mut before = 0;
+    while log.borrow().len() < N as usize && per_frame.len() < 200 {
+        frame().await;
+        let now = log.borrow().len();
+        per_frame.push(now - before);
+        before = now;
+    }
+    assert_eq!(*log.borrow(), (0..N).map(temp).collect::<Vec<_>>());
+    assert!(per_frame.iter().all(|n| *n <= 4 * YIELD_EVERY as usize), "{per_frame:?}");
+    assert_eq!(rec(&db, "r")["delivered"], N);
+}
+
+/// A callback longer than the budget: the task yields after it, so each tick delivers
+/// one value, and each such tick is counted as an overrun (it used to be one 5-callback
+/// tick with `overruns` 0). The busy-wait is the thing under test, not a synchronisation.
+#[wasm_bindgen_test]
+async fn a_callback_longer_than_the_budget_ends_its_tick_and_is_an_overrun() {
+    let db = Rc::new(db(r#"{"budgetMs":2}"#));
+    db.configure_record("r", RING16).unwrap();
+    let ticks_seen: Rc<RefCell<Vec<u64>>> = Rc::default();
+    let cb = {
+        let (weak, ticks_seen): (Weak<RawDb>, _) = (Rc::downgrade(&db), ticks_seen.clone());
+        Closure::<dyn FnMut(String)>::new(move |_v: String| {
+            let Some(db) = weak.upgrade() else { return };
+            ticks_seen.borrow_mut().push(ex_stat(&db, "ticks"));
+            let perf = Reflect::get(&js_sys::global(), &"performance".into()).unwrap();
+            let now: Function = Reflect::get(&perf, &"now".into()).unwrap().unchecked_into();
+            let t0 = now.call0(&perf).unwrap().as_f64().unwrap();
+            while now.call0(&perf).unwrap().as_f64().unwrap() - t0 < 3.0 {}
+        })
+        .into_js_value()
+        .unchecked_into::<Function>()
+    };
+    db.subscribe("r", cb, false, None).unwrap();
+    let overruns_before = ex_stat(&db, "overruns");
+    for i in 0..5 {
+        db.set("r", &temp(i)).unwrap();
+    }
+    assert!(frames_until(60, || ticks_seen.borrow().len() == 5).await, "{:?}", ticks_seen.borrow());
+    let ticks = ticks_seen.borrow().clone();
+    let mut distinct = ticks.clone();
+    distinct.dedup();
+    assert_eq!(distinct, ticks, "one 3 ms callback per 2 ms tick: {ticks:?}");
+    let s = stats(&db);
+    assert!(s["executor"]["overruns"].as_u64().unwrap() >= overruns_before + 5, "overruns not counted: {s}");
+    assert!(s["executor"]["maxTickMs"].as_f64().unwrap() >= 3.0, "{s}");
+}
+
+/// Batch subscribers get one array per tick, also when their callback feeds the record.
+#[wasm_bindgen_test]
+async fn a_batch_callback_feeding_its_own_record_gets_one_array_per_tick() {
+    let db = Rc::new(db("{}"));
+    db.configure_record("r", r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":8}}"#).unwrap();
+    let ticks_seen: Rc<RefCell<Vec<u64>>> = Rc::default();
+    let cb = {
+        let (weak, ticks_seen): (Weak<RawDb>, _) = (Rc::downgrade(&db), ticks_seen.clone());
+        Closure::<dyn FnMut(String)>::new(move |v: String| {
+            let Some(db) = weak.upgrade() else { return };
+            ticks_seen.borrow_mut().push(ex_stat(&db, "ticks"));
+            let arr: Value = serde_json::from_str(&v).unwrap();
+            let ts = arr.as_array().unwrap().last().unwrap()["timestamp"].as_u64().unwrap();
+            if ts < 20 {
+                db.set("r", &temp(ts as u32 + 1)).unwrap();
+                db.set("r", &temp(ts as u32 + 2)).unwrap();
+            }
+        })
+        .into_js_value()
+        .unchecked_into::<Function>()
+    };
+    db.subscribe("r", cb, true, None).unwrap();
+    db.set("r", &temp(0)).unwrap();
+    assert!(frames_until(60, || rec(&db, "r")["delivered"].as_u64() == Some(21)).await, "{}", rec(&db, "r"));
+    let ticks = ticks_seen.borrow().clone();
+    let mut distinct = ticks.clone();
+    distinct.dedup();
+    assert_eq!(distinct, ticks, "more than one array in a tick: {ticks:?}");
+    assert_eq!(ticks.len(), 11);
+}
+
+/// After a once-per-tick delivery (SingleLatest), the executor resumes the subscription
+/// in the next tick and then goes quiet: it used to ask for one more, empty, host
+/// callback after every delivery.
+#[wasm_bindgen_test]
+async fn a_delivery_leaves_no_empty_host_callback_behind() {
+    let db = db_with("t", TEMP);
+    let (log, cb) = recorder();
+    db.subscribe("t", cb, false, None).unwrap();
+    frames(3).await;
+    for round in 1..=3u32 {
+        db.set("t", &temp(round)).unwrap();
+        assert!(frames_until(10, || log.borrow().len() == round as usize).await);
+        let (ticks, requests) = (ex_stat(&db, "ticks"), ex_stat(&db, "hostRequests"));
+        frames(4).await;
+        let s = stats(&db);
+        assert_eq!(s["executor"]["ticks"].as_u64(), Some(ticks + 1), "the tick that resumes the subscription, no more: {s}");
+        assert_eq!(s["executor"]["hostRequests"].as_u64(), Some(requests), "{s}");
+        assert_eq!(s["executor"]["tickPending"], false, "{s}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // setTicking
 // ---------------------------------------------------------------------------------------
 
@@ -928,6 +1105,7 @@ fn known_schemas_lists_the_builtins_with_versions() {
             { "name": "temperature", "version": 2 },
             { "name": "humidity", "version": 1 },
             { "name": "gps_location", "version": 1 },
+            { "name": "setpoint", "version": 1 },
         ])
     );
 }

@@ -153,8 +153,9 @@ fn to_json<T: Serialize>(v: &T, counters: &Counters) -> Option<String> {
 trait Feed {
     /// Drops the values drained last time.
     fn clear(&mut self);
-    /// `recv_batch`: `Ready(lagged)` once at least one value was drained.
-    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<u64>;
+    /// `recv_batch`: `Ready(lagged)` once at least one (and at most `max`) value was
+    /// drained.
+    fn poll_drain(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<u64>;
     fn len(&self) -> usize;
     /// Value `i` as JSON.
     fn json_at(&self, i: usize, counters: &Counters) -> Option<String>;
@@ -173,8 +174,8 @@ impl<T: Contract> Feed for TypedFeed<T> {
     fn clear(&mut self) {
         self.items.clear();
     }
-    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<u64> {
-        self.reader.poll_drain(cx, &mut self.items).map(|d| d.lagged)
+    fn poll_drain(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<u64> {
+        self.reader.poll_drain_max(cx, &mut self.items, max).map(|d| d.lagged)
     }
     fn len(&self) -> usize {
         self.items.len()
@@ -200,7 +201,37 @@ impl Drop for CancelOnDrop<'_> {
     }
 }
 
+/// A ring subscriber without `batch` hands the tick back after at most this many
+/// callbacks in one poll, even with budget left (the executor checks its budget only
+/// between polls, and other tasks get their turn). It also drains at most this many
+/// values at a time, so a backlog of up to `2^20` is never copied in one go.
+pub const YIELD_EVERY: u32 = 64;
+
+/// Wakes the task and returns `Pending` once: it goes to the back of the run queue, and
+/// the executor's budget check runs before it is polled again.
+async fn yield_now() {
+    let mut yielded = false;
+    poll_fn(|cx| {
+        if yielded {
+            return Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
+}
+
 /// Starts the task that delivers `feed`'s values to `args.callback`.
+///
+/// One poll of the task must stay short whatever the callback does: a callback may take
+/// long, or set the record it listens to (then every delivery drains a new value and
+/// the loop never waits). So a ring subscriber without `batch` yields after every
+/// callback once the tick's budget is spent ([`TickedExecutor::budget_spent`]) and
+/// after every [`YIELD_EVERY`] callbacks; the items drained and not yet delivered wait
+/// in the feed. The other modes make one callback per tick (`next_tick`). A single
+/// callback longer than the budget still overruns it; the executor counts that in
+/// `overruns`.
 fn spawn_subscription(
     executor: &TickedExecutor,
     cfg: &BufferCfg,
@@ -210,6 +241,7 @@ fn spawn_subscription(
 ) -> Result<aimdb_wasm::executors::Task<()>, FacadeError> {
     let ring = matches!(cfg, BufferCfg::SpmcRing { .. });
     let SubscribeArgs { callback, batch, on_lag, cancelled } = args;
+    let drain_max = if ring && !batch { YIELD_EVERY as usize } else { usize::MAX };
     let deliver = {
         let counters = counters.clone();
         move |json: String, items: u64| {
@@ -227,11 +259,12 @@ fn spawn_subscription(
     let executor = executor.clone();
     // Boxed like the engine's tasks (see `WasmAdapter::spawn`): one task type.
     let task = executor.clone().spawn_cancellable::<Pin<Box<dyn Future<Output = ()>>>>(Box::pin(async move {
+        let mut since_yield: u32 = 0;
         loop {
             feed.clear();
             let lagged = {
                 let guard = CancelOnDrop(&mut *feed);
-                poll_fn(|cx| guard.0.poll_drain(cx)).await
+                poll_fn(|cx| guard.0.poll_drain(cx, drain_max)).await
             };
             if lagged > 0 {
                 counters.lagged.set(counters.lagged.get() + lagged);
@@ -247,6 +280,11 @@ fn spawn_subscription(
                         if !deliver(json, 1) {
                             return;
                         }
+                    }
+                    since_yield += 1;
+                    if since_yield >= YIELD_EVERY || executor.budget_spent() {
+                        since_yield = 0;
+                        yield_now().await;
                     }
                 }
                 continue;
