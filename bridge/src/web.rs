@@ -8,9 +8,9 @@
 //! [`WebBridge`] it receives (re-entrant calls are queued, never nested).
 //!
 //! Closures: a closed socket's handlers are detached (`onopen = null`, ...) before its
-//! closures are dropped, so no queued event can call a dropped closure; the dropped
-//! ones are parked until the next timer callback (never dropped while they may be
-//! running). The timer is cleared and the global listeners removed on [`WebBridge::shutdown`].
+//! closures are dropped, so no queued event can call a dropped closure; they are dropped
+//! in a microtask right after (never while one of them may be running). The timer is
+//! cleared and the global listeners removed on [`WebBridge::shutdown`].
 
 use crate::{Action, Bridge, ConnId};
 use core::cell::{Cell, RefCell};
@@ -38,8 +38,14 @@ extern "C" {
     fn add_document_listener(kind: &str, cb: &Function);
     #[wasm_bindgen(js_namespace = document, js_name = removeEventListener)]
     fn remove_document_listener(kind: &str, cb: &Function);
-    #[wasm_bindgen(js_namespace = document, getter = visibilityState)]
-    fn visibility_state() -> JsValue;
+    #[wasm_bindgen(js_name = queueMicrotask)]
+    fn queue_microtask(cb: &JsValue);
+
+    /// `document` (a Window only). A property read needs a method getter on a type: a
+    /// namespaced `getter` binds a function call (`document.visibility_state()`).
+    type Document;
+    #[wasm_bindgen(method, getter = visibilityState)]
+    fn visibility_state(this: &Document) -> JsValue;
 
     type WebSocket;
     #[wasm_bindgen(constructor, catch)]
@@ -56,6 +62,12 @@ extern "C" {
     fn set_onerror(this: &WebSocket, cb: Option<&Function>);
     #[wasm_bindgen(method, setter)]
     fn set_onclose(this: &WebSocket, cb: Option<&Function>);
+    #[wasm_bindgen(method, setter = binaryType)]
+    fn set_binary_type(this: &WebSocket, kind: &str);
+
+    type ArrayBuffer;
+    #[wasm_bindgen(method, getter = byteLength)]
+    fn byte_length(this: &ArrayBuffer) -> f64;
 
     type MessageEvent;
     #[wasm_bindgen(method, getter)]
@@ -78,6 +90,14 @@ struct Socket {
     conn: ConnId,
     ws: WebSocket,
     _cbs: [Closure<dyn FnMut(JsValue)>; 4],
+    /// The bridge's count of sockets whose closures are alive.
+    held: Rc<Cell<usize>>,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.held.set(self.held.get().saturating_sub(1));
+    }
 }
 
 impl Socket {
@@ -94,8 +114,7 @@ struct Shared {
     bridge: RefCell<Bridge>,
     handler: RefCell<Option<Handler>>,
     sockets: RefCell<Vec<Socket>>,
-    /// Detached sockets' closures, dropped at the next timer callback.
-    dead: RefCell<Vec<Socket>>,
+    held: Rc<Cell<usize>>,
     pumping: Cell<bool>,
     timer: RefCell<Option<(f64, JsValue)>>,
     timer_cb: Closure<dyn FnMut()>,
@@ -108,8 +127,19 @@ struct Shared {
 #[derive(Clone)]
 pub struct WebBridge(Rc<Shared>);
 
-fn has_document() -> bool {
-    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("document")).is_ok_and(|d| d.is_object())
+/// `globalThis.document`, if there is one (not in a Worker).
+fn document() -> Option<Document> {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("document"))
+        .ok()
+        .filter(JsValue::is_object)
+        .map(JsCast::unchecked_into)
+}
+
+/// Drops a detached socket's closures in a microtask: one of them may be running right
+/// now (a socket closing from its own `close` event), and a queued event can no longer
+/// reach them (the handlers were detached first).
+fn release(k: Socket) {
+    queue_microtask(&Closure::once_into_js(move || drop(k)));
 }
 
 impl WebBridge {
@@ -122,7 +152,6 @@ impl WebBridge {
                 if let Some(s) = w.upgrade() {
                     let wb = WebBridge(s);
                     wb.0.timer.borrow_mut().take();
-                    wb.0.dead.borrow_mut().clear();
                     wb.with(|b, now| b.on_timer(now));
                 }
             });
@@ -132,10 +161,10 @@ impl WebBridge {
                     WebBridge(s).with(|b, now| b.on_online(now));
                 }
             });
-            let visible_cb = has_document().then(|| {
+            let visible_cb = document().map(|doc| {
                 let w = weak.clone();
                 Closure::<dyn FnMut()>::new(move || {
-                    if visibility_state().as_string().as_deref() == Some("visible") {
+                    if doc.visibility_state().as_string().as_deref() == Some("visible") {
                         if let Some(s) = w.upgrade() {
                             WebBridge(s).with(|b, now| b.on_online(now));
                         }
@@ -146,7 +175,7 @@ impl WebBridge {
                 bridge: RefCell::new(bridge),
                 handler: RefCell::new(Some(Box::new(handler))),
                 sockets: RefCell::default(),
-                dead: RefCell::default(),
+                held: Rc::default(),
                 pumping: Cell::new(false),
                 timer: RefCell::new(None),
                 timer_cb,
@@ -196,7 +225,7 @@ impl WebBridge {
                     if let Some(i) = socks.iter().position(|k| k.conn == conn) {
                         let k = socks.swap_remove(i);
                         k.detach();
-                        s.dead.borrow_mut().push(k);
+                        release(k);
                     }
                 }
                 other => {
@@ -254,14 +283,14 @@ impl WebBridge {
                     }
                     2 => wb.with(|b, now| b.on_error(conn, now)),
                     _ => {
-                        // Parked, not dropped: this closure is running.
+                        // Released in a microtask, not dropped: this closure is running.
                         let gone = {
                             let mut socks = wb.0.sockets.borrow_mut();
                             socks.iter().position(|k| k.conn == conn).map(|i| socks.swap_remove(i))
                         };
                         if let Some(k) = gone {
                             k.detach();
-                            wb.0.dead.borrow_mut().push(k);
+                            release(k);
                         }
                         wb.with(|b, now| b.on_close(conn, now))
                     }
@@ -275,7 +304,9 @@ impl WebBridge {
                 ws.set_onmessage(Some(cbs[1].as_ref().unchecked_ref()));
                 ws.set_onerror(Some(cbs[2].as_ref().unchecked_ref()));
                 ws.set_onclose(Some(cbs[3].as_ref().unchecked_ref()));
-                self.0.sockets.borrow_mut().push(Socket { conn, ws, _cbs: cbs });
+                let held = self.0.held.clone();
+                held.set(held.get() + 1);
+                self.0.sockets.borrow_mut().push(Socket { conn, ws, _cbs: cbs, held });
             }
             Err(_) => {
                 // The URL was checked by `Bridge::new`; a constructor that throws anyway
@@ -286,6 +317,12 @@ impl WebBridge {
                 b.on_close(conn, now);
             }
         }
+    }
+
+    /// Sockets whose closures are still held (open or opening, or closed less than a
+    /// microtask ago). For tests.
+    pub fn held_sockets(&self) -> usize {
+        self.0.held.get()
     }
 
     /// Detaches everything: sockets closed, timer cleared, global listeners removed,
@@ -301,9 +338,10 @@ impl Shared {
         if s.shut.replace(true) {
             return;
         }
-        for k in s.sockets.borrow_mut().drain(..) {
+        let socks: Vec<Socket> = s.sockets.borrow_mut().drain(..).collect();
+        for k in socks {
             k.detach();
-            s.dead.borrow_mut().push(k);
+            release(k);
         }
         if let Some((_, h)) = s.timer.borrow_mut().take() {
             clear_timeout(&h);
