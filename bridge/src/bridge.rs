@@ -1,244 +1,42 @@
 //! The state machine. See the crate docs for the design; every method documents the
-//! actions it may queue.
+//! actions it may queue. The parts live in their own modules: the record table
+//! ([`crate::records`]), outbound writes ([`crate::outbox`]), late-join rounds
+//! ([`crate::sync`]).
 
-use std::collections::VecDeque;
 use core::fmt;
+use std::collections::VecDeque;
 
 use aimdb_ws_protocol::{ClientMessage, ServerMessage};
 use serde_json::Value;
 
 use crate::backoff::Backoff;
-use crate::error::{BridgeError, WriteError};
-use crate::options::{BridgeOptions, ConfigError, Link, OverflowPolicy, RecordLink};
-use crate::topic::{self, pattern_matches, translate_pattern};
+use crate::error::{excerpt, BridgeError, WriteError};
+use crate::map::{OrderedSet, Set};
+use crate::options::{BridgeOptions, ConfigError, OverflowPolicy, RecordLink, DEFAULT_SEED};
+use crate::outbox::{Outbox, Pending, Push};
+use crate::records::{Patterns, Records, ECHO_WINDOW};
+use crate::sync::SyncRound;
+use crate::topic::translate_pattern;
+use crate::types::{Action, ConnId, Delivery, DropReason, DroppedWrite, Stats, Status, WriteOutcome};
 
-/// The server drops a connection (TCP reset) on a frame above 16 MiB.
+/// The server drops a connection (TCP reset) on a frame above 16 MiB: no frame the
+/// bridge sends is longer.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
 
-/// How many inbound values per `both` record are remembered for echo suppression.
-pub const ECHO_WINDOW: usize = 32;
-
 /// How many characters of a malformed frame its error keeps.
-const EXCERPT_CHARS: usize = 80;
+const FRAME_EXCERPT_CHARS: usize = 80;
 
-/// Identifies one socket. Every [`Action::Open`] carries a fresh id; the transport
-/// passes it back with every event of that socket, and the machine ignores events of
-/// any socket but the current one (a closed socket's late `close` can arrive after the
-/// next one opened: a browser may take many seconds to finish closing a dead link).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConnId(pub u64);
+/// Confirm pings in a row without any `pong` (each waited `pongTimeoutMs`) after which
+/// a link with unconfirmed writes is treated as dead, even if other frames arrive.
+pub const CONFIRM_PINGS: u32 = 3;
 
-impl fmt::Display for ConnId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "conn#{}", self.0)
-    }
-}
-
-/// Connection status as the JS API shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// First attempt after [`Bridge::connect`] is in progress.
-    Connecting,
-    /// Open.
-    Connected,
-    /// Not connected and not trying: never connected, [`Bridge::disconnect`] was called,
-    /// or the link closed with `autoReconnect: false`.
-    Disconnected,
-    /// The link was lost or an attempt failed: waiting for the backoff timer, or a
-    /// further attempt is in progress.
-    Reconnecting,
-}
-
-impl Status {
-    /// `"connecting"`, `"connected"`, `"disconnected"` or `"reconnecting"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Connecting => "connecting",
-            Status::Connected => "connected",
-            Status::Disconnected => "disconnected",
-            Status::Reconnecting => "reconnecting",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A value from the server for a local record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    /// The local record key.
-    pub key: String,
-    /// The topic it came on.
-    pub topic: String,
-    /// The payload (`null` if the frame had none). Not validated: the caller checks
-    /// it against the record's contract and calls [`Bridge::reject_inbound`] if it fails.
-    pub payload: Value,
-    /// From a late-join `snapshot` frame rather than live `data`.
-    pub snapshot: bool,
-}
-
-/// Why a write was dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropReason {
-    /// It was the oldest in a full queue (`overflow: 'dropOldest'`).
-    DroppedOldest,
-    /// It arrived at a full queue (`overflow: 'dropNewest'`, or a capacity of 0).
-    DroppedNewest,
-    /// It arrived at a full queue with `overflow: 'reject'` ([`WriteError::QueueFull`]).
-    QueueFull,
-    /// It was written after [`Bridge::disconnect`] ([`WriteError::Disconnected`]), or it
-    /// was still queued when `disconnect()` was called.
-    Disconnected,
-}
-
-/// A write that will never be sent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DroppedWrite {
-    /// The record key.
-    pub key: String,
-    /// Its topic.
-    pub topic: String,
-    /// The payload.
-    pub payload: Value,
-    /// Why.
-    pub reason: DropReason,
-}
-
-/// What the transport (or the JS layer) must do. Drain them in order after every call
-/// with [`Bridge::take_actions`] / [`Bridge::next_action`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    /// Open a WebSocket to `url` (no subprotocol) and report its events with `conn`.
-    /// Any previous socket has already been told to close.
-    Open {
-        /// The id of the new socket.
-        conn: ConnId,
-        /// The URL, token included.
-        url: String,
-    },
-    /// Send this text frame on socket `conn`.
-    Send {
-        /// The socket.
-        conn: ConnId,
-        /// A serialized `aimdb_ws_protocol::ClientMessage`.
-        frame: String,
-    },
-    /// Close socket `conn` (the machine already treats it as gone and ignores its
-    /// further events).
-    Close {
-        /// The socket.
-        conn: ConnId,
-    },
-    /// Push a server value into a local record.
-    Deliver(Delivery),
-    /// The status changed (emitted only on change).
-    Status(Status),
-    /// Something went wrong; also kept as `Stats::last_error`.
-    Error(BridgeError),
-    /// A write was dropped or refused and will never be sent.
-    WriteDropped(DroppedWrite),
-    /// The late-join phase of this connection is over: every awaited topic produced a
-    /// value or was refused by the server (`timed_out: false`), or `syncTimeoutMs`
-    /// passed (`timed_out: true`). `missing` lists the awaited topics that sent nothing
-    /// (refused or timed out), sorted. Once per connection.
-    Synced {
-        /// Whether the timeout ended it.
-        timed_out: bool,
-        /// Exact topics still without a value.
-        missing: Vec<String>,
-    },
-    /// A `query_result` or `topic_list` frame, for the request/response layer above.
-    Response(ServerMessage),
-}
-
-/// What [`Bridge::write`] did with an accepted write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteOutcome {
-    /// A `write` frame was sent.
-    Sent,
-    /// Not connected: queued; it is sent when the link opens.
-    Queued,
-    /// Queued; the queue was full, so its oldest write was dropped (reported as
-    /// [`Action::WriteDropped`]).
-    QueuedDroppedOldest,
-    /// The queue was full and the policy is `dropNewest`: this write was dropped
-    /// (reported as [`Action::WriteDropped`]).
-    DroppedNewest,
-    /// The value is one the bridge just delivered into this `both` record from the
-    /// server: not sent back (echo suppression).
-    Suppressed,
-}
-
-/// Counters. `queue_len` is the current length of the offline queue; everything else
-/// counts since [`Bridge::new`].
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Stats {
-    /// `Open` actions issued.
-    pub connects: u64,
-    /// Of those, attempts after a lost link or a failed attempt.
-    pub reconnects: u64,
-    /// Frames handed to the transport.
-    pub frames_sent: u64,
-    /// Frames received on the current socket(s).
-    pub frames_received: u64,
-    /// `write` frames sent (directly or flushed from the queue).
-    pub writes_sent: u64,
-    /// Writes that entered the offline queue.
-    pub writes_queued: u64,
-    /// Writes dropped by the overflow policy, or discarded from the queue by
-    /// `disconnect()`.
-    pub writes_dropped: u64,
-    /// Writes refused with an error.
-    pub writes_rejected: u64,
-    /// Writes not sent because they echo an inbound value.
-    pub echo_suppressed: u64,
-    /// Current offline queue length.
-    pub queue_len: usize,
-    /// `Deliver` actions (data + snapshots).
-    pub delivered: u64,
-    /// `snapshot` frames received.
-    pub snapshots: u64,
-    /// Snapshots not delivered because live data for the topic came first.
-    pub stale_snapshots: u64,
-    /// Inbound payloads the caller rejected ([`Bridge::reject_inbound`]).
-    pub rejected: u64,
-    /// Data/snapshot frames for a topic no record maps to.
-    pub unknown_topic: u64,
-    /// Data/snapshot frames for a record linked `out` only.
-    pub not_inbound: u64,
-    /// Frames that did not parse as a server message.
-    pub malformed: u64,
-    /// `error` frames from the server.
-    pub server_errors: u64,
-    /// Transport `error` events.
-    pub transport_errors: u64,
-    /// Events of a socket that is no longer current (ignored).
-    pub stale_events: u64,
-    /// The last error reported.
-    pub last_error: Option<BridgeError>,
-}
-
-struct Record {
-    key: String,
-    topic: String,
-    link: Link,
-    /// Values delivered from the server not yet matched by an outbound write (`both`).
-    echo: VecDeque<Value>,
-}
-
-struct Queued {
-    record: usize,
-    payload: Value,
-    frame: String,
-}
+/// `{"type":"write","topic":` + `,"payload":` + `}`: a write frame is this plus the
+/// topic as a JSON string plus the payload's JSON.
+const WRITE_FRAME_OVERHEAD: usize = 36;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
-    /// No socket, no timer.
+    /// No socket.
     Idle,
     /// `Open` issued, waiting for `on_open`.
     Opening { conn: ConnId, started: f64 },
@@ -248,60 +46,38 @@ enum Phase {
     Waiting { at: f64 },
 }
 
-/// A small set of strings (a `Vec`: the sets here hold a few topics, and a `BTreeSet`
-/// costs ~30 KB of wasm). Order is insertion order; nothing depends on it.
-#[derive(Default)]
-struct Set(Vec<String>);
-
-impl Set {
-    fn contains(&self, t: &str) -> bool {
-        self.0.iter().any(|x| x == t)
-    }
-    fn insert(&mut self, t: String) {
-        if !self.contains(&t) {
-            self.0.push(t);
-        }
-    }
-    fn remove(&mut self, t: &str) -> bool {
-        match self.0.iter().position(|x| x == t) {
-            Some(i) => {
-                self.0.swap_remove(i);
-                true
-            }
-            None => false,
-        }
-    }
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
 /// State of one open connection.
 #[derive(Default)]
 struct Session {
     /// Patterns and exact topics subscribed on this connection (sent; acks are not
     /// relied on because the server may drop them).
-    subscribed: Vec<String>,
+    subscribed: OrderedSet,
     ping_at: Option<f64>,
-    /// Set when a ping goes out; cleared by any inbound frame.
+    /// `(deadline, sent_at)`: set when a ping goes out; cleared by any inbound frame.
     pong_deadline: Option<(f64, f64)>,
-    /// Late-join topics with no value yet.
-    awaited: Set,
-    sync_deadline: Option<f64>,
-    synced: bool,
     /// Topics that got live data on this connection (a later snapshot is stale).
-    data_seen: Set,
-    /// Awaited topics whose subscription the server refused (`FORBIDDEN`).
-    denied: Vec<String>,
+    data_seen: Set<String>,
+    /// A frame arrived on this socket: the link has lived (the backoff was reset).
+    alive: bool,
+    /// A ping is due to confirm the writes sent since the last one (at the next timer,
+    /// so a burst of writes in one turn shares one ping).
+    confirm_at: Option<f64>,
+    /// When the ping that should confirm the unconfirmed writes went out (no pong since).
+    confirm_sent: Option<f64>,
+    /// Confirm pings in a row that got no pong within `pongTimeoutMs`, and when the
+    /// first of them went out.
+    confirm_misses: u32,
+    confirm_since: f64,
+    last_ping_at: f64,
 }
 
 /// The pure WebSocket bridge state machine. See the crate docs.
 pub struct Bridge {
     url: String,
     opts: BridgeOptions,
-    records: Vec<Record>,
+    records: Records,
     /// Subscription patterns, server syntax, in the order added.
-    patterns: Vec<String>,
+    patterns: Patterns,
     backoff: Option<Backoff>,
     phase: Phase,
     status: Status,
@@ -311,7 +87,8 @@ pub struct Bridge {
     /// Consecutive attempts that ended before `open`.
     failures: u32,
     session: Session,
-    queue: VecDeque<Queued>,
+    outbox: Outbox,
+    sync: SyncRound,
     actions: VecDeque<Action>,
     stats: Stats,
 }
@@ -321,9 +98,10 @@ impl fmt::Debug for Bridge {
         f.debug_struct("Bridge")
             .field("status", &self.status)
             .field("phase", &self.phase)
-            .field("patterns", &self.patterns)
+            .field("patterns", &self.patterns.as_slice())
             .field("records", &self.records.len())
-            .field("queue", &self.queue.len())
+            .field("queue", &self.outbox.queue_len())
+            .field("unconfirmed", &self.outbox.unconfirmed_len())
             .finish_non_exhaustive()
     }
 }
@@ -332,36 +110,21 @@ impl Bridge {
     /// A bridge to `url` (`ws://` or `wss://`; `token` is appended as `?token=`), for
     /// these records. Starts [`Status::Disconnected`]; call [`connect`](Self::connect).
     ///
-    /// Fails on invalid options, URL, patterns, an empty key, a record topic with a
-    /// wildcard level, or two records sharing a key or a topic.
+    /// Fails on invalid options, URL ([`ConfigError::InvalidUrl`], code
+    /// `INVALID_URL`), patterns, an empty key, a record topic with a wildcard level, or
+    /// two records sharing a key or a topic.
     pub fn new(url: &str, opts: BridgeOptions, records: Vec<RecordLink>) -> Result<Self, ConfigError> {
         opts.validate()?;
         let url = crate::url::build_url(url, opts.token.as_deref())?;
-        let mut patterns = Vec::new();
-        for p in &opts.subscribe_topics {
-            let t = translate_pattern(p)
-                .map_err(|error| ConfigError::InvalidPattern { pattern: p.clone(), error })?;
-            if !patterns.contains(&t) {
-                patterns.push(t);
-            }
+        let mut patterns = Patterns::default();
+        for t in translate_all(&opts.subscribe_topics)? {
+            patterns.insert(t);
         }
-        let mut recs: Vec<Record> = Vec::with_capacity(records.len());
+        let mut recs = Records::default();
         for r in records {
-            if r.key.is_empty() {
-                return Err(ConfigError::InvalidRecord { key: r.key, error: topic::TopicError::Empty });
-            }
-            let topic = r.resolved_topic();
-            topic::validate_topic(&topic)
-                .map_err(|error| ConfigError::InvalidRecord { key: r.key.clone(), error })?;
-            if recs.iter().any(|x| x.key == r.key) {
-                return Err(ConfigError::DuplicateKey { key: r.key });
-            }
-            if let Some(first) = recs.iter().find(|x| x.topic == topic) {
-                return Err(ConfigError::DuplicateTopic { topic, first: first.key.clone(), second: r.key });
-            }
-            recs.push(Record { key: r.key, topic, link: r.link, echo: VecDeque::new() });
+            recs.add(r)?;
         }
-        let backoff = opts.auto_reconnect.map(|b| Backoff::new(b, opts.seed));
+        let backoff = opts.auto_reconnect.map(|b| Backoff::new(b, opts.seed.unwrap_or(DEFAULT_SEED)));
         Ok(Self {
             url,
             opts,
@@ -374,7 +137,8 @@ impl Bridge {
             next_conn: 1,
             failures: 0,
             session: Session::default(),
-            queue: VecDeque::new(),
+            outbox: Outbox::default(),
+            sync: SyncRound::default(),
             actions: VecDeque::new(),
             stats: Stats::default(),
         })
@@ -392,6 +156,12 @@ impl Bridge {
         &self.url
     }
 
+    /// The `maxFrameBytes` option: a transport may drop a longer inbound frame without
+    /// copying it and report it with [`on_frame_too_large`](Self::on_frame_too_large).
+    pub fn max_frame_bytes(&self) -> usize {
+        self.opts.max_frame_bytes
+    }
+
     /// The current socket, if one is opening or open.
     pub fn current_conn(&self) -> Option<ConnId> {
         match self.phase {
@@ -400,9 +170,9 @@ impl Bridge {
         }
     }
 
-    /// Whether this connection's late-join phase is over (false while not connected).
+    /// Whether connected and the current late-join round is over.
     pub fn is_synced(&self) -> bool {
-        matches!(self.phase, Phase::Open { .. }) && self.session.synced
+        matches!(self.phase, Phase::Open { .. }) && !self.sync.is_pending()
     }
 
     /// Whether `disconnect()` was called (and `connect()` not since).
@@ -412,46 +182,57 @@ impl Bridge {
 
     /// Subscription patterns in server syntax (`+` already turned into `*`).
     pub fn patterns(&self) -> &[String] {
-        &self.patterns
+        self.patterns.as_slice()
     }
 
     /// What is sent in `subscribe` on (re)connect: the patterns, then (with `lateJoin`)
     /// the exact topics of the `in`/`both` records they cover, without duplicates.
+    /// (Split over several frames if it would exceed [`MAX_FRAME_BYTES`].)
     pub fn desired_subscriptions(&self) -> Vec<String> {
-        let mut out = self.patterns.clone();
+        let mut out = OrderedSet::default();
+        for p in self.patterns.as_slice() {
+            out.insert(p.clone());
+        }
         for t in self.late_join_topics() {
-            if !out.iter().any(|o| o == t) {
-                out.push(t.to_owned());
+            if !out.contains(t) {
+                out.insert(t.to_owned());
             }
         }
-        out
+        out.into_vec()
     }
 
     /// The topic of a record key.
     pub fn topic_of(&self, key: &str) -> Option<&str> {
-        self.by_key(key).map(|i| self.records[i].topic.as_str())
+        self.records.by_key(key).map(|i| self.records.get(i).topic.as_str())
     }
 
     /// The record key a topic maps to.
     pub fn key_of(&self, topic: &str) -> Option<&str> {
-        self.by_topic(topic).map(|i| self.records[i].key.as_str())
+        self.records.by_topic(topic).map(|i| self.records.get(i).key.as_str())
     }
 
-    /// Writes waiting for a connection.
+    /// Writes waiting for a connection (including unconfirmed writes of a lost link,
+    /// back at the front).
     pub fn queue_len(&self) -> usize {
-        self.queue.len()
+        self.outbox.queue_len()
+    }
+
+    /// Writes handed to the current socket that no `pong` confirmed yet.
+    pub fn unconfirmed_len(&self) -> usize {
+        self.outbox.unconfirmed_len()
     }
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> Stats {
-        Stats { queue_len: self.queue.len(), ..self.stats.clone() }
+        Stats { queue_len: self.outbox.queue_len(), unconfirmed: self.outbox.unconfirmed_len(), ..self.stats.clone() }
     }
 
     /// The one deadline the transport should wake the machine at (same clock as
     /// `now_ms`, absolute): call [`on_timer`](Self::on_timer) then. `None` = no timer.
-    /// Re-read it after every call; an early or late wake-up is harmless.
+    /// Re-read it after every call; an early or late wake-up is harmless. May be `now`
+    /// itself (a confirm ping after a burst of writes: "after this turn").
     pub fn next_timer_ms(&self) -> Option<f64> {
-        match self.phase {
+        let phase = match self.phase {
             Phase::Idle => None,
             Phase::Waiting { at } => Some(at),
             Phase::Opening { started, .. } => {
@@ -459,12 +240,14 @@ impl Bridge {
             }
             Phase::Open { .. } => {
                 let s = &self.session;
-                [s.ping_at, s.pong_deadline.map(|(d, _)| d), s.sync_deadline.filter(|_| !s.synced)]
+                let confirm_deadline = s.confirm_sent.filter(|_| self.opts.pong_timeout_ms > 0.0).map(|t| t + self.opts.pong_timeout_ms);
+                [s.ping_at, s.pong_deadline.map(|(d, _)| d), s.confirm_at, confirm_deadline]
                     .into_iter()
                     .flatten()
                     .reduce(f64::min)
             }
-        }
+        };
+        [phase, self.sync.deadline()].into_iter().flatten().reduce(f64::min)
     }
 
     /// The next queued action, oldest first.
@@ -477,24 +260,57 @@ impl Bridge {
         self.actions.drain(..).collect()
     }
 
-    /// Whether a write of `payload` to `key` would go out: the record exists, is linked
-    /// `out`/`both`, and the value is not an echo of one just delivered from the server.
-    /// Does not change anything ([`write`](Self::write) applies the same check itself).
+    /// [`should_send_json`](Self::should_send_json) with the payload as a value
+    /// (compared as its compact JSON text, `serde_json`'s key order).
     pub fn should_send(&self, key: &str, payload: &Value) -> bool {
-        match self.by_key(key) {
+        self.should_send_json(key, &payload.to_string())
+    }
+
+    /// Whether a write of `canonical_json` to `key` would go out: the record exists, is
+    /// linked `out`/`both`, and the text is not one of the values just delivered into
+    /// it (as given to [`note_inbound`](Self::note_inbound)). Does not change anything
+    /// ([`write_json`](Self::write_json) applies the same check itself).
+    pub fn should_send_json(&self, key: &str, canonical_json: &str) -> bool {
+        match self.records.by_key(key) {
             Some(i) => {
-                let r = &self.records[i];
-                r.link.is_outbound() && !r.echo.iter().any(|v| v == payload)
+                let r = self.records.get(i);
+                r.link.is_outbound() && !r.echo.iter().any(|v| v == canonical_json)
             }
             None => false,
         }
     }
 
+    /// Whether [`write_json`](Self::write_json) would accept `payload_json` (compact
+    /// JSON, the contract's canonical form) for `key`, without changing anything: the
+    /// checks to make *before* the caller applies the value locally, so that a refused
+    /// write never half-happens. Errors, exactly as `write_json` returns them:
+    /// [`WriteError::UnknownRecord`], [`WriteError::NotOutbound`],
+    /// [`WriteError::Disconnected`] (after `disconnect()`), [`WriteError::TooLarge`]
+    /// (the frame would exceed [`MAX_FRAME_BYTES`]), and [`WriteError::QueueFull`] (not
+    /// connected, queue full, `overflow: 'reject'`). Under `dropOldest`/`dropNewest` a
+    /// full queue is not an error: `write_json` accepts and reports the drop. The text
+    /// is not parsed here (`write_json` refuses text that is not JSON with
+    /// [`WriteError::InvalidPayload`]; the caller validated it already).
+    pub fn check_write(&self, key: &str, payload_json: &str, _now_ms: f64) -> Result<(), WriteError> {
+        let i = self.outbound_record(key)?;
+        if self.deliberate {
+            return Err(WriteError::Disconnected { key: key.to_owned() });
+        }
+        self.check_size(key, i, payload_json.len())?;
+        if !matches!(self.phase, Phase::Open { .. })
+            && self.opts.overflow == OverflowPolicy::Reject
+            && !self.outbox.has_room(self.opts.max_offline_queue)
+        {
+            return Err(WriteError::QueueFull { key: key.to_owned(), capacity: self.opts.max_offline_queue });
+        }
+        Ok(())
+    }
+
     // ───────────────────────────── commands ─────────────────────────────
 
     /// Starts connecting (clears a previous `disconnect()`). From `Disconnected`: an
-    /// `Open` and `Status(Connecting)`. While waiting to reconnect: retries at once.
-    /// Otherwise nothing.
+    /// `Open`, `Status(Connecting)`, and a new late-join round whose `syncTimeoutMs`
+    /// starts now. While waiting to reconnect: retries at once. Otherwise nothing.
     pub fn connect(&mut self, now_ms: f64) {
         match self.phase {
             Phase::Idle => {
@@ -503,6 +319,7 @@ impl Bridge {
                 if let Some(b) = &mut self.backoff {
                     b.reset();
                 }
+                self.start_sync_round(now_ms);
                 self.start_attempt(now_ms, Status::Connecting);
             }
             Phase::Waiting { .. } => self.retry_now(now_ms),
@@ -511,9 +328,10 @@ impl Bridge {
     }
 
     /// Closes on purpose: `Close` for the current socket, `Status(Disconnected)`, every
-    /// queued write dropped (`WriteDropped` with [`DropReason::Disconnected`]), no
+    /// unconfirmed and queued write dropped (`WriteDropped` with
+    /// [`DropReason::Disconnected`]; an unconfirmed one may have reached the server), no
     /// reconnect, and later writes refused with [`WriteError::Disconnected`] until
-    /// [`connect`](Self::connect).
+    /// [`connect`](Self::connect). A pending late-join round still ends at its deadline.
     pub fn disconnect(&mut self, _now_ms: f64) {
         self.deliberate = true;
         if let Some(conn) = self.current_conn() {
@@ -522,21 +340,26 @@ impl Bridge {
         self.phase = Phase::Idle;
         self.session = Session::default();
         self.set_status(Status::Disconnected);
-        while let Some(q) = self.queue.pop_front() {
-            self.stats.writes_dropped += 1;
-            self.report_drop(q.record, q.payload, DropReason::Disconnected);
+        for w in self.outbox.drain_all() {
+            self.drop_write(w, DropReason::Disconnected);
         }
     }
 
     /// Adds subscription patterns (MQTT style, see [`crate::topic`]). All are checked
     /// first; on error nothing changes. When connected, sends `subscribe` for what is new
-    /// (with `lateJoin`, also the newly covered exact record topics, whose snapshots join
-    /// the awaited set if this connection is not synced yet).
+    /// (with `lateJoin`, also the newly covered exact record topics). Newly covered
+    /// topics join a pending late-join round.
     pub fn subscribe<S: AsRef<str>>(&mut self, patterns: &[S], now_ms: f64) -> Result<(), ConfigError> {
         let translated = translate_all(patterns)?;
+        let before = self.late_join_set();
         for t in translated {
-            if !self.patterns.contains(&t) {
-                self.patterns.push(t);
+            self.patterns.insert(t);
+        }
+        if self.opts.late_join {
+            let newly: Vec<String> =
+                self.late_join_topics().filter(|t| !before.contains(*t)).map(str::to_owned).collect();
+            for t in &newly {
+                self.sync.await_topic(t);
             }
         }
         self.resync_subscriptions(now_ms);
@@ -546,66 +369,113 @@ impl Bridge {
     /// Removes subscription patterns (given as they were added, or in server syntax).
     /// When connected, sends `unsubscribe` with the exact strings no longer wanted
     /// (including late-join topics no remaining pattern covers). Unknown patterns are
-    /// ignored.
+    /// ignored. Topics no longer covered leave a pending late-join round.
     pub fn unsubscribe<S: AsRef<str>>(&mut self, patterns: &[S], now_ms: f64) -> Result<(), ConfigError> {
         let translated = translate_all(patterns)?;
-        self.patterns.retain(|p| !translated.contains(p));
+        let before = self.late_join_set();
+        self.patterns.remove_all(&translated);
+        let after = self.late_join_set();
+        let gone: Vec<String> = before.into_iter().filter(|t| !after.contains(t.as_str())).collect();
+        for t in &gone {
+            self.sync.unawait(t);
+        }
         self.resync_subscriptions(now_ms);
         Ok(())
     }
 
-    /// A local value for record `key` to go to the server.
+    /// Links one more record (a record configured after the bridge was built), with
+    /// the checks of [`new`](Self::new) (a duplicate key or topic is refused; nothing
+    /// changes then). It is treated like the records given to `new`: with `lateJoin`, an
+    /// `in`/`both` record a pattern covers has its exact topic subscribed (at once when
+    /// connected, and on every reconnect) and joins a pending late-join round; an
+    /// `out`/`both` record can be written at once.
+    pub fn add_record(&mut self, record: RecordLink, _now_ms: f64) -> Result<(), ConfigError> {
+        let i = self.records.add(record)?;
+        let r = self.records.get(i);
+        if !(self.opts.late_join && r.link.is_inbound() && self.patterns.covers(&r.topic)) {
+            return Ok(());
+        }
+        let topic = r.topic.clone();
+        self.sync.await_topic(&topic);
+        if let Phase::Open { conn } = self.phase {
+            if self.session.subscribed.insert(topic.clone()) {
+                self.send_topics(conn, false, vec![topic]);
+            }
+        }
+        Ok(())
+    }
+
+    /// A local value for record `key` to go to the server (compared for echo
+    /// suppression as its compact JSON text; prefer [`write_json`](Self::write_json)
+    /// with the contract's canonical JSON).
     ///
     /// - an echo of a value just delivered into this `both` record: `Ok(Suppressed)`,
     ///   nothing sent (see the crate docs, *Echo suppression*);
     /// - after `disconnect()`: `Err(Disconnected)` + `WriteDropped`;
-    /// - connected: a `write` frame, `Ok(Sent)`;
+    /// - connected: a `write` frame, `Ok(Sent)`; it stays unconfirmed until a `pong`
+    ///   (a confirm `ping` goes out at the next timer) and is re-sent after a reconnect
+    ///   if the link dies first;
     /// - otherwise queued FIFO (sent in order on the next open); a full queue follows
     ///   `overflow`: `Ok(QueuedDroppedOldest)` / `Ok(DroppedNewest)` / `Err(QueueFull)`,
     ///   each with a `WriteDropped` action.
     ///
-    /// Unknown keys, `in` records and frames over 16 MiB are refused with an error.
-    pub fn write(&mut self, key: &str, payload: Value, _now_ms: f64) -> Result<WriteOutcome, WriteError> {
-        let result = self.write_inner(key, payload);
-        if result.is_err() {
-            self.stats.writes_rejected += 1;
-        }
-        result
+    /// Unknown keys, `in` records and frames over 16 MiB are refused with an error
+    /// ([`check_write`](Self::check_write) asks the same without writing). An error
+    /// changes nothing but the counters.
+    pub fn write(&mut self, key: &str, payload: Value, now_ms: f64) -> Result<WriteOutcome, WriteError> {
+        let text = payload.to_string();
+        self.write_counted(key, &text, payload, now_ms)
     }
 
-    /// [`write`](Self::write) with the payload as JSON text (refused with
-    /// [`WriteError::InvalidPayload`] if it does not parse).
+    /// [`write`](Self::write) with the payload as JSON text: the contract's canonical
+    /// JSON of the value, compared as is with the values given to
+    /// [`note_inbound`](Self::note_inbound) for echo suppression. Refused with
+    /// [`WriteError::InvalidPayload`] if it does not parse.
     pub fn write_json(&mut self, key: &str, payload_json: &str, now_ms: f64) -> Result<WriteOutcome, WriteError> {
         match serde_json::from_str(payload_json) {
-            Ok(v) => self.write(key, v, now_ms),
+            Ok(v) => self.write_counted(key, payload_json, v, now_ms),
             Err(e) => {
                 self.stats.writes_rejected += 1;
-                Err(WriteError::InvalidPayload { key: key.to_owned(), reason: e.to_string() })
+                Err(WriteError::InvalidPayload { key: key.to_owned(), reason: excerpt(&e.to_string()) })
             }
         }
+    }
+
+    /// The caller applied a delivered value to the `both` record `key`: remember its
+    /// canonical JSON (the text the caller's outbound side will pass to
+    /// [`write_json`](Self::write_json) for that same value), so that writing it back
+    /// is suppressed. At most [`ECHO_WINDOW`] values per record are remembered (the
+    /// oldest go first). Ignored for other records and unknown keys.
+    pub fn note_inbound(&mut self, key: &str, canonical_json: &str) {
+        let Some(i) = self.records.by_key(key) else { return };
+        let r = self.records.get_mut(i);
+        if r.link != crate::options::Link::Both {
+            return;
+        }
+        if r.echo.len() == ECHO_WINDOW {
+            r.echo.pop_front();
+        }
+        r.echo.push_back(canonical_json.to_owned());
     }
 
     /// The caller's contract validation refused a delivered payload: counted in
-    /// `Stats::rejected`, reported as `Error(PayloadRejected)`, and (for a `both`
-    /// record) the value is no longer treated as a pending echo, since it never reached
-    /// the record.
-    pub fn reject_inbound(&mut self, key: &str, payload: &Value, reason: impl Into<String>, _now_ms: f64) {
+    /// `Stats::rejected` and reported as `Error(PayloadRejected)` (the reason cut to
+    /// [`MAX_EXCERPT_CHARS`](crate::error::MAX_EXCERPT_CHARS) characters). Nothing is
+    /// remembered for echo suppression (only [`note_inbound`](Self::note_inbound) does).
+    pub fn reject_inbound(&mut self, key: &str, _payload: &Value, reason: impl Into<String>, _now_ms: f64) {
         self.stats.rejected += 1;
-        if let Some(i) = self.by_key(key) {
-            let echo = &mut self.records[i].echo;
-            if let Some(pos) = echo.iter().rposition(|v| v == payload) {
-                echo.remove(pos);
-            }
-        }
-        self.error(BridgeError::PayloadRejected { key: key.to_owned(), reason: reason.into() });
+        let reason = excerpt(&reason.into());
+        self.error(BridgeError::PayloadRejected { key: key.to_owned(), reason });
     }
 
     // ───────────────────────────── events ─────────────────────────────
 
-    /// Socket `conn` opened: `Status(Connected)`, backoff reset, `subscribe` with
-    /// [`desired_subscriptions`](Self::desired_subscriptions), the offline queue flushed
-    /// in FIFO order, keepalive started, and `Synced` at once if there is nothing to
-    /// await.
+    /// Socket `conn` opened: `Status(Connected)`, `subscribe` with
+    /// [`desired_subscriptions`](Self::desired_subscriptions) (split if needed), the
+    /// offline queue flushed in FIFO order, then a `ping` (its `pong` proves the link
+    /// and confirms the flushed writes), keepalive started, and `Synced` at once if
+    /// there is nothing to await. The backoff is *not* reset here but when the first
+    /// frame arrives (a server that accepts and closes at once keeps backing off).
     pub fn on_open(&mut self, conn: ConnId, now_ms: f64) {
         if !matches!(self.phase, Phase::Opening { conn: c, .. } if c == conn) {
             self.stats.stale_events += 1;
@@ -613,28 +483,21 @@ impl Bridge {
         }
         self.phase = Phase::Open { conn };
         self.failures = 0;
-        if let Some(b) = &mut self.backoff {
-            b.reset();
-        }
         self.session = Session::default();
         self.set_status(Status::Connected);
+        if !self.sync.is_pending() {
+            self.start_sync_round(now_ms);
+        }
 
         let desired = self.desired_subscriptions();
-        if !desired.is_empty() {
-            self.send(conn, &ClientMessage::Subscribe { topics: desired.clone() });
+        self.send_topics(conn, false, desired.clone());
+        for t in desired {
+            self.session.subscribed.insert(t);
         }
-        self.session.subscribed = desired;
-        if self.opts.late_join {
-            self.session.awaited = Set(self.late_join_topics().map(str::to_owned).collect());
+        while let Some(w) = self.outbox.pop_queued() {
+            self.send_write(conn, w, now_ms);
         }
-        if self.opts.sync_timeout_ms > 0.0 {
-            self.session.sync_deadline = Some(now_ms + self.opts.sync_timeout_ms);
-        }
-
-        while let Some(q) = self.queue.pop_front() {
-            self.send_frame(conn, q.frame);
-            self.stats.writes_sent += 1;
-        }
+        self.ping(conn, now_ms);
         if self.opts.keepalive_ms > 0.0 {
             self.session.ping_at = Some(now_ms + self.opts.keepalive_ms);
         }
@@ -642,31 +505,34 @@ impl Bridge {
     }
 
     /// A text frame arrived on `conn`. Any frame proves the link alive (clears the pong
-    /// deadline: the server may drop a `pong` when its send queue is full). Then:
-    /// `data`/`snapshot` -> `Deliver` (records linked `in`/`both`; unknown topics are
-    /// only counted), `error` -> `Error(Server)`, `query_result`/`topic_list` ->
-    /// `Response`, `subscribed`/`pong` -> nothing. A frame that does not parse is
-    /// counted and reported as `Error(MalformedFrame)`.
-    pub fn on_frame(&mut self, conn: ConnId, text: &str, _now_ms: f64) {
-        if self.phase != (Phase::Open { conn }) {
-            self.stats.stale_events += 1;
+    /// deadline: the server may drop a `pong` when its send queue is full); the first
+    /// one on a socket resets the reconnect backoff. A frame longer than
+    /// `maxFrameBytes` is dropped unparsed (`Error(FrameTooLarge)`). Then:
+    /// `data`/`snapshot` -> `Deliver` (records linked `in`/`both`; unknown topics and
+    /// `out` records are only counted), `pong` -> confirms the writes sent before the
+    /// matching ping, `error` -> `Error(Server)`, `query_result`/`topic_list` ->
+    /// `Response`, `subscribed` -> nothing. A frame that does not parse is counted and
+    /// reported as `Error(MalformedFrame)`.
+    pub fn on_frame(&mut self, conn: ConnId, text: &str, now_ms: f64) {
+        if !self.frame_arrived(conn) {
             return;
         }
-        self.stats.frames_received += 1;
-        self.session.pong_deadline = None;
+        if text.len() > self.opts.max_frame_bytes {
+            self.frame_too_large(text.len());
+            return;
+        }
         let msg = match crate::frame::parse(text) {
             Ok(m) => m,
             Err(e) => {
                 self.stats.malformed += 1;
-                let excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
-                self.error(BridgeError::MalformedFrame { reason: e, excerpt });
+                let cut: String = text.chars().take(FRAME_EXCERPT_CHARS).collect();
+                self.error(BridgeError::MalformedFrame { reason: excerpt(&e), excerpt: cut });
                 return;
             }
         };
         match msg {
             ServerMessage::Data { topic, payload, ts: _ } => {
-                self.route(&topic, payload, false);
-                if self.by_topic(&topic).is_some() {
+                if self.route(&topic, payload, false) {
                     self.session.data_seen.insert(topic.clone());
                 }
                 self.got_value_for(&topic);
@@ -685,22 +551,44 @@ impl Bridge {
             ServerMessage::Error { code, topic, message } => {
                 self.stats.server_errors += 1;
                 let forbidden_awaited = matches!(code, aimdb_ws_protocol::ErrorCode::Forbidden)
-                    && topic.as_ref().is_some_and(|t| self.session.awaited.contains(t));
+                    && topic.as_ref().is_some_and(|t| self.sync.is_awaited(t));
                 let t = topic.clone();
-                self.error(BridgeError::Server { code, topic, message });
+                self.error(BridgeError::Server { code, topic, message: excerpt(&message) });
                 if forbidden_awaited {
                     // A denied subscription will never send a snapshot: stop waiting
                     // (the topic is still listed as missing when `Synced` goes out).
                     if let Some(t) = t {
-                        self.session.denied.push(t.clone());
-                        self.got_value_for(&t);
+                        self.sync.deny(&t);
+                        self.check_synced();
                     }
                 }
             }
-            ServerMessage::Subscribed { .. } | ServerMessage::Pong => {}
+            ServerMessage::Pong => self.on_pong(now_ms),
+            ServerMessage::Subscribed { .. } => {}
             m @ (ServerMessage::QueryResult { .. } | ServerMessage::TopicList { .. }) => {
                 self.actions.push_back(Action::Response(m));
             }
+        }
+    }
+
+    /// A text frame of `bytes` UTF-8 bytes (over [`max_frame_bytes`](Self::max_frame_bytes))
+    /// arrived on `conn` and the transport dropped it without copying it: counted in
+    /// `oversized_frames` and reported as `Error(FrameTooLarge)`; it still proves the
+    /// link alive. (A transport may always call [`on_frame`](Self::on_frame) instead,
+    /// which checks the length itself.)
+    pub fn on_frame_too_large(&mut self, conn: ConnId, bytes: usize, _now_ms: f64) {
+        if self.frame_arrived(conn) {
+            self.frame_too_large(bytes);
+        }
+    }
+
+    /// A binary frame of `bytes` bytes arrived on `conn`: the server sends text frames
+    /// only, so it is dropped, counted in `binary_frames` and reported as
+    /// `Error(BinaryFrame)`. It still proves the link alive.
+    pub fn on_binary_frame(&mut self, conn: ConnId, bytes: usize, _now_ms: f64) {
+        if self.frame_arrived(conn) {
+            self.stats.binary_frames += 1;
+            self.error(BridgeError::BinaryFrame { bytes });
         }
     }
 
@@ -715,10 +603,10 @@ impl Bridge {
     }
 
     /// Socket `conn` closed (the code is always 1006 with this server, so it is not
-    /// asked for). Open link: `Error(ConnectionLost)`. Before open: counts towards
-    /// `refusedAfter` (`Error(ConnectionRefused)` once per streak). Then, with
-    /// `autoReconnect`, `Status(Reconnecting)` and a backoff timer; without,
-    /// `Status(Disconnected)`.
+    /// asked for). Open link: `Error(ConnectionLost)`, its unconfirmed writes go back
+    /// to the front of the queue. Before open: counts towards `refusedAfter`
+    /// (`Error(ConnectionRefused)` once per streak). Then, with `autoReconnect`,
+    /// `Status(Reconnecting)` and a backoff timer; without, `Status(Disconnected)`.
     pub fn on_close(&mut self, conn: ConnId, now_ms: f64) {
         match self.phase {
             Phase::Opening { conn: c, .. } if c == conn => self.failed_before_open(now_ms),
@@ -734,11 +622,16 @@ impl Bridge {
     /// other time). Handles whatever is due at `now_ms`:
     /// - waiting to reconnect: `Open` (a reconnect);
     /// - opening past `connectTimeoutMs`: `Close`, `Error(ConnectTimeout)`, backoff;
-    /// - open, nothing received within `pongTimeoutMs` after a ping: `Close`,
-    ///   `Error(PongTimeout)`, `Status(Reconnecting)`, backoff;
-    /// - open, ping due: `Send(ping)`, next ping `keepaliveMs` later (no catch-up burst
-    ///   after a throttled timer);
-    /// - open, sync timeout: `Synced { timed_out: true, missing }`.
+    /// - open, nothing received within `pongTimeoutMs` after a ping, or
+    ///   [`CONFIRM_PINGS`] confirm pings in a row unanswered: `Close`,
+    ///   `Error(PongTimeout)`, `Status(Reconnecting)`, backoff (unconfirmed writes go
+    ///   back to the queue);
+    /// - open, a confirm ping due (writes went out since the last ping) or a confirm
+    ///   ping unanswered for `pongTimeoutMs` (its pong may have been dropped):
+    ///   `Send(ping)`;
+    /// - open, keepalive ping due: `Send(ping)`, next ping `keepaliveMs` later (no
+    ///   catch-up burst after a throttled timer);
+    /// - any phase, the late-join round's deadline: `Synced { timed_out: true, missing }`.
     pub fn on_timer(&mut self, now_ms: f64) {
         match self.phase {
             Phase::Idle => {}
@@ -755,23 +648,10 @@ impl Bridge {
                     self.failed_before_open(now_ms);
                 }
             }
-            Phase::Open { conn } => {
-                if let Some((deadline, sent_at)) = self.session.pong_deadline {
-                    if now_ms >= deadline {
-                        self.actions.push_back(Action::Close { conn });
-                        self.error(BridgeError::PongTimeout { waited_ms: now_ms - sent_at });
-                        self.link_down(now_ms);
-                        return;
-                    }
-                }
-                if self.session.ping_at.is_some_and(|at| now_ms >= at) {
-                    self.ping(conn, now_ms);
-                    self.session.ping_at = Some(now_ms + self.opts.keepalive_ms);
-                }
-                if !self.session.synced && self.session.sync_deadline.is_some_and(|d| now_ms >= d) {
-                    self.finish_sync(true);
-                }
-            }
+            Phase::Open { conn } => self.open_timer(conn, now_ms),
+        }
+        if self.sync.deadline().is_some_and(|d| now_ms >= d) {
+            self.finish_sync(true);
         }
     }
 
@@ -790,21 +670,39 @@ impl Bridge {
     // ───────────────────────────── internals ─────────────────────────────
 
     /// Exact topics of inbound records covered by a pattern (only with `lateJoin`).
-    fn by_key(&self, key: &str) -> Option<usize> {
-        self.records.iter().position(|r| r.key == key)
-    }
-
-    fn by_topic(&self, topic: &str) -> Option<usize> {
-        self.records.iter().position(|r| r.topic == topic)
-    }
-
     fn late_join_topics(&self) -> impl Iterator<Item = &str> {
-        let on = self.opts.late_join;
-        self.records
-            .iter()
-            .filter(move |r| on && r.link.is_inbound())
-            .filter(|r| self.patterns.iter().any(|p| pattern_matches(p, &r.topic)))
-            .map(|r| r.topic.as_str())
+        let n = if self.opts.late_join { usize::MAX } else { 0 };
+        self.records.covered_inbound(&self.patterns).take(n)
+    }
+
+    fn late_join_set(&self) -> Set<String> {
+        self.late_join_topics().map(str::to_owned).collect()
+    }
+
+    fn start_sync_round(&mut self, now_ms: f64) {
+        let topics: Vec<String> = self.late_join_topics().map(str::to_owned).collect();
+        self.sync.start(topics.into_iter(), now_ms, self.opts.sync_timeout_ms);
+    }
+
+    /// The size rule of [`check_write`](Self::check_write): the frame of a payload of
+    /// `payload_len` bytes of JSON for record `i`.
+    fn check_size(&self, key: &str, i: usize, payload_len: usize) -> Result<(), WriteError> {
+        let bytes = WRITE_FRAME_OVERHEAD.saturating_add(self.records.get(i).topic_json_len).saturating_add(payload_len);
+        if bytes > MAX_FRAME_BYTES {
+            return Err(WriteError::TooLarge { key: key.to_owned(), bytes, limit: MAX_FRAME_BYTES });
+        }
+        Ok(())
+    }
+
+    fn outbound_record(&self, key: &str) -> Result<usize, WriteError> {
+        let Some(i) = self.records.by_key(key) else {
+            return Err(WriteError::UnknownRecord { key: key.to_owned() });
+        };
+        let r = self.records.get(i);
+        if !r.link.is_outbound() {
+            return Err(WriteError::NotOutbound { key: key.to_owned(), link: r.link });
+        }
+        Ok(i)
     }
 
     fn set_status(&mut self, s: Status) {
@@ -841,9 +739,15 @@ impl Bridge {
         self.link_down(now_ms);
     }
 
-    /// The current socket is gone (closed, timed out or declared dead).
+    /// The current socket is gone (closed, timed out or declared dead): its
+    /// unconfirmed writes go back to the queue (the overflow policy applies), then
+    /// backoff or idle. A pending late-join round goes on.
     fn link_down(&mut self, now_ms: f64) {
         self.session = Session::default();
+        let dropped = self.outbox.link_down(self.opts.max_offline_queue, self.opts.overflow);
+        for (w, reason) in dropped {
+            self.drop_write(w, reason);
+        }
         match &mut self.backoff {
             Some(b) => {
                 let at = now_ms + b.next_delay();
@@ -857,10 +761,98 @@ impl Bridge {
         }
     }
 
+    /// Timer work of an open link (see [`on_timer`](Self::on_timer)).
+    fn open_timer(&mut self, conn: ConnId, now_ms: f64) {
+        if let Some((deadline, sent_at)) = self.session.pong_deadline {
+            if now_ms >= deadline {
+                self.dead_link(conn, now_ms - sent_at, now_ms);
+                return;
+            }
+        }
+        let mut pinged = false;
+        let timeout = self.opts.pong_timeout_ms;
+        if let Some(sent) = self.session.confirm_sent.filter(|s| timeout > 0.0 && now_ms >= s + timeout) {
+            if self.session.confirm_misses == 0 {
+                self.session.confirm_since = sent;
+            }
+            self.session.confirm_misses += 1;
+            if self.session.confirm_misses >= CONFIRM_PINGS {
+                self.dead_link(conn, now_ms - self.session.confirm_since, now_ms);
+                return;
+            }
+            // The pong may have been dropped by a full server queue: ask again.
+            self.session.confirm_sent = None;
+            self.ping(conn, now_ms);
+            pinged = true;
+        }
+        if self.session.confirm_at.is_some_and(|at| now_ms >= at) && !pinged {
+            self.ping(conn, now_ms);
+            pinged = true;
+        }
+        if self.session.ping_at.is_some_and(|at| now_ms >= at) {
+            if !pinged {
+                self.ping(conn, now_ms);
+            }
+            self.session.ping_at = Some(now_ms + self.opts.keepalive_ms);
+        }
+    }
+
+    fn dead_link(&mut self, conn: ConnId, waited_ms: f64, now_ms: f64) {
+        self.actions.push_back(Action::Close { conn });
+        self.error(BridgeError::PongTimeout { waited_ms });
+        self.link_down(now_ms);
+    }
+
+    /// Common handling of every inbound frame: false if `conn` is not the open socket.
+    fn frame_arrived(&mut self, conn: ConnId) -> bool {
+        if self.phase != (Phase::Open { conn }) {
+            self.stats.stale_events += 1;
+            return false;
+        }
+        self.stats.frames_received += 1;
+        self.session.pong_deadline = None;
+        if !self.session.alive {
+            // The link has lived: the next loss starts the backoff over.
+            self.session.alive = true;
+            if let Some(b) = &mut self.backoff {
+                b.reset();
+            }
+        }
+        true
+    }
+
+    fn frame_too_large(&mut self, bytes: usize) {
+        self.stats.oversized_frames += 1;
+        self.error(BridgeError::FrameTooLarge { bytes, limit: self.opts.max_frame_bytes });
+    }
+
+    fn on_pong(&mut self, now_ms: f64) {
+        self.stats.pongs += 1;
+        self.stats.writes_confirmed += self.outbox.on_pong();
+        let s = &mut self.session;
+        s.confirm_misses = 0;
+        s.confirm_sent = None;
+        if self.outbox.unconfirmed_len() > 0 {
+            if self.outbox.uncovered() {
+                s.confirm_at.get_or_insert(now_ms);
+            } else {
+                // A ping after them is out; its pong confirms them.
+                s.confirm_sent = Some(s.last_ping_at);
+            }
+        }
+    }
+
     fn ping(&mut self, conn: ConnId, now_ms: f64) {
         self.send(conn, &ClientMessage::Ping);
-        if self.session.pong_deadline.is_none() && self.opts.pong_timeout_ms > 0.0 {
-            self.session.pong_deadline = Some((now_ms + self.opts.pong_timeout_ms, now_ms));
+        self.outbox.on_ping();
+        let s = &mut self.session;
+        s.last_ping_at = now_ms;
+        s.confirm_at = None;
+        if self.outbox.unconfirmed_len() > 0 && s.confirm_sent.is_none() {
+            s.confirm_sent = Some(now_ms);
+        }
+        if s.pong_deadline.is_none() && self.opts.pong_timeout_ms > 0.0 {
+            s.pong_deadline = Some((now_ms + self.opts.pong_timeout_ms, now_ms));
         }
     }
 
@@ -877,105 +869,133 @@ impl Bridge {
         self.actions.push_back(Action::Send { conn, frame });
     }
 
-    fn route(&mut self, topic: &str, payload: Option<Value>, snapshot: bool) {
-        let Some(i) = self.by_topic(topic) else {
-            self.stats.unknown_topic += 1;
-            return;
+    /// `subscribe` (or `unsubscribe`) `topics`, in as many frames as needed to stay
+    /// under [`MAX_FRAME_BYTES`] (every topic is at most 64 KiB).
+    fn send_topics(&mut self, conn: ConnId, unsubscribe: bool, topics: Vec<String>) {
+        // `{"type":"unsubscribe","topics":[` + `]}`
+        const OVERHEAD: usize = 40;
+        let mut chunk = Vec::new();
+        let mut size = OVERHEAD;
+        let flush = |this: &mut Self, chunk: &mut Vec<String>| {
+            if chunk.is_empty() {
+                return;
+            }
+            let topics = core::mem::take(chunk);
+            let msg = if unsubscribe {
+                ClientMessage::Unsubscribe { topics }
+            } else {
+                ClientMessage::Subscribe { topics }
+            };
+            this.send(conn, &msg);
         };
-        let r = &mut self.records[i];
+        for t in topics {
+            let len = crate::records::json_string_len(&t) + 1;
+            if size + len > MAX_FRAME_BYTES && !chunk.is_empty() {
+                flush(self, &mut chunk);
+                size = OVERHEAD;
+            }
+            size += len;
+            chunk.push(t);
+        }
+        flush(self, &mut chunk);
+    }
+
+    /// Hands `w` to socket `conn`; it is unconfirmed until a pong, and a confirm ping
+    /// is scheduled for the next timer unless one is out already.
+    fn send_write(&mut self, conn: ConnId, w: Pending, now_ms: f64) {
+        if w.resend {
+            self.stats.writes_resent += 1;
+        }
+        self.stats.writes_sent += 1;
+        self.send_frame(conn, w.frame.clone());
+        self.outbox.sent(w);
+        if self.session.confirm_sent.is_none() {
+            self.session.confirm_at.get_or_insert(now_ms);
+        }
+    }
+
+    /// Routes a `data`/`snapshot` payload; whether a record took it.
+    fn route(&mut self, topic: &str, payload: Option<Value>, snapshot: bool) -> bool {
+        let Some(i) = self.records.by_topic(topic) else {
+            self.stats.unknown_topic += 1;
+            return false;
+        };
+        let r = self.records.get(i);
         if !r.link.is_inbound() {
             self.stats.not_inbound += 1;
-            return;
+            return false;
         }
         let payload = payload.unwrap_or(Value::Null);
-        if r.link == Link::Both {
-            if r.echo.len() == ECHO_WINDOW {
-                r.echo.pop_front();
-            }
-            r.echo.push_back(payload.clone());
-        }
         self.stats.delivered += 1;
         let d = Delivery { key: r.key.clone(), topic: r.topic.clone(), payload, snapshot };
         self.actions.push_back(Action::Deliver(d));
+        true
     }
 
     fn got_value_for(&mut self, topic: &str) {
-        if self.session.awaited.remove(topic) {
+        if self.sync.got(topic) {
             self.check_synced();
         }
     }
 
+    /// Ends the round if nothing is awaited any more (only while connected: before the
+    /// first open nothing was asked yet).
     fn check_synced(&mut self) {
-        if !self.session.synced && self.session.awaited.is_empty() {
+        if matches!(self.phase, Phase::Open { .. }) && self.sync.is_complete() {
             self.finish_sync(false);
         }
     }
 
     fn finish_sync(&mut self, timed_out: bool) {
-        self.session.synced = true;
-        self.session.sync_deadline = None;
-        let mut missing: Vec<String> = core::mem::take(&mut self.session.denied);
-        missing.extend(core::mem::take(&mut self.session.awaited.0));
-        missing.sort();
+        let missing = self.sync.finish();
         self.actions.push_back(Action::Synced { timed_out, missing });
     }
 
     fn resync_subscriptions(&mut self, _now_ms: f64) {
         let Phase::Open { conn } = self.phase else { return };
         let desired = self.desired_subscriptions();
+        let wanted: Set<&str> = desired.iter().map(String::as_str).collect();
         let removed: Vec<String> =
-            self.session.subscribed.iter().filter(|t| !desired.contains(t)).cloned().collect();
-        let added: Vec<String> =
-            desired.iter().filter(|t| !self.session.subscribed.contains(t)).cloned().collect();
-        if !removed.is_empty() {
-            self.send(conn, &ClientMessage::Unsubscribe { topics: removed.clone() });
+            self.session.subscribed.as_slice().iter().filter(|t| !wanted.contains(t.as_str())).cloned().collect();
+        let added: Vec<String> = desired.iter().filter(|t| !self.session.subscribed.contains(t)).cloned().collect();
+        self.send_topics(conn, true, removed);
+        self.send_topics(conn, false, added);
+        let mut now = OrderedSet::default();
+        for t in desired {
+            now.insert(t);
         }
-        if !added.is_empty() {
-            self.send(conn, &ClientMessage::Subscribe { topics: added.clone() });
-        }
-        self.session.subscribed = desired;
-        if self.session.synced {
-            return;
-        }
-        for t in &removed {
-            self.session.awaited.remove(t);
-        }
-        if self.opts.late_join {
-            let newly: Vec<String> = self
-                .late_join_topics()
-                .filter(|t| added.iter().any(|a| a == t))
-                .map(str::to_owned)
-                .collect();
-            for t in newly {
-                self.session.awaited.insert(t);
-            }
-        }
+        self.session.subscribed = now;
         self.check_synced();
     }
 
-    fn write_inner(&mut self, key: &str, payload: Value) -> Result<WriteOutcome, WriteError> {
-        let Some(i) = self.by_key(key) else {
-            return Err(WriteError::UnknownRecord { key: key.to_owned() });
-        };
-        let r = &mut self.records[i];
-        if !r.link.is_outbound() {
-            return Err(WriteError::NotOutbound { key: key.to_owned(), link: r.link });
+    fn write_counted(&mut self, key: &str, text: &str, payload: Value, now_ms: f64) -> Result<WriteOutcome, WriteError> {
+        let result = self.write_inner(key, text, payload, now_ms);
+        if result.is_err() {
+            self.stats.writes_rejected += 1;
         }
-        if let Some(pos) = r.echo.iter().position(|v| v == &payload) {
+        result
+    }
+
+    fn write_inner(&mut self, key: &str, text: &str, payload: Value, now_ms: f64) -> Result<WriteOutcome, WriteError> {
+        let i = self.outbound_record(key)?;
+        let r = self.records.get_mut(i);
+        if let Some(pos) = r.echo.iter().position(|v| v == text) {
             // Values delivered before the echoed one were skipped by the record's
             // reader (a latest-value buffer coalesces): forget them too.
             r.echo.drain(..=pos);
             self.stats.echo_suppressed += 1;
             return Ok(WriteOutcome::Suppressed);
         }
+        let topic = r.topic.clone();
         if self.deliberate {
             self.report_drop(i, payload, DropReason::Disconnected);
             return Err(WriteError::Disconnected { key: key.to_owned() });
         }
-        let topic = r.topic.clone();
+        // The rule `check_write` applies, then (below) the real frame's length.
+        self.check_size(key, i, text.len())?;
         let msg = ClientMessage::Write { topic, payload };
         let frame = serde_json::to_string(&msg)
-            .map_err(|e| WriteError::InvalidPayload { key: key.to_owned(), reason: e.to_string() })?;
+            .map_err(|e| WriteError::InvalidPayload { key: key.to_owned(), reason: excerpt(&e.to_string()) })?;
         if frame.len() > MAX_FRAME_BYTES {
             return Err(WriteError::TooLarge { key: key.to_owned(), bytes: frame.len(), limit: MAX_FRAME_BYTES });
         }
@@ -983,43 +1003,55 @@ impl Bridge {
             // Constructed as `Write` just above; kept fallible rather than panicking.
             return Err(WriteError::InvalidPayload { key: key.to_owned(), reason: "internal".into() });
         };
+        let w = Pending { record: i, frame, resend: false };
         if let Phase::Open { conn } = self.phase {
-            self.send_frame(conn, frame);
-            self.stats.writes_sent += 1;
+            self.send_write(conn, w, now_ms);
             return Ok(WriteOutcome::Sent);
         }
-        let q = Queued { record: i, payload, frame };
-        if self.queue.len() < self.opts.max_offline_queue {
-            self.queue.push_back(q);
-            self.stats.writes_queued += 1;
-            return Ok(WriteOutcome::Queued);
-        }
-        match self.opts.overflow {
-            OverflowPolicy::DropOldest if self.opts.max_offline_queue > 0 => {
-                if let Some(old) = self.queue.pop_front() {
-                    self.stats.writes_dropped += 1;
-                    self.report_drop(old.record, old.payload, DropReason::DroppedOldest);
-                }
-                self.queue.push_back(q);
+        let (cap, policy) = (self.opts.max_offline_queue, self.opts.overflow);
+        match self.outbox.push(w, cap, policy) {
+            Push::Queued => {
                 self.stats.writes_queued += 1;
+                Ok(WriteOutcome::Queued)
+            }
+            Push::QueuedDroppedOldest(old) => {
+                self.stats.writes_queued += 1;
+                self.drop_write(old, DropReason::DroppedOldest);
                 Ok(WriteOutcome::QueuedDroppedOldest)
             }
-            OverflowPolicy::DropOldest | OverflowPolicy::DropNewest => {
+            Push::DroppedNewest => {
                 self.stats.writes_dropped += 1;
-                self.report_drop(i, q.payload, DropReason::DroppedNewest);
+                self.report_drop(i, payload, DropReason::DroppedNewest);
                 Ok(WriteOutcome::DroppedNewest)
             }
-            OverflowPolicy::Reject => {
-                self.report_drop(i, q.payload, DropReason::QueueFull);
-                Err(WriteError::QueueFull { key: key.to_owned(), capacity: self.opts.max_offline_queue })
+            Push::Rejected => {
+                self.report_drop(i, payload, DropReason::QueueFull);
+                Err(WriteError::QueueFull { key: key.to_owned(), capacity: cap })
             }
         }
     }
 
+    /// Drops a write that will never be sent (counted, reported); its payload is read
+    /// back from its frame.
+    fn drop_write(&mut self, w: Pending, reason: DropReason) {
+        self.stats.writes_dropped += 1;
+        let payload = payload_of(&w.frame);
+        self.report_drop(w.record, payload, reason);
+    }
+
     fn report_drop(&mut self, record: usize, payload: Value, reason: DropReason) {
-        let r = &self.records[record];
+        let r = self.records.get(record);
         let d = DroppedWrite { key: r.key.clone(), topic: r.topic.clone(), payload, reason };
         self.actions.push_back(Action::WriteDropped(d));
+    }
+}
+
+/// The payload of a `write` frame this machine serialized (`null` if it cannot be read
+/// back, which does not happen).
+fn payload_of(frame: &str) -> Value {
+    match serde_json::from_str::<Value>(frame) {
+        Ok(Value::Object(mut m)) => m.remove("payload").unwrap_or(Value::Null),
+        _ => Value::Null,
     }
 }
 

@@ -2,6 +2,13 @@
 //! [`BridgeError`] (reported through [`Action::Error`](crate::Action::Error) and kept as
 //! `Stats::last_error`). Display texts name what went wrong; none contains the URL
 //! (it may carry a token).
+//!
+//! **Bounded texts.** No error text grows with its input: keys, topics and patterns are
+//! shown as a quoted excerpt of at most [`MAX_EXCERPT_CHARS`] characters (with the full
+//! byte length when cut), and texts that come from the network or a parser (a
+//! malformed frame's excerpt and reason, a server `error` message, a validator's
+//! reason) are cut to that length when the error is built. The fields that identify a
+//! record (`key`, `topic`) keep their full value for programs.
 
 use core::fmt;
 
@@ -18,6 +25,31 @@ pub fn error_code_str(code: &ErrorCode) -> &'static str {
         ErrorCode::SerializationError => "SERIALIZATION_ERROR",
         ErrorCode::WriteError => "WRITE_ERROR",
         ErrorCode::ServerError => "SERVER_ERROR",
+    }
+}
+
+/// How many characters of an input an error text shows.
+pub const MAX_EXCERPT_CHARS: usize = 200;
+
+/// `s` cut to at most [`MAX_EXCERPT_CHARS`] characters; a cut text ends in `…` and says
+/// how many bytes the whole had. O(excerpt), whatever the length of `s`.
+pub fn excerpt(s: &str) -> String {
+    match s.char_indices().nth(MAX_EXCERPT_CHARS) {
+        None => s.to_owned(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &s[..cut], s.len()),
+    }
+}
+
+/// Displays a key, topic or pattern quoted (Rust string escapes) and cut like
+/// [`excerpt`]: `"temp.berlin"`, `"aaaa…" (5000000 bytes)`.
+pub struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(MAX_EXCERPT_CHARS) {
+            None => write!(f, "{:?}", self.0),
+            Some((cut, _)) => write!(f, "{:?}… ({} bytes)", &self.0[..cut], self.0.len()),
+        }
     }
 }
 
@@ -60,11 +92,11 @@ pub(crate) fn fmt_f64(x: f64) -> String {
         out.push('0');
     } else if point <= 0 {
         out.push_str("0.");
-        out.extend(core::iter::repeat('0').take(-point as usize));
+        out.extend(core::iter::repeat_n('0', -point as usize));
         out.push_str(&digits);
     } else if point as usize >= digits.len() {
         out.push_str(&digits);
-        out.extend(core::iter::repeat('0').take(point as usize - digits.len()));
+        out.extend(core::iter::repeat_n('0', point as usize - digits.len()));
     } else {
         out.push_str(&digits[..point as usize]);
         out.push('.');
@@ -114,12 +146,25 @@ pub enum WriteError {
     InvalidPayload {
         /// The key.
         key: String,
-        /// The encoder's / parser's message.
+        /// The encoder's / parser's message (at most [`MAX_EXCERPT_CHARS`] characters).
         reason: String,
     },
 }
 
 impl WriteError {
+    /// The JS error code: `UNKNOWN_KEY`, `NOT_OUTBOUND`, `BRIDGE_DISCONNECTED`,
+    /// `QUEUE_FULL`, `FRAME_TOO_LARGE` or `INVALID_PAYLOAD`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WriteError::UnknownRecord { .. } => "UNKNOWN_KEY",
+            WriteError::NotOutbound { .. } => "NOT_OUTBOUND",
+            WriteError::Disconnected { .. } => "BRIDGE_DISCONNECTED",
+            WriteError::QueueFull { .. } => "QUEUE_FULL",
+            WriteError::TooLarge { .. } => "FRAME_TOO_LARGE",
+            WriteError::InvalidPayload { .. } => "INVALID_PAYLOAD",
+        }
+    }
+
     /// The record key the write was for.
     pub fn key(&self) -> &str {
         match self {
@@ -135,29 +180,30 @@ impl WriteError {
 
 impl fmt::Display for WriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = Quoted(self.key());
         match self {
-            WriteError::UnknownRecord { key } => {
-                write!(f, "write to {key:?}: no record with this key is linked to the bridge")
+            WriteError::UnknownRecord { .. } => {
+                write!(f, "write to {key}: no record with this key is linked to the bridge")
             }
-            WriteError::NotOutbound { key, link } => write!(
+            WriteError::NotOutbound { link, .. } => write!(
                 f,
-                "write to {key:?}: the record is linked '{}', only 'out' or 'both' records are sent",
+                "write to {key}: the record is linked '{}', only 'out' or 'both' records are sent",
                 link.as_str()
             ),
-            WriteError::Disconnected { key } => write!(
+            WriteError::Disconnected { .. } => write!(
                 f,
-                "write to {key:?}: the bridge was disconnected on purpose; call connect() first"
+                "write to {key}: the bridge was disconnected on purpose; call connect() first"
             ),
-            WriteError::QueueFull { key, capacity } => write!(
+            WriteError::QueueFull { capacity, .. } => write!(
                 f,
-                "write to {key:?}: offline queue full ({capacity} writes) and overflow is 'reject'"
+                "write to {key}: offline queue full ({capacity} writes) and overflow is 'reject'"
             ),
-            WriteError::TooLarge { key, bytes, limit } => write!(
+            WriteError::TooLarge { bytes, limit, .. } => write!(
                 f,
-                "write to {key:?}: frame of {bytes} bytes exceeds the server's limit of {limit}"
+                "write to {key}: frame of {bytes} bytes exceeds the server's limit of {limit}"
             ),
-            WriteError::InvalidPayload { key, reason } => {
-                write!(f, "write to {key:?}: invalid payload: {reason}")
+            WriteError::InvalidPayload { reason, .. } => {
+                write!(f, "write to {key}: invalid payload: {reason}")
             }
         }
     }
@@ -172,10 +218,24 @@ pub enum BridgeError {
     /// A frame that is not a valid server message (not JSON, unknown `type`, missing
     /// field). Counted in `Stats::malformed`.
     MalformedFrame {
-        /// The parser's message.
+        /// The parser's message (at most [`MAX_EXCERPT_CHARS`] characters).
         reason: String,
-        /// The first characters of the frame.
+        /// The first characters of the frame (at most 80).
         excerpt: String,
+    },
+    /// A text frame longer than `maxFrameBytes` (UTF-8 bytes): dropped unparsed,
+    /// counted in `Stats::oversized_frames`. The payload is not echoed.
+    FrameTooLarge {
+        /// The frame's length in bytes.
+        bytes: usize,
+        /// The `maxFrameBytes` option.
+        limit: usize,
+    },
+    /// A binary frame: the server speaks text frames only. Dropped, counted in
+    /// `Stats::binary_frames`.
+    BinaryFrame {
+        /// Its length in bytes.
+        bytes: usize,
     },
     /// The server sent an `error` frame.
     Server {
@@ -183,7 +243,7 @@ pub enum BridgeError {
         code: ErrorCode,
         /// The topic it concerns, if any (`FORBIDDEN` carries one).
         topic: Option<String>,
-        /// The server's message.
+        /// The server's message (at most [`MAX_EXCERPT_CHARS`] characters).
         message: String,
     },
     /// Several consecutive attempts closed before `open`. A browser cannot tell an
@@ -211,9 +271,28 @@ pub enum BridgeError {
     PayloadRejected {
         /// The record key.
         key: String,
-        /// The validator's message.
+        /// The validator's message (at most [`MAX_EXCERPT_CHARS`] characters).
         reason: String,
     },
+}
+
+impl BridgeError {
+    /// The JS error code: `MALFORMED_FRAME`, `FRAME_TOO_LARGE`, `BINARY_FRAME`,
+    /// `SERVER_ERROR`, `CONNECTION_REFUSED`, `CONNECT_TIMEOUT`, `PONG_TIMEOUT`,
+    /// `CONNECTION_LOST` or `CONTRACT_VIOLATION`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BridgeError::MalformedFrame { .. } => "MALFORMED_FRAME",
+            BridgeError::FrameTooLarge { .. } => "FRAME_TOO_LARGE",
+            BridgeError::BinaryFrame { .. } => "BINARY_FRAME",
+            BridgeError::Server { .. } => "SERVER_ERROR",
+            BridgeError::ConnectionRefused { .. } => "CONNECTION_REFUSED",
+            BridgeError::ConnectTimeout { .. } => "CONNECT_TIMEOUT",
+            BridgeError::PongTimeout { .. } => "PONG_TIMEOUT",
+            BridgeError::ConnectionLost => "CONNECTION_LOST",
+            BridgeError::PayloadRejected { .. } => "CONTRACT_VIOLATION",
+        }
+    }
 }
 
 impl fmt::Display for BridgeError {
@@ -222,8 +301,15 @@ impl fmt::Display for BridgeError {
             BridgeError::MalformedFrame { reason, excerpt } => {
                 write!(f, "malformed frame from server ({reason}): {excerpt:?}")
             }
+            BridgeError::FrameTooLarge { bytes, limit } => write!(
+                f,
+                "frame of {bytes} bytes from server dropped: over the maxFrameBytes limit of {limit}"
+            ),
+            BridgeError::BinaryFrame { bytes } => {
+                write!(f, "binary frame of {bytes} bytes from server dropped: only text frames are read")
+            }
             BridgeError::Server { code, topic: Some(topic), message } => {
-                write!(f, "server error {} on topic {topic:?}: {message}", error_code_str(code))
+                write!(f, "server error {} on topic {}: {message}", error_code_str(code), Quoted(topic))
             }
             BridgeError::Server { code, topic: None, message } => {
                 write!(f, "server error {}: {message}", error_code_str(code))
@@ -245,7 +331,7 @@ impl fmt::Display for BridgeError {
                 f.write_str("connection lost: the socket closed without disconnect()")
             }
             BridgeError::PayloadRejected { key, reason } => {
-                write!(f, "inbound payload for {key:?} rejected: {reason}")
+                write!(f, "inbound payload for {} rejected: {reason}", Quoted(key))
             }
         }
     }
@@ -255,7 +341,32 @@ impl std::error::Error for BridgeError {}
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
+    fn texts_are_bounded_whatever_the_input() {
+        let long = "k".repeat(5_000_000);
+        assert_eq!(excerpt("short"), "short");
+        let e = excerpt(&long);
+        assert!(e.chars().count() < MAX_EXCERPT_CHARS + 30 && e.contains("5000000 bytes"), "{e}");
+        for text in [
+            WriteError::UnknownRecord { key: long.clone() }.to_string(),
+            WriteError::QueueFull { key: long.clone(), capacity: 3 }.to_string(),
+            BridgeError::PayloadRejected { key: long.clone(), reason: "r".into() }.to_string(),
+            BridgeError::Server { code: ErrorCode::Forbidden, topic: Some(long.clone()), message: "m".into() }
+                .to_string(),
+        ] {
+            assert!(text.len() < 500, "{} bytes", text.len());
+            assert!(text.contains("5000000 bytes"), "{text}");
+        }
+        // Multi-byte characters are cut on a character boundary.
+        let e = excerpt(&"é".repeat(1000));
+        assert!(e.starts_with(&"é".repeat(MAX_EXCERPT_CHARS)) && e.contains("2000 bytes"), "{e}");
+        assert_eq!(Quoted("a\"b").to_string(), r#""a\"b""#);
+    }
+
+    #[test]
+    #[allow(clippy::excessive_precision)] // a literal that rounds, on purpose
     fn fmt_f64_is_display() {
         let xs = [
             0.0, -0.0, 1.0, -1.0, 3000.0, 0.1, 0.2, 1.5, -2500.25, 10003.400000000373, 1e-7, 1.5e-7,
@@ -264,7 +375,7 @@ mod tests {
             f64::NEG_INFINITY, 0.5, 1e-5, 9.999999999999999e22,
         ];
         for x in xs {
-            assert_eq!(super::fmt_f64(x), x.to_string(), "{x:?}");
+            assert_eq!(fmt_f64(x), x.to_string(), "{x:?}");
         }
         // Random bits: the same text, except that where 17 significant digits are
         // needed the last one may be the other round-tripping neighbour.
@@ -272,7 +383,7 @@ mod tests {
         let mut differ = 0;
         for _ in 0..20000 {
             let x = f64::from_bits(r.next_u64());
-            let (ours, std) = (super::fmt_f64(x), x.to_string());
+            let (ours, std) = (fmt_f64(x), x.to_string());
             if ours != std {
                 differ += 1;
                 assert_eq!(ours.len(), std.len(), "{x:?}");

@@ -113,16 +113,20 @@ pub mod backoff;
 mod bridge;
 pub mod error;
 mod frame;
+mod map;
 pub mod options;
+mod outbox;
+mod records;
+mod sync;
 pub mod topic;
+mod types;
 pub mod url;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
 pub use aimdb_ws_protocol::{ClientMessage, ErrorCode, ServerMessage};
-pub use bridge::{
-    Action, Bridge, ConnId, Delivery, DropReason, DroppedWrite, Stats, Status, WriteOutcome,
-    ECHO_WINDOW, MAX_FRAME_BYTES,
-};
+pub use bridge::{Bridge, CONFIRM_PINGS, MAX_FRAME_BYTES};
 pub use error::{BridgeError, WriteError};
 pub use options::{BackoffOptions, BridgeOptions, ConfigError, Link, OverflowPolicy, RecordLink};
+pub use records::ECHO_WINDOW;
+pub use types::{Action, ConnId, Delivery, DropReason, DroppedWrite, Stats, Status, WriteOutcome};

@@ -22,6 +22,13 @@
 
 use core::fmt;
 
+use crate::error::Quoted;
+
+/// The longest pattern or record topic accepted, in UTF-8 bytes (64 KiB): every
+/// topic then fits in a frame under the server's 16 MiB limit, and `subscribe` frames
+/// can be split between topics.
+pub const MAX_TOPIC_BYTES: usize = 64 * 1024;
+
 /// Why a subscription pattern or a record topic was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TopicError {
@@ -39,6 +46,11 @@ pub enum TopicError {
         /// The topic as given.
         topic: String,
     },
+    /// Longer than [`MAX_TOPIC_BYTES`].
+    TooLong {
+        /// Its length in bytes.
+        bytes: usize,
+    },
 }
 
 impl fmt::Display for TopicError {
@@ -47,12 +59,17 @@ impl fmt::Display for TopicError {
             TopicError::Empty => f.write_str("empty topic or pattern"),
             TopicError::HashNotLast { pattern } => write!(
                 f,
-                "pattern {pattern:?}: '#' must be the last level (it matches all remaining levels)"
+                "pattern {}: '#' must be the last level (it matches all remaining levels)",
+                Quoted(pattern)
             ),
             TopicError::WildcardInTopic { topic } => write!(
                 f,
-                "topic {topic:?}: a record topic must be exact (no '#', '*' or '+' level)"
+                "topic {}: a record topic must be exact (no '#', '*' or '+' level)",
+                Quoted(topic)
             ),
+            TopicError::TooLong { bytes } => {
+                write!(f, "{bytes} bytes long; at most {MAX_TOPIC_BYTES} bytes are accepted")
+            }
         }
     }
 }
@@ -60,8 +77,8 @@ impl fmt::Display for TopicError {
 impl std::error::Error for TopicError {}
 
 /// Turns an MQTT-style pattern into the server's syntax: every level that is exactly
-/// `+` becomes `*`; `#` and `*` pass through. Refuses the empty pattern and a `#` that
-/// is not the last level.
+/// `+` becomes `*`; `#` and `*` pass through. Refuses the empty pattern, one longer
+/// than [`MAX_TOPIC_BYTES`] and a `#` that is not the last level.
 ///
 /// ```
 /// use aimdb_wasm_bridge::topic::translate_pattern;
@@ -73,6 +90,9 @@ impl std::error::Error for TopicError {}
 pub fn translate_pattern(pattern: &str) -> Result<String, TopicError> {
     if pattern.is_empty() {
         return Err(TopicError::Empty);
+    }
+    if pattern.len() > MAX_TOPIC_BYTES {
+        return Err(TopicError::TooLong { bytes: pattern.len() });
     }
     let levels: Vec<&str> = pattern.split('/').collect();
     let last = levels.len() - 1;
@@ -92,11 +112,14 @@ pub fn translate_pattern(pattern: &str) -> Result<String, TopicError> {
     Ok(out)
 }
 
-/// Checks a record's exact topic: not empty, and no level that is a wildcard (`#`,
-/// `*`) or the MQTT wildcard `+`.
+/// Checks a record's exact topic: not empty, at most [`MAX_TOPIC_BYTES`], and no level
+/// that is a wildcard (`#`, `*`) or the MQTT wildcard `+`.
 pub fn validate_topic(topic: &str) -> Result<(), TopicError> {
     if topic.is_empty() {
         return Err(TopicError::Empty);
+    }
+    if topic.len() > MAX_TOPIC_BYTES {
+        return Err(TopicError::TooLong { bytes: topic.len() });
     }
     if topic.split('/').any(|l| matches!(l, "#" | "*" | "+")) {
         return Err(TopicError::WildcardInTopic { topic: topic.to_owned() });
@@ -259,6 +282,16 @@ mod tests {
         assert_eq!(default_key("a/b/c"), "a.b.c");
         assert_eq!(default_key(&default_topic("temp.berlin")), "temp.berlin");
         assert_eq!(default_topic("plain"), "plain");
+    }
+
+    #[test]
+    fn overlong_topics_and_patterns_are_refused_with_a_short_text() {
+        let long = "a".repeat(MAX_TOPIC_BYTES + 1);
+        assert_eq!(validate_topic(&long), Err(TopicError::TooLong { bytes: MAX_TOPIC_BYTES + 1 }));
+        assert_eq!(translate_pattern(&long), Err(TopicError::TooLong { bytes: MAX_TOPIC_BYTES + 1 }));
+        assert!(validate_topic(&long[1..]).is_ok());
+        let e = TopicError::WildcardInTopic { topic: format!("{}/#", &long[..60_000]) }.to_string();
+        assert!(e.len() < 400, "{e}");
     }
 
     #[test]

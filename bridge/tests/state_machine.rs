@@ -71,6 +71,21 @@ impl Sim {
         self.take()
     }
 
+    /// Delivers `msg` and, like the JS glue after applying a value to its record, hands
+    /// each delivered value's canonical JSON back (`Value`'s text: sorted keys).
+    fn applied(&mut self, conn: ConnId, msg: &ServerMessage) -> Vec<Action> {
+        let a = self.frame(conn, msg);
+        for d in deliveries(&a) {
+            self.b.note_inbound(&d.key, &d.payload.to_string());
+        }
+        a
+    }
+
+    /// The server answers the pings so far (a `pong`).
+    fn pong(&mut self, conn: ConnId) -> Vec<Action> {
+        self.frame(conn, &ServerMessage::Pong)
+    }
+
     fn raw(&mut self, conn: ConnId, text: &str) -> Vec<Action> {
         self.b.on_frame(conn, text, self.now);
         self.take()
@@ -190,10 +205,11 @@ fn quiet() -> BridgeOptions {
     // No keepalive / timeouts unless a test wants them, no late join: isolates a feature.
     BridgeOptions {
         keepalive_ms: 0.0,
+        pong_timeout_ms: 0.0,
         connect_timeout_ms: 0.0,
         sync_timeout_ms: 0.0,
         late_join: false,
-        seed: 42,
+        seed: Some(42),
         ..BridgeOptions::default()
     }
 }
@@ -265,9 +281,12 @@ fn backoff_resets_after_a_successful_open() {
         let at = s.b.next_timer_ms().unwrap();
         conn = opened_conn(&s.advance_to(at)).unwrap();
     }
-    // The 5th delay would be ~8000; open instead, then lose the link.
+    // The 5th delay would be ~8000; open instead, the link lives (a frame), then it
+    // is lost.
     let a = s.open(conn);
     assert_eq!(statuses(&a), [Status::Connected]);
+    assert_eq!(pings(&a), 1, "a ping right after open asks the link to prove itself");
+    s.pong(conn);
     s.now += 60_000.0;
     let a = s.close(conn);
     assert_eq!(errors(&a), [BridgeError::ConnectionLost]);
@@ -301,7 +320,7 @@ fn status_goes_connecting_connected_reconnecting_connected() {
 
 #[test]
 fn no_reconnect_after_disconnect_even_when_the_close_arrives_later() {
-    let mut s = Sim::new(BridgeOptions { seed: 1, ..BridgeOptions::default() }, vec![]);
+    let mut s = Sim::new(BridgeOptions { seed: Some(1), ..BridgeOptions::default() }, vec![]);
     let (conn, _) = s.connected();
     s.now = 1000.0;
     s.b.disconnect(s.now);
@@ -395,7 +414,7 @@ fn no_auto_reconnect_means_disconnected_but_writes_still_queue() {
 
 #[test]
 fn repeated_failures_before_open_report_refusal_once_and_back_off() {
-    let mut s = Sim::new(BridgeOptions { seed: 3, ..BridgeOptions::default() }, vec![]);
+    let mut s = Sim::new(BridgeOptions { seed: Some(3), ..BridgeOptions::default() }, vec![]);
     let mut conn = s.connect();
     let mut all = Vec::new();
     let mut attempts = 1;
@@ -403,8 +422,16 @@ fn repeated_failures_before_open_report_refusal_once_and_back_off() {
     while s.now < 60_000.0 {
         s.b.on_error(conn, s.now);
         all.extend(s.close(conn));
-        let at = s.b.next_timer_ms().unwrap();
-        let a = s.advance_to(at);
+        // The next timer may be the late-join round's deadline (it runs on while
+        // retrying); then the one after is the retry.
+        let mut a = Vec::new();
+        for _ in 0..2 {
+            let at = s.b.next_timer_ms().unwrap();
+            a.extend(s.advance_to(at));
+            if opened_conn(&a).is_some() {
+                break;
+            }
+        }
         match opened_conn(&a) {
             Some(c) => {
                 conn = c;
@@ -424,6 +451,7 @@ fn repeated_failures_before_open_report_refusal_once_and_back_off() {
     // No tight loop: 0.5+1+2+4+8+8+... s of backoff fit at most 11 attempts into 60 s.
     assert!(attempts <= 12, "{attempts} attempts in 60 s");
     assert!(statuses(&all).iter().all(|s| *s == Status::Reconnecting));
+    assert_eq!(synced(&all), [(true, vec![])], "the round of connect() ended at syncTimeoutMs");
     assert_eq!(s.b.stats().transport_errors, attempts - 1);
     assert!(matches!(s.b.stats().last_error, Some(BridgeError::ConnectionRefused { .. })));
 
@@ -481,6 +509,7 @@ fn online_event_probes_an_open_link() {
     o.pong_timeout_ms = 10_000.0;
     let mut s = Sim::new(o, vec![]);
     let (conn, _) = s.connected();
+    s.pong(conn);
     s.now = 1000.0;
     s.b.on_online(s.now);
     assert_eq!(pings(&s.take()), 1);
@@ -499,7 +528,8 @@ fn keepalive() -> BridgeOptions {
 fn pings_every_keepalive_interval_while_connected() {
     let mut s = Sim::new(keepalive(), vec![]);
     let (conn, a) = s.connected();
-    assert_eq!(pings(&a), 0);
+    assert_eq!(pings(&a), 1, "the ping right after open");
+    s.pong(conn);
     let mut ping_times = Vec::new();
     while s.now < 100_000.0 {
         let Some(t) = s.b.next_timer_ms() else { panic!("keepalive timer") };
@@ -524,6 +554,7 @@ fn pings_every_keepalive_interval_while_connected() {
 fn pong_timeout_closes_the_link_and_reconnects_with_backoff() {
     let mut s = Sim::new(keepalive(), vec![]);
     let (conn, _) = s.connected();
+    s.pong(conn);
     assert_eq!(pings(&s.advance_to(30_000.0)), 1);
     assert_eq!(s.b.next_timer_ms(), Some(40_000.0));
     assert!(s.advance_to(39_999.0).is_empty());
@@ -550,6 +581,7 @@ fn any_frame_after_a_ping_proves_the_link_alive() {
     // The server may drop a pong when its send queue is full; data still flows.
     let mut s = Sim::new(keepalive(), vec![RecordLink::new("x")]);
     let (conn, _) = s.connected();
+    s.pong(conn);
     s.advance_to(30_000.0);
     s.now = 35_000.0;
     s.frame(conn, &data("x", json!(1)));
@@ -562,7 +594,8 @@ fn any_frame_after_a_ping_proves_the_link_alive() {
 #[test]
 fn a_late_timer_sends_one_ping_not_a_burst() {
     let mut s = Sim::new(keepalive(), vec![]);
-    let (_conn, _) = s.connected();
+    let (conn, _) = s.connected();
+    s.pong(conn);
     s.now = 95_000.0; // a throttled background tab
     s.b.on_timer(s.now);
     assert_eq!(pings(&s.take()), 1);
@@ -636,7 +669,9 @@ fn queue_flushes_fifo_after_the_subscribe_on_reconnect() {
     let (conn, _) = s.connected();
     assert_eq!(s.b.write("cmd.a", json!("live"), s.now), Ok(WriteOutcome::Sent));
     s.take();
+    // No pong confirmed "live": it goes back to the front of the queue.
     s.close(conn);
+    assert_eq!(s.b.queue_len(), 1);
     for (k, v) in [("cmd.a", 1), ("cmd.b", 2), ("cmd.a", 3), ("cmd.b", 4)] {
         assert_eq!(s.b.write(k, json!(v), s.now), Ok(WriteOutcome::Queued));
     }
@@ -650,6 +685,7 @@ fn queue_flushes_fifo_after_the_subscribe_on_reconnect() {
     assert_eq!(
         writes(&a),
         [
+            ("cmd/a".to_string(), json!("live")),
             ("cmd/a".to_string(), json!(1)),
             ("commands/b".to_string(), json!(2)),
             ("cmd/a".to_string(), json!(3)),
@@ -657,9 +693,15 @@ fn queue_flushes_fifo_after_the_subscribe_on_reconnect() {
             ("cmd/a".to_string(), json!(5)),
         ]
     );
-    assert_eq!(msgs.len(), 6);
+    assert_eq!(msgs.len(), 8, "subscribe, 6 writes, ping");
+    assert_eq!(msgs[7], ClientMessage::Ping);
     assert_eq!(s.b.queue_len(), 0);
-    assert_eq!(s.b.stats().writes_sent, 6);
+    assert_eq!(s.b.stats().writes_sent, 7);
+    assert_eq!(s.b.stats().writes_resent, 1);
+    assert_eq!(s.b.unconfirmed_len(), 6);
+    s.pong(c2);
+    assert_eq!(s.b.unconfirmed_len(), 0);
+    assert_eq!(s.b.stats().writes_confirmed, 6);
 }
 
 #[test]
@@ -1049,7 +1091,7 @@ fn values_delivered_into_a_both_record_are_not_sent_back() {
     let mut s = Sim::new(quiet(), vec![RecordLink::new("sp").link(Link::Both)]);
     let (conn, _) = s.connected();
     let v1 = json!({"celsius": 21.5, "timestamp": 1});
-    s.frame(conn, &data("sp", v1.clone()));
+    s.applied(conn, &data("sp", v1.clone()));
     assert!(!s.b.should_send("sp", &v1));
     // should_send does not consume: asking twice gives the same answer.
     assert!(!s.b.should_send("sp", &v1));
@@ -1069,28 +1111,31 @@ fn values_delivered_into_a_both_record_are_not_sent_back() {
 fn echo_suppression_handles_interleaving_and_coalescing_taps() {
     let mut s = Sim::new(quiet(), vec![RecordLink::new("sp").link(Link::Both)]);
     let (conn, _) = s.connected();
-    // Two deliveries, key order in the object differs from what the tap serializes.
-    s.frame(conn, &data("sp", json!({"a": 1, "b": 2})));
-    s.frame(conn, &data("sp", json!({"a": 3, "b": 4})));
+    // Two deliveries; the glue hands back canonical JSON (here: sorted keys), so the
+    // tap's differently ordered object compares equal once canonical too.
+    s.applied(conn, &data("sp", json!({"a": 1, "b": 2})));
+    s.applied(conn, &data("sp", json!({"a": 3, "b": 4})));
     // A latest-value tap only sees the second one: suppressed, and the first is forgotten.
     let tap_value: Value = serde_json::from_str(r#"{"b":4,"a":3}"#).unwrap();
-    assert_eq!(s.b.write("sp", tap_value, s.now), Ok(WriteOutcome::Suppressed));
+    assert_eq!(s.b.write_json("sp", &tap_value.to_string(), s.now), Ok(WriteOutcome::Suppressed));
     assert_eq!(s.b.write("sp", json!({"a": 1, "b": 2}), s.now), Ok(WriteOutcome::Sent));
     // Interleaved: delivery d, local write l, then the tap's echo of d.
-    s.frame(conn, &data("sp", json!("d")));
+    s.applied(conn, &data("sp", json!("d")));
     assert_eq!(s.b.write("sp", json!("l"), s.now), Ok(WriteOutcome::Sent));
     assert_eq!(s.b.write("sp", json!("d"), s.now), Ok(WriteOutcome::Suppressed));
     // Suppression works offline too (nothing queued for an echo).
-    s.frame(conn, &data("sp", json!("e")));
+    s.applied(conn, &data("sp", json!("e")));
     s.close(conn);
     assert_eq!(s.b.write("sp", json!("e"), s.now), Ok(WriteOutcome::Suppressed));
-    assert_eq!(s.b.queue_len(), 0);
+    // Only the two unconfirmed writes of the lost link are back in the queue.
+    assert_eq!(s.b.queue_len(), 2);
 }
 
 #[test]
 fn a_rejected_delivery_is_not_an_echo_anymore() {
     let mut s = Sim::new(quiet(), vec![RecordLink::new("sp").link(Link::Both)]);
     let (conn, _) = s.connected();
+    // The glue calls note_inbound only for values it applied.
     s.frame(conn, &data("sp", json!(5)));
     s.b.reject_inbound("sp", &json!(5), "out of range", s.now);
     s.take();
@@ -1114,7 +1159,7 @@ fn echo_memory_is_bounded_per_record() {
     let mut s = Sim::new(quiet(), vec![RecordLink::new("sp").link(Link::Both)]);
     let (conn, _) = s.connected();
     for i in 0..=ECHO_WINDOW {
-        s.frame(conn, &data("sp", json!(i)));
+        s.applied(conn, &data("sp", json!(i)));
     }
     // The oldest delivery fell out of the window (its tap never wrote it back): a
     // local write of that value is genuine again; the newest is still an echo.
