@@ -5,6 +5,9 @@
 #   make test-browser  cargo test on wasm32-unknown-unknown via wasm-bindgen-test-runner
 #   make test-react    @aimdb/react: tsc typed usage + Vitest on the real wasm (after make wasm)
 #   make bench         native benchmarks (aimdb-wasm-benches)
+#   make bench-browser the browser benchmark: pkg/ vs the published aimdb-wasm-adapter 0.2.0 in
+#                      headless Chromium, ratios table + target/bench-browser/results.json
+#   make bench-browser-smoke  the same with a few hundred items, one run (part of make test)
 #   make clippy        clippy, native and wasm32, warnings are errors
 #   make demo          the live dashboard: AimDB server + demo page on 127.0.0.1 (Ctrl-C stops)
 #   make demo-check    the demo, headless: Playwright checks it and saves target/demo.png
@@ -19,7 +22,7 @@ export CARGO_TERM_COLOR := never
 WASM_TARGET := wasm32-unknown-unknown
 BROWSER_CRATES := -p aimdb-wasm -p aimdb-wasm-executors -p aimdb-wasm-bindings
 
-.PHONY: setup test test-native test-browser test-js test-react wasm size bench clippy demo demo-check
+.PHONY: setup test test-native test-browser test-js test-react wasm size bench bench-anchor bench-browser bench-browser-smoke clippy demo demo-check
 
 setup:
 	./scripts/setup.sh
@@ -29,6 +32,7 @@ test: setup
 	$(MAKE) --no-print-directory test-native
 	$(MAKE) --no-print-directory test-browser
 	$(MAKE) --no-print-directory test-js
+	$(MAKE) --no-print-directory bench-browser-smoke
 	$(MAKE) --no-print-directory test-react
 	$(MAKE) --no-print-directory demo-check
 
@@ -70,6 +74,22 @@ test-react:
 bench:
 	cargo bench -p aimdb-wasm-benches -- --warm-up-time 1 --measurement-time 2
 	python3 benches/report.py
+
+# The browser benchmark of issue 9 (benches/browser/): builds pkg/ and the anchor (the published
+# aimdb-wasm-adapter 0.2.0 + a small wrapper registering a temperature contract, its own
+# workspace, built into target/anchor), then runs both in one headless Chromium page: set()
+# cost, set -> delivery, fan-out, get() after set(), bridge ingest, gzipped size. ~1 min.
+bench-browser: wasm bench-anchor
+	node benches/browser/run.mjs
+
+bench-anchor:
+	./scripts/bench-browser-anchor.sh
+
+# The benchmark's smoke (a few hundred items per scenario; asserts only that each ran and gave
+# a number for both packages). Uses pkg/ as built (`make wasm`; `make test` built it in test-js).
+bench-browser-smoke: bench-anchor
+	@[ -f pkg/index.js ] && [ -f pkg/aimdb_wasm_bindings_bg.wasm ] || { echo "pkg/ not built: run 'make wasm' first" >&2; exit 1; }
+	node benches/browser/run.mjs --smoke
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
