@@ -135,6 +135,9 @@ impl Outbox {
                 None => break,
             }
         }
+        if policy != OverflowPolicy::DropOldest {
+            dropped.reverse(); // reported oldest first
+        }
         dropped
     }
 
