@@ -6,7 +6,8 @@
 #   make test-react    @aimdb/react: tsc typed usage + Vitest on the real wasm (after make wasm)
 #   make bench         native benchmarks (aimdb-wasm-benches)
 #   make bench-browser the browser benchmark: pkg/ vs the published aimdb-wasm-adapter 0.2.0 in
-#                      headless Chromium, ratios table + target/bench-browser/results.json
+#                      headless Chromium, ratios table + target/bench-browser/results.json;
+#                      then wasm32 buffer micro-benches in Node (target/bench-browser/wasm32.json)
 #   make bench-browser-smoke  the same with a few hundred items, one run (part of make test)
 #   make clippy        clippy, native and wasm32, warnings are errors
 #   make demo          the live dashboard: AimDB server + demo page on 127.0.0.1 (Ctrl-C stops)
@@ -79,8 +80,10 @@ bench:
 # aimdb-wasm-adapter 0.2.0 + a small wrapper registering a temperature contract, its own
 # workspace, built into target/anchor), then runs both in one headless Chromium page: set()
 # cost, set -> delivery, fan-out, get() after set(), bridge ingest, gzipped size. ~1 min.
+# Then the wasm32 micro-benches of the SPMC buffers in Node (benches/browser/buffers/).
 bench-browser: wasm bench-anchor
 	node benches/browser/run.mjs
+	./scripts/bench-browser-buffers.sh
 
 bench-anchor:
 	./scripts/bench-browser-anchor.sh
