@@ -22,7 +22,7 @@
 //!
 //! b.connect(0.0);
 //! let Some(Action::Open { conn, .. }) = b.take_actions().into_iter().find(|a| matches!(a, Action::Open { .. })) else { panic!() };
-//! b.on_open(conn, 5.0);                       // -> Status(Connected), Send(subscribe ["temp/*", "temp/berlin"])
+//! b.on_open(conn, 5.0);                       // -> Status(Connected), Send(subscribe ["temp/*", "temp/berlin"]), Send(ping)
 //! b.on_frame(conn, r#"{"type":"snapshot","topic":"temp/berlin","payload":{"celsius":18.5}}"#, 9.0);
 //! assert!(b.take_actions().iter().any(|a| matches!(a, Action::Deliver(d) if d.key == "temp.berlin" && d.snapshot)));
 //! assert_eq!(b.status(), Status::Connected);
@@ -31,13 +31,29 @@
 //! # assert!(timer.is_some());
 //! ```
 //!
-//! Inputs: [`Bridge::connect`], [`Bridge::disconnect`], [`Bridge::write`] /
-//! [`Bridge::write_json`], [`Bridge::subscribe`] / [`Bridge::unsubscribe`],
-//! [`Bridge::reject_inbound`], and the socket events [`Bridge::on_open`],
-//! [`Bridge::on_frame`], [`Bridge::on_error`], [`Bridge::on_close`], plus
+//! Inputs: [`Bridge::connect`], [`Bridge::disconnect`], [`Bridge::check_write`] then
+//! [`Bridge::write_json`] (or [`Bridge::write`]), [`Bridge::subscribe`] /
+//! [`Bridge::unsubscribe`], [`Bridge::add_record`], [`Bridge::note_inbound`] /
+//! [`Bridge::reject_inbound`] (what the caller did with a delivery), and the socket
+//! events [`Bridge::on_open`], [`Bridge::on_frame`], [`Bridge::on_binary_frame`],
+//! [`Bridge::on_frame_too_large`], [`Bridge::on_error`], [`Bridge::on_close`], plus
 //! [`Bridge::on_timer`] and [`Bridge::on_online`]. Outputs: the [`Action`] queue
 //! ([`Bridge::take_actions`]), [`Bridge::next_timer_ms`] (the transport keeps exactly
 //! one timer armed at that absolute time), [`Bridge::status`], [`Bridge::stats`].
+//!
+//! ## Limits
+//! - Inbound text frames over `maxFrameBytes` (default 4 MiB, at most 1 GiB) are
+//!   dropped before parsing, counted (`oversized_frames`) and reported
+//!   ([`BridgeError::FrameTooLarge`]); binary frames likewise (`binary_frames`).
+//! - Outbound: no frame exceeds the server's 16 MiB ([`MAX_FRAME_BYTES`]): a larger
+//!   write is refused ([`WriteError::TooLarge`], also by [`Bridge::check_write`]
+//!   before the caller applies anything); `subscribe`/`unsubscribe` lists are split
+//!   over several frames. Patterns and record topics are at most 64 KiB
+//!   ([`topic::MAX_TOPIC_BYTES`]).
+//! - Every error text is bounded (an excerpt of at most 200 characters of any input,
+//!   see [`error`]).
+//! - Timers are 0 (off) or 1 ms to 2^31 - 1 ms, what a browser's `setTimeout` honours.
+//! - Key and topic lookups are hash maps: 100k records connect and route in linear time.
 //!
 //! ## Design decisions forced by the server (see `PROTOCOL.md`)
 //! - **Every close is 1006**, even one the client started: the machine never looks at
@@ -55,50 +71,85 @@
 //! - **Acks are not relied on.** The server's per-client queue drops frames silently
 //!   (including `subscribed`, `pong`, `error`). Subscriptions count as active once sent;
 //!   keepalive treats *any* inbound frame after a ping as proof of life, so a dropped
-//!   `pong` on a busy link does not kill it.
+//!   `pong` on a busy link does not kill it. Only a `pong` confirms writes (see
+//!   *Write delivery*).
+//! - **Backoff resets only after a link lived**: on the first frame a socket receives
+//!   (the bridge pings right after `open`, so a healthy server answers within a round
+//!   trip), not on `open`. A server that accepts and closes at once gets the growing
+//!   backoff, not a reconnect every `initialMs`.
 //! - **`+` is a literal on the server**: a pattern level `+` is sent as `*`. `#` matches
 //!   zero or more levels, `*` exactly one ([`topic`]).
 //! - **Late join**: snapshots come only for exact-topic subscriptions, so with
 //!   `lateJoin` the bridge also subscribes the exact topics of the `in`/`both` records
-//!   its patterns cover, on every (re)connect. [`Action::Synced`] is emitted once per
-//!   connection when each of them produced a value (snapshot or live data, or the
-//!   server refused it with `FORBIDDEN`) or after `syncTimeoutMs` (after a server
-//!   restart its cache is empty, so a snapshot may never come).
+//!   its patterns cover, on every (re)connect. [`Action::Synced`] ends a late-join
+//!   round when each of them produced a value (snapshot or live data, or the server
+//!   refused it with `FORBIDDEN`) or after `syncTimeoutMs` (after a server restart its
+//!   cache is empty, so a snapshot may never come). A round starts at `connect()` and
+//!   at each open after the previous round ended; its deadline keeps running across
+//!   lost links and failed attempts, so the first round ends within `syncTimeoutMs` of
+//!   `connect()` even when no link ever opens. Records added later
+//!   ([`Bridge::add_record`]) join the rule and a pending round.
 //! - **Any order**: `data` may arrive before `subscribed`/`snapshot`. Data is delivered
 //!   whenever a record maps the topic, whatever the subscription state. A `snapshot`
 //!   that arrives after live `data` of the same topic on the same connection is not
 //!   delivered (it would move the record back to an older value); it is counted in
 //!   `stale_snapshots`.
-//! - **Frames over 16 MiB** make the server reset the TCP connection: such writes are
-//!   refused with [`WriteError::TooLarge`].
+//! - **Frames over 16 MiB** make the server reset the TCP connection: none is sent
+//!   (see *Limits*).
 //!
 //! ## Echo suppression
-//! A `both` record receives values from the server and sends local values to it. The
-//! caller's outbound tap sees *every* value of the record, including those the bridge
-//! delivered, so without care each inbound value would be written straight back.
+//! A `both` record receives values from the server and sends local values to it. If
+//! the caller's outbound side sees *every* value of the record, including those the
+//! bridge delivered, each inbound value would be written straight back.
 //!
 //! A "currently delivering" flag does not work: AimDB taps run as tasks, later than the
-//! push that triggered them. So the machine remembers, per `both` record, the values it
-//! delivered that have not yet come back (FIFO, at most [`ECHO_WINDOW`]). When the tap
-//! calls [`Bridge::write`] with a value equal (`serde_json::Value` equality) to one of
-//! them, the write returns [`WriteOutcome::Suppressed`] and that entry and all older ones
-//! are forgotten (a latest-value buffer may have skipped the older ones). Any other value
-//! is a genuine local write and goes out. [`Bridge::should_send`] asks the same question
-//! without changing anything. If the caller's validation refuses a delivered payload it
-//! calls [`Bridge::reject_inbound`], which also forgets that echo, since the value never
-//! reached the record.
+//! push that triggered them. So the machine remembers, per `both` record, the values
+//! the caller applied from the server that have not come back yet (FIFO, at most
+//! [`ECHO_WINDOW`]), as **canonical JSON text**: after applying a delivery, the caller
+//! hands back the contract-normalized JSON of the value ([`Bridge::note_inbound`]),
+//! and its outbound side passes the same canonical form to [`Bridge::write_json`]. So
+//! `21` vs `21.0`, a migrated v1 payload or a dropped `null` compare equal once
+//! normalized, and strings compare cheaper than values. A write equal to a remembered
+//! text returns [`WriteOutcome::Suppressed`] and that entry and all older ones are
+//! forgotten (a latest-value buffer may have skipped the older ones). Any other text is
+//! a genuine local write and goes out. [`Bridge::should_send_json`] asks the same
+//! question without changing anything. A delivery the caller refused
+//! ([`Bridge::reject_inbound`]) is never remembered.
 //!
 //! Consequence, by design: a local write of exactly the value the server just sent for
-//! that record (before the tap saw the delivery) is not sent; the server already holds
-//! that value.
+//! that record (before the outbound side saw the delivery) is not sent; the server
+//! already holds that value.
 //!
 //! ## Offline queue
 //! Writes while not connected (also before the first `connect()`, and while a
 //! non-reconnecting bridge is closed) queue FIFO up to `maxOfflineQueue` and are flushed
 //! in order right after the `subscribe` on the next open. A full queue follows
 //! `overflow`; every write that will never be sent is reported as
-//! [`Action::WriteDropped`] and counted. A write handed to a socket that then dies is
-//! lost (at-most-once; the server sends no write acks).
+//! [`Action::WriteDropped`] and counted.
+//!
+//! ## Write delivery: at least once
+//! The server sends no write acks, but answers `ping`s in order, on the same socket,
+//! after reading what came before. So a write handed to a socket (`writes_sent`) stays
+//! **unconfirmed** until the `pong` of a ping sent after it (`writes_confirmed`). The
+//! machine pings right after the flush on open, and after writes while connected at
+//! the next timer (a burst in one turn shares one ping; at most one such ping is out
+//! at a time). Pongs carry no id and the server may drop one: they are counted in
+//! order, so a dropped pong only delays confirmation; a confirm ping unanswered for
+//! `pongTimeoutMs` is sent again, and after [`CONFIRM_PINGS`] in a row the link is
+//! treated as dead ([`BridgeError::PongTimeout`]) even if other frames arrive.
+//!
+//! When a socket dies (close, pong timeout), its unconfirmed writes go back to the
+//! **front** of the offline queue, in order, and are re-sent after the reconnect
+//! (`writes_resent`); if they do not all fit in `maxOfflineQueue`, the overflow policy
+//! drops (and reports) the excess. [`Bridge::disconnect`] drops and reports them with
+//! the queue.
+//!
+//! The resulting window: a write the server read just before its socket died, but whose
+//! pong never came back, **arrives twice** (once from each socket). Writes are
+//! delivered at least once, in order per socket, unless the overflow policy or
+//! `disconnect()` drops them (always reported). With `pongTimeoutMs: 0` and no
+//! keepalive, writes are confirmed only by pongs the caller provokes
+//! ([`Bridge::on_online`]) and a silent dead link is only noticed when it closes.
 //!
 //! ## Keepalive
 //! While connected, a `ping` every `keepaliveMs`. If nothing at all arrives within

@@ -1,0 +1,172 @@
+//! Inbound frames: size limits, parsing, routing to records, late-join bookkeeping,
+//! pongs, and what the caller reports back about a delivery.
+
+use aimdb_ws_protocol::ServerMessage;
+use serde_json::Value;
+
+use super::{Bridge, Phase, FRAME_EXCERPT_CHARS};
+use crate::error::{excerpt, BridgeError};
+use crate::types::{Action, ConnId, Delivery};
+
+impl Bridge {
+    /// A text frame arrived on `conn`. Any frame proves the link alive (clears the pong
+    /// deadline: the server may drop a `pong` when its send queue is full); the first
+    /// one on a socket resets the reconnect backoff. A frame longer than
+    /// `maxFrameBytes` is dropped unparsed (`Error(FrameTooLarge)`). Then:
+    /// `data`/`snapshot` -> `Deliver` (records linked `in`/`both`; unknown topics and
+    /// `out` records are only counted), `pong` -> confirms the writes sent before the
+    /// matching ping, `error` -> `Error(Server)`, `query_result`/`topic_list` ->
+    /// `Response`, `subscribed` -> nothing. A frame that does not parse is counted and
+    /// reported as `Error(MalformedFrame)`.
+    pub fn on_frame(&mut self, conn: ConnId, text: &str, now_ms: f64) {
+        if !self.frame_arrived(conn) {
+            return;
+        }
+        if text.len() > self.opts.max_frame_bytes {
+            self.frame_too_large(text.len());
+            return;
+        }
+        let msg = match crate::frame::parse(text) {
+            Ok(m) => m,
+            Err(e) => {
+                self.stats.malformed += 1;
+                let cut: String = text.chars().take(FRAME_EXCERPT_CHARS).collect();
+                self.error(BridgeError::MalformedFrame { reason: excerpt(&e), excerpt: cut });
+                return;
+            }
+        };
+        match msg {
+            ServerMessage::Data { topic, payload, ts: _ } => {
+                if self.route(&topic, payload, false) {
+                    self.session.data_seen.insert(topic.clone());
+                }
+                self.got_value_for(&topic);
+            }
+            ServerMessage::Snapshot { topic, payload } => {
+                self.stats.snapshots += 1;
+                if self.session.data_seen.contains(&topic) {
+                    // Live data already arrived on this connection: the snapshot is at
+                    // best the same value, at worst older. Do not move the record back.
+                    self.stats.stale_snapshots += 1;
+                } else {
+                    self.route(&topic, payload, true);
+                }
+                self.got_value_for(&topic);
+            }
+            ServerMessage::Error { code, topic, message } => {
+                self.stats.server_errors += 1;
+                let forbidden_awaited = matches!(code, aimdb_ws_protocol::ErrorCode::Forbidden)
+                    && topic.as_ref().is_some_and(|t| self.sync.is_awaited(t));
+                let t = topic.clone();
+                self.error(BridgeError::Server { code, topic, message: excerpt(&message) });
+                if forbidden_awaited {
+                    // A denied subscription will never send a snapshot: stop waiting
+                    // (the topic is still listed as missing when `Synced` goes out).
+                    if let Some(t) = t {
+                        self.sync.deny(&t);
+                        self.check_synced();
+                    }
+                }
+            }
+            ServerMessage::Pong => self.on_pong(now_ms),
+            ServerMessage::Subscribed { .. } => {}
+            m @ (ServerMessage::QueryResult { .. } | ServerMessage::TopicList { .. }) => {
+                self.actions.push_back(Action::Response(m));
+            }
+        }
+    }
+
+    /// A text frame of `bytes` UTF-8 bytes (over [`max_frame_bytes`](Self::max_frame_bytes))
+    /// arrived on `conn` and the transport dropped it without copying it: counted in
+    /// `oversized_frames` and reported as `Error(FrameTooLarge)`; it still proves the
+    /// link alive. (A transport may always call [`on_frame`](Self::on_frame) instead,
+    /// which checks the length itself.)
+    pub fn on_frame_too_large(&mut self, conn: ConnId, bytes: usize, _now_ms: f64) {
+        if self.frame_arrived(conn) {
+            self.frame_too_large(bytes);
+        }
+    }
+
+    /// A binary frame of `bytes` bytes arrived on `conn`: the server sends text frames
+    /// only, so it is dropped, counted in `binary_frames` and reported as
+    /// `Error(BinaryFrame)`. It still proves the link alive.
+    pub fn on_binary_frame(&mut self, conn: ConnId, bytes: usize, _now_ms: f64) {
+        if self.frame_arrived(conn) {
+            self.stats.binary_frames += 1;
+            self.error(BridgeError::BinaryFrame { bytes });
+        }
+    }
+
+    /// The caller's contract validation refused a delivered payload: counted in
+    /// `Stats::rejected` and reported as `Error(PayloadRejected)` (the reason cut to
+    /// [`MAX_EXCERPT_CHARS`](crate::error::MAX_EXCERPT_CHARS) characters). Nothing is
+    /// remembered for echo suppression (only [`note_inbound`](Self::note_inbound) does).
+    pub fn reject_inbound(&mut self, key: &str, _payload: &Value, reason: impl Into<String>, _now_ms: f64) {
+        self.stats.rejected += 1;
+        let reason = excerpt(&reason.into());
+        self.error(BridgeError::PayloadRejected { key: key.to_owned(), reason });
+    }
+
+    /// Common handling of every inbound frame: false if `conn` is not the open socket.
+    pub(super) fn frame_arrived(&mut self, conn: ConnId) -> bool {
+        if self.phase != (Phase::Open { conn }) {
+            self.stats.stale_events += 1;
+            return false;
+        }
+        self.stats.frames_received += 1;
+        self.session.pong_deadline = None;
+        if !self.session.alive {
+            // The link has lived: the next loss starts the backoff over.
+            self.session.alive = true;
+            if let Some(b) = &mut self.backoff {
+                b.reset();
+            }
+        }
+        true
+    }
+
+    pub(super) fn frame_too_large(&mut self, bytes: usize) {
+        self.stats.oversized_frames += 1;
+        self.error(BridgeError::FrameTooLarge { bytes, limit: self.opts.max_frame_bytes });
+    }
+
+    pub(super) fn on_pong(&mut self, now_ms: f64) {
+        self.stats.pongs += 1;
+        self.stats.writes_confirmed += self.outbox.on_pong();
+        let s = &mut self.session;
+        s.confirm_misses = 0;
+        s.confirm_sent = None;
+        if self.outbox.unconfirmed_len() > 0 {
+            if self.outbox.uncovered() {
+                s.confirm_at.get_or_insert(now_ms);
+            } else {
+                // A ping after them is out; its pong confirms them.
+                s.confirm_sent = Some(s.last_ping_at);
+            }
+        }
+    }
+
+    /// Routes a `data`/`snapshot` payload; whether a record took it.
+    pub(super) fn route(&mut self, topic: &str, payload: Option<Value>, snapshot: bool) -> bool {
+        let Some(i) = self.records.by_topic(topic) else {
+            self.stats.unknown_topic += 1;
+            return false;
+        };
+        let r = self.records.get(i);
+        if !r.link.is_inbound() {
+            self.stats.not_inbound += 1;
+            return false;
+        }
+        let payload = payload.unwrap_or(Value::Null);
+        self.stats.delivered += 1;
+        let d = Delivery { key: r.key.clone(), topic: r.topic.clone(), payload, snapshot };
+        self.actions.push_back(Action::Deliver(d));
+        true
+    }
+
+    pub(super) fn got_value_for(&mut self, topic: &str) {
+        if self.sync.got(topic) {
+            self.check_synced();
+        }
+    }
+}
