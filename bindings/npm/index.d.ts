@@ -93,17 +93,37 @@ export interface RecordOptions<S extends string = SchemaName> {
   link?: 'in' | 'out' | 'both';
 }
 
+/**
+ * What went wrong. Error texts quote input in excerpts (at most 200 characters of a key,
+ * name, path or value, then `…`), never whole.
+ */
 export type ErrorCode =
+  /**
+   * The value does not satisfy the record's contract (`path`, `serdeMessage`), or JSON
+   * cannot carry it: a BigInt, a cycle, a getter or `toJSON` that throws, or a number that
+   * is not finite (NaN, ±Infinity; `path` names the field, never silently null).
+   */
   | 'CONTRACT_VIOLATION'
   | 'UNKNOWN_KEY'
+  /**
+   * A record key (or a `schemaType` given to `validate`) that cannot name anything: not a
+   * string, empty, not well-formed UTF-16 (a lone surrogate would alias another key), or
+   * longer than 1024 bytes of UTF-8. Checked before the key enters wasm memory.
+   */
+  | 'INVALID_KEY'
   | 'UNKNOWN_SCHEMA'
   | 'INVALID_BUFFER'
   | 'SCHEMA_CONFLICT'
+  /** Options that are malformed, or that JSON cannot carry (cycle, BigInt, throwing getter, NaN). */
   | 'INVALID_OPTIONS'
   | 'USE_AFTER_FREE'
   | 'NOT_INITIALIZED'
   | 'NOT_AVAILABLE'
   | 'ENGINE_ERROR'
+  /**
+   * A Rust panic or wasm trap. The module is then unusable: every later call throws
+   * `PANIC` with the first panic's message (`free()` only detaches; reload the page).
+   */
   | 'PANIC'
   // WsBridge
   | 'BRIDGE_DISCONNECTED'
@@ -122,13 +142,13 @@ export type ErrorCode =
 export class AimDbError extends Error {
   readonly name: 'AimDbError';
   readonly code: ErrorCode;
-  /** The record key, where one was involved. */
+  /** The record key, where one was involved (`INVALID_KEY`: an excerpt of it, if a string). */
   readonly key?: string;
   /** The contract, where one was involved. */
   readonly schemaType?: string;
-  /** Contract violations: the field path (`''` for the value itself). */
+  /** Contract violations: the field path (`''` for the value itself), e.g. `celsius`, `a.b`, `list[1]`. */
   readonly path?: string;
-  /** Contract violations: serde's message. */
+  /** Contract violations: serde's message (or the facade's, e.g. `not a finite number (NaN)`). */
   readonly serdeMessage?: string;
   /** Schema conflicts: what the key is configured as, and what was asked. */
   readonly existing?: string;
@@ -146,7 +166,11 @@ export interface SubscribeOptions {
   batch?: boolean;
   /** A ring subscriber fell behind and skipped `skipped` values (it keeps going). */
   onLag?: (skipped: number) => void;
-  /** The callback threw (default: `console.error` once per error kind). */
+  /**
+   * The callback (or `onLag`) threw; gets whatever was thrown. Default, and when `onError`
+   * throws itself: `console.error` once per error kind. Reporting never throws, whatever
+   * was thrown; the subscription goes on.
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -172,7 +196,10 @@ export interface ExecutorStats {
   busyMs: number;
   budgetHits: number;
   maxPollsHits: number;
-  /** Ticks that ran past their budget by more than one poll. */
+  /**
+   * Ticks that ran past their budget by more than one poll, or whose last step alone was
+   * longer than the whole budget (e.g. one subscriber callback that took 10 ms under a 4 ms budget).
+   */
   overruns: number;
   maxTickMs: number;
   hostRequests: number;
@@ -199,15 +226,33 @@ export interface DbStats {
   records: { readonly [key: string]: RecordStats };
 }
 
+/**
+ * Every method taking a `key` throws `INVALID_KEY` for a key that is not a non-empty,
+ * well-formed string of at most 1024 bytes of UTF-8, and `PANIC` after a panic.
+ */
 export class WasmDb {
+  /** Throws `INVALID_OPTIONS`. */
   constructor(options?: WasmDbOptions);
-  /** Usable at once. Same schema and buffer again: no-op; different: `SCHEMA_CONFLICT`. */
+  /**
+   * Usable at once. Same schema and buffer again: no-op; different: `SCHEMA_CONFLICT`.
+   * Throws `INVALID_KEY`, `INVALID_OPTIONS`, `UNKNOWN_SCHEMA`, `INVALID_BUFFER`. A record
+   * cannot be removed: its key and engine state live until `free()` (its key interned by
+   * aimdb-core for the life of the module).
+   */
   configureRecord<S extends SchemaName>(key: string, options: RecordOptions<S>): void;
   configureRecord(key: string, options: RecordOptions<string>): void;
-  /** Validates with the record's contract (migrating older versions) and produces the value. */
+  /**
+   * Validates with the record's contract (migrating older versions) and produces the value.
+   * Throws `CONTRACT_VIOLATION` (nothing produced), `UNKNOWN_KEY`, `INVALID_KEY`.
+   */
   set<T = JsonObject>(key: string, value: T): void;
-  /** The latest value (deep-frozen; the same object until it changes), or null. */
+  /** The latest value (deep-frozen; the same object until it changes), or null. Throws `UNKNOWN_KEY`, `INVALID_KEY`. */
   get<T = JsonObject>(key: string): Readonly<T> | null;
+  /**
+   * A new subscriber gets the current value at once, then later values from the ticks.
+   * Throws `UNKNOWN_KEY`, `INVALID_KEY`, `INVALID_OPTIONS` (callback not a function,
+   * options whose getters throw); never after the subscription was made.
+   */
   subscribe<T = JsonObject>(
     key: string,
     callback: (value: Readonly<T>) => void,
@@ -224,16 +269,20 @@ export class WasmDb {
     callback: (valueOrValues: Readonly<T> | ReadonlyArray<Readonly<T>>) => void,
     options?: SubscribeOptions,
   ): Unsubscribe;
-  /** Switches strategy, budget or poll limit at run time. */
+  /** Switches strategy, budget or poll limit at run time. Throws `INVALID_OPTIONS`. */
   setTicking(options: TickingOptions): void;
   stats(): DbStats;
-  /** Ends every subscription and task. Later calls throw `USE_AFTER_FREE`. */
+  /** Ends every subscription and task. Later calls throw `USE_AFTER_FREE`. Idempotent; never throws. */
   free(): void;
 }
 
 export type ValidationResult<T> = { ok: true; value: Readonly<T> } | { ok: false; error: AimDbError };
 
-/** Validates a value or JSON text against a contract (no WasmDb needed). */
+/**
+ * Validates a value or JSON text against a contract (no WasmDb needed). Failures are
+ * returned (`CONTRACT_VIOLATION`, `UNKNOWN_SCHEMA`, `INVALID_KEY` for a `schemaType` that is
+ * not a usable string); only `NOT_INITIALIZED` and `PANIC` are thrown.
+ */
 export function validate<S extends SchemaName>(schemaType: S, value: unknown): ValidationResult<Schemas[S]>;
 export function validate(schemaType: string, value: unknown): ValidationResult<JsonValue>;
 

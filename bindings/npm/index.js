@@ -15,40 +15,50 @@ export class AimDbError extends Error {
   }
 }
 
+/** Longest record key or schema name, in bytes of UTF-8 (aimdb-core never frees a record key);
+ * `MAX_KEY_BYTES` in bindings/src/js/options.rs. Checked before a key enters wasm memory. */
+const MAX_KEY_BYTES = 1024;
+
 let ready = null;
 let initialized = false;
+/** The first panic's (or trap's) message: the module is unusable from then on. */
+let poisoned = null;
 
 /** Loads the wasm module (once). `input`: a URL, Response, BufferSource or Module. */
 export default async function init(input) {
   if (!ready) {
     ready = initWasm(input === undefined ? undefined : { module_or_path: input }).then(() => {
+      raw.onPanic((m) => (poisoned ??= `Rust panic: ${m}`)); // also panics inside a host tick
       initialized = true;
     });
   }
   await ready;
 }
 
+const panicError = (cause) =>
+  new AimDbError({ code: 'PANIC', message: `@aimdb/wasm: ${poisoned} (the module cannot be used after a panic: reload the page)`, cause });
+
 function assertReady() {
   if (!initialized) {
     throw new AimDbError({ code: 'NOT_INITIALIZED', message: '@aimdb/wasm: call and await init() first' });
   }
+  if (poisoned !== null) throw panicError();
 }
 
 function rethrow(e) {
   if (e instanceof AimDbError) throw e;
   if (e && e.name === 'AimDbError' && typeof e.code === 'string') throw new AimDbError(e);
   if (typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError) {
-    const panic = raw.takePanic();
-    throw new AimDbError({
-      code: 'PANIC',
-      message: panic ? `@aimdb/wasm: Rust panic: ${panic}` : `@aimdb/wasm: wasm trap: ${e.message}`,
-      cause: e,
-    });
+    // A trap leaves Rust state half-updated (RefCell borrows held): never enter it again.
+    poisoned ??= `wasm trap: ${e.message}`;
+    throw panicError(e);
   }
   throw e;
 }
 
+/** Runs `f`, a call into wasm: refused once poisoned; errors typed. */
 function call(f) {
+  if (poisoned !== null) throw panicError();
   try {
     return f();
   } catch (e) {
@@ -64,30 +74,102 @@ function deepFreeze(v) {
   return v;
 }
 
-/** JSON text of a value; a value JSON cannot carry (BigInt, cycle) is a contract violation. */
-function toJson(value, key, schemaType) {
+/** At most 200 characters of input, for an error text. */
+const excerpt = (s) => (s.length > 200 ? `${s.slice(0, 200)}…` : s);
+
+/** What `v` is, for an error text: short, and never throws. */
+function describeValue(v) {
+  const t = typeof v;
   try {
-    const s = JSON.stringify(value);
-    return s === undefined ? 'null' : s;
-  } catch (e) {
-    throw new AimDbError({
-      code: 'CONTRACT_VIOLATION',
-      message: `${key ? `record \`${key}\`: ` : ''}value is not JSON-serializable: ${e.message}`,
-      key,
-      schemaType,
-      path: '',
-      serdeMessage: String(e.message),
-      cause: e,
-    });
+    if (t === 'string') return JSON.stringify(excerpt(v));
+    if (t === 'object') return v === null ? 'null' : Array.isArray(v) ? 'an array' : 'an object';
+    if (t === 'undefined') return t;
+    return t === 'function' || t === 'symbol' ? `a ${t}` : `the ${t} ${excerpt(String(v))}`;
+  } catch {
+    return `a ${t}`;
   }
 }
 
-function optionsJson(options, what) {
-  if (options === undefined || options === null) return '{}';
-  if (typeof options !== 'object') {
-    throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid ${what}: expected an object` });
+/** What user code (a getter, toJSON) threw, for an error text; never throws. */
+function thrownText(e) {
+  try {
+    if (e instanceof Error) return excerpt(String(e.message));
+  } catch {}
+  return `${describeValue(e)} was thrown`;
+}
+
+/**
+ * `name` if it can name a record (`what` 'record key') or a contract ('schemaType'): a
+ * non-empty, well-formed string (a lone surrogate aliases another key in UTF-8) of at most
+ * MAX_KEY_BYTES bytes of UTF-8. Else INVALID_KEY, naming what was given.
+ */
+function checkKey(name, what = 'record key', field = 'key') {
+  let problem;
+  if (typeof name !== 'string') problem = `must be a string, got ${describeValue(name)}`;
+  else if (name === '') problem = 'is empty';
+  else if (!name.isWellFormed()) problem = 'is not well-formed UTF-16 (a lone surrogate)';
+  else if (name.length > MAX_KEY_BYTES / 3 && (name.length > MAX_KEY_BYTES || new TextEncoder().encode(name).length > MAX_KEY_BYTES)) {
+    problem = `is longer than ${MAX_KEY_BYTES} bytes of UTF-8`;
+  } else return name;
+  const shown = typeof name === 'string' ? excerpt(name) : undefined;
+  throw new AimDbError({ code: 'INVALID_KEY', message: `${what} ${problem}${shown ? `: ${JSON.stringify(shown)}` : ''}`, [field]: shown });
+}
+
+/**
+ * JSON text of `value`; else `fail(problem, path, cause)`'s error: for what JSON.stringify
+ * throws on (BigInt, cycle, a throwing getter or toJSON) and for numbers it would write as
+ * null (NaN, ±Infinity), with their path (`a.b`, `list[1]`).
+ */
+function jsonText(value, fail) {
+  let s;
+  try {
+    s = JSON.stringify(value);
+  } catch (e) {
+    throw fail(`not JSON-serializable: ${thrownText(e)}`, '', e);
   }
-  return JSON.stringify(options);
+  // Only a text with a null in it can hide a non-finite number.
+  if (s?.includes('null')) {
+    const paths = new Map();
+    let found;
+    try {
+      JSON.stringify(value, function (k, v) {
+        if (found) return;
+        const p = paths.get(this);
+        const path = p === undefined ? '' : Array.isArray(this) ? `${p}[${k}]` : p ? `${p}.${k}` : k;
+        if (typeof v === 'number' && !Number.isFinite(v)) found = fail(`not a finite number (${v})`, excerpt(path));
+        else if (v && typeof v === 'object') paths.set(v, path);
+        return v;
+      });
+    } catch {}
+    if (found) throw found;
+  }
+  return s ?? 'null';
+}
+
+/** `the value` or `` `a.b` ``: where in a value a problem is. */
+const at = (path, whole) => (path ? `\`${path}\`` : whole);
+
+/** JSON text of a record value; what JSON cannot carry is a CONTRACT_VIOLATION at its path. */
+function toJson(value, key, schemaType) {
+  return jsonText(value, (problem, path, cause) =>
+    new AimDbError({
+      code: 'CONTRACT_VIOLATION',
+      message: `${key === undefined ? '' : `record \`${excerpt(key)}\`: `}${at(path, 'the value')} is ${problem}`,
+      key,
+      schemaType,
+      path,
+      serdeMessage: problem,
+      cause,
+    }),
+  );
+}
+
+/** JSON text of options; anything malformed or JSON cannot carry is INVALID_OPTIONS. */
+function optionsJson(options, what) {
+  const invalid = (message, cause) => new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid ${what}: ${message}`, cause });
+  if (options == null) return '{}';
+  if (typeof options !== 'object') throw invalid(`expected an object, got ${describeValue(options)}`);
+  return jsonText(options, (problem, path, cause) => invalid(`${at(path, 'the options')} is ${problem}`, cause));
 }
 
 /** The database in the page: records validated by Rust contracts, run by the real AimDB engine. */
@@ -108,26 +190,28 @@ export class WasmDb {
   }
 
   #live() {
+    if (poisoned !== null) throw panicError();
     if (!this.#raw) throw new AimDbError({ code: 'USE_AFTER_FREE', message: 'this WasmDb was freed' });
     return this.#raw;
   }
 
   configureRecord(key, options) {
     const r = this.#live();
-    if (typeof key !== 'string') {
-      throw new AimDbError({ code: 'INVALID_OPTIONS', message: 'invalid record key: expected a string' });
-    }
-    call(() => r.configureRecord(key, optionsJson(options, 'record options')));
+    checkKey(key);
+    const json = optionsJson(options, 'record options');
+    call(() => r.configureRecord(key, json));
   }
 
   set(key, value) {
     const r = this.#live();
+    checkKey(key);
     const json = toJson(value, key);
     call(() => r.set(key, json));
   }
 
   get(key) {
     const r = this.#live();
+    checkKey(key);
     const version = call(() => r.version(key));
     let c = this.#cache.get(key);
     if (!c || c.version !== version) {
@@ -140,13 +224,21 @@ export class WasmDb {
 
   subscribe(key, callback, options) {
     const r = this.#live();
+    checkKey(key);
     if (typeof callback !== 'function') {
-      throw new AimDbError({ code: 'INVALID_OPTIONS', message: 'subscribe: callback must be a function', key });
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `subscribe: callback must be a function, got ${describeValue(callback)}`, key });
     }
-    const opts = options ?? {};
-    const batch = opts.batch === true;
-    const onError = typeof opts.onError === 'function' ? opts.onError : undefined;
-    const onLag = typeof opts.onLag === 'function' ? opts.onLag : undefined;
+    let batch, onError, onLag;
+    try {
+      const opts = options ?? {};
+      batch = opts.batch === true;
+      onError = typeof opts.onError === 'function' ? opts.onError : undefined;
+      onLag = typeof opts.onLag === 'function' ? opts.onLag : undefined;
+    } catch (e) {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid subscribe options: reading them threw: ${thrownText(e)}`, key, cause: e });
+    }
+    // Reports what a callback threw; never throws itself, whatever was thrown (a value
+    // whose getters throw included): a throw here would break a tick or lose the handle.
     const report = (error) => {
       if (onError) {
         try {
@@ -156,15 +248,21 @@ export class WasmDb {
           error = e;
         }
       }
-      const kind = `${key}:${error && error.name ? error.name : typeof error}`;
-      if (!this.#reported.has(kind)) {
-        this.#reported.add(kind);
-        console.error(`@aimdb/wasm: a subscriber of '${key}' threw; later errors of this kind are not logged again`, error);
-      }
+      try {
+        let name = typeof error;
+        try {
+          if (typeof error.name === 'string') name = excerpt(error.name);
+        } catch {}
+        const kind = `${key}:${name}`;
+        if (!this.#reported.has(kind)) {
+          this.#reported.add(kind);
+          console.error(`@aimdb/wasm: a subscriber of '${excerpt(key)}' threw; later errors of this kind are not logged again`, error);
+        }
+      } catch {}
     };
     let active = true;
     const deliver = (json) => {
-      if (!active) return;
+      if (!active || poisoned !== null) return;
       const value = deepFreeze(JSON.parse(json));
       try {
         callback(value);
@@ -174,7 +272,7 @@ export class WasmDb {
     };
     const lag = onLag
       ? (skipped) => {
-          if (!active) return;
+          if (!active || poisoned !== null) return;
           try {
             onLag(skipped);
           } catch (e) {
@@ -183,9 +281,22 @@ export class WasmDb {
         }
       : undefined;
     const id = call(() => r.subscribe(key, deliver, batch, lag));
+    const unsubscribe = () => {
+      if (!active) return;
+      active = false;
+      this.#subs.delete(unsubscribe);
+      if (this.#raw && poisoned === null) call(() => this.#raw.unsubscribe(id));
+    };
+    this.#subs.add(unsubscribe);
     // A new subscriber gets the current value first, at once (the same frozen object
     // `get()` returns); later values arrive from the executor's ticks.
-    const current = this.get(key);
+    let current;
+    try {
+      current = this.get(key);
+    } catch (e) {
+      unsubscribe();
+      throw e;
+    }
     if (current !== null) {
       try {
         callback(batch ? Object.freeze([current]) : current);
@@ -193,19 +304,13 @@ export class WasmDb {
         report(e);
       }
     }
-    const unsubscribe = () => {
-      if (!active) return;
-      active = false;
-      this.#subs.delete(unsubscribe);
-      if (this.#raw) this.#raw.unsubscribe(id);
-    };
-    this.#subs.add(unsubscribe);
     return unsubscribe;
   }
 
   setTicking(options) {
     const r = this.#live();
-    call(() => r.setTicking(optionsJson(options, 'ticking options')));
+    const json = optionsJson(options, 'ticking options');
+    call(() => r.setTicking(json));
   }
 
   stats() {
@@ -213,13 +318,15 @@ export class WasmDb {
     return JSON.parse(call(() => r.stats()));
   }
 
-  /** Ends every subscription and task and releases the module's memory. Idempotent. */
+  /** Ends every subscription and task and releases the module's memory. Idempotent. After a panic it only detaches. */
   free() {
     const r = this.#raw;
     if (!r) return;
-    for (const unsubscribe of [...this.#subs]) unsubscribe();
+    if (poisoned === null) for (const unsubscribe of [...this.#subs]) unsubscribe();
+    this.#subs.clear();
     this.#raw = null;
     this.#cache.clear();
+    if (poisoned !== null) return;
     r.dispose();
     r.free();
   }
@@ -229,10 +336,11 @@ export class WasmDb {
 export function validate(schemaType, value) {
   assertReady();
   try {
+    checkKey(schemaType, 'schemaType', 'schemaType');
     const json = typeof value === 'string' ? value : toJson(value, undefined, schemaType);
     return { ok: true, value: deepFreeze(JSON.parse(call(() => raw.validate(schemaType, json)))) };
   } catch (e) {
-    if (e instanceof AimDbError) return { ok: false, error: e };
+    if (e instanceof AimDbError && e.code !== 'PANIC') return { ok: false, error: e };
     throw e;
   }
 }
@@ -240,7 +348,7 @@ export function validate(schemaType, value) {
 /** The contracts this module carries. */
 export function knownSchemas() {
   assertReady();
-  return deepFreeze(JSON.parse(raw.knownSchemas()));
+  return deepFreeze(JSON.parse(call(() => raw.knownSchemas())));
 }
 
 const STATUSES = ['connecting', 'connected', 'disconnected', 'reconnecting'];

@@ -325,6 +325,7 @@ function describeError(e: unknown): string {
     case 'SCHEMA_CONFLICT':
       return `${e.key ?? '-'}: ${e.existing ?? '?'} vs ${e.requested ?? '?'}`;
     case 'UNKNOWN_KEY':
+    case 'INVALID_KEY':
     case 'INVALID_BUFFER':
       return e.key ?? '-';
     case 'UNKNOWN_SCHEMA':

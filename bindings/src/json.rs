@@ -33,6 +33,61 @@ pub enum Json {
     Obj(Vec<(String, Json)>),
 }
 
+/// The most characters of one piece of input (a key, a string value, a field name) an
+/// error text quotes; longer pieces are cut, with `…` appended.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// The most characters of a whole error message built from a serde message (a safety
+/// net over [`EXCERPT_CHARS`] for messages whose pieces are not cut one by one).
+pub const MESSAGE_CHARS: usize = 600;
+
+/// `d` as text, at most `max_chars` characters, with `…` appended when it was cut.
+/// Formatting stops at the cut, so quoting a 40 MB input costs no more than its excerpt.
+pub fn excerpt(d: &dyn fmt::Display, max_chars: usize) -> String {
+    struct Capped {
+        out: String,
+        left: usize,
+        cut: bool,
+    }
+    impl fmt::Write for Capped {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let mut taken = 0;
+            for (at, _) in s.char_indices() {
+                if taken == self.left {
+                    self.out.push_str(s.get(..at).unwrap_or(""));
+                    self.cut = true;
+                    return Err(fmt::Error);
+                }
+                taken += 1;
+            }
+            self.left -= taken;
+            self.out.push_str(s);
+            Ok(())
+        }
+    }
+    let mut w = Capped { out: String::new(), left: max_chars, cut: false };
+    let _ = fmt::write(&mut w, format_args!("{d}"));
+    if w.cut {
+        w.out.push('…');
+    }
+    w.out
+}
+
+/// A value as an error text quotes it: scalars as JSON writes them, strings cut to
+/// [`EXCERPT_CHARS`], arrays and objects by kind only (never the whole input).
+pub struct Shown<'a>(pub &'a Json);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Json::Str(s) => DebugStr(&excerpt(s, EXCERPT_CHARS)).fmt(f),
+            Json::Arr(_) => f.write_str("an array"),
+            Json::Obj(_) => f.write_str("an object"),
+            scalar => scalar.fmt(f),
+        }
+    }
+}
+
 /// Parses JSON text (trailing characters other than whitespace are an error).
 pub fn parse(text: &str) -> Result<Json, serde_json::Error> {
     serde_json::from_str(text)
@@ -212,10 +267,51 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// serde's list of expected names (its private `OneOf`): `` `a` ``, `` `a` or `b` ``,
+/// `` one of `a`, `b`, `c` ``.
+struct OneOf(&'static [&'static str]);
+
+impl fmt::Display for OneOf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            [a] => write!(f, "`{a}`"),
+            [a, b] => write!(f, "`{a}` or `{b}`"),
+            names => {
+                f.write_str("one of ")?;
+                for (i, n) in names.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "`{n}`")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// serde's messages, with the input they quote cut to [`EXCERPT_CHARS`] (and the whole
+/// message to [`MESSAGE_CHARS`]): a 40 MB field name or string is not echoed back.
 impl de::Error for Error {
     #[cold]
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Error(msg.to_string())
+        Error(excerpt(&msg, MESSAGE_CHARS))
+    }
+    #[cold]
+    fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
+        let variant = excerpt(&variant, EXCERPT_CHARS);
+        match expected {
+            [] => Error(format!("unknown variant `{variant}`, there are no variants")),
+            _ => Error(format!("unknown variant `{variant}`, expected {}", OneOf(expected))),
+        }
+    }
+    #[cold]
+    fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
+        let field = excerpt(&field, EXCERPT_CHARS);
+        match expected {
+            [] => Error(format!("unknown field `{field}`, there are no fields")),
+            _ => Error(format!("unknown field `{field}`, expected {}", OneOf(expected))),
+        }
     }
     #[cold]
     fn invalid_type(unexp: Unexpected<'_>, exp: &dyn Expected) -> Self {
@@ -239,7 +335,7 @@ impl fmt::Display for Unexp<'_> {
             Signed(i) => write!(f, "integer `{i}`"),
             Float(x) => write!(f, "floating point `{}`", float(x)),
             Char(c) => write!(f, "character `{c}`"),
-            Str(s) => write!(f, "string {}", DebugStr(s)),
+            Str(s) => write!(f, "string {}", DebugStr(&excerpt(&s, EXCERPT_CHARS))),
             Bytes(_) => f.write_str("byte array"),
             Unit => f.write_str("null"),
             Option => f.write_str("Option value"),
@@ -324,7 +420,8 @@ enum Chain<'de, 'c> {
 }
 
 impl Chain<'_, '_> {
-    /// serde_path_to_error's `Path` display, `""` for the root.
+    /// serde_path_to_error's `Path` display, `""` for the root; each key cut to
+    /// [`EXCERPT_CHARS`].
     fn render(&self) -> String {
         let mut segments = Vec::new();
         let mut at = self;
@@ -336,7 +433,7 @@ impl Chain<'_, '_> {
                     at = parent;
                 }
                 Chain::Key { parent, key } => {
-                    segments.push((*key).to_owned());
+                    segments.push(excerpt(key, EXCERPT_CHARS));
                     at = parent;
                 }
             }
@@ -722,6 +819,27 @@ mod tests {
         ] {
             assert_eq!(via_json(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn excerpts_cut_long_input_only() {
+        assert_eq!(excerpt(&"abc", 3), "abc");
+        assert_eq!(excerpt(&"abcd", 3), "abc…");
+        assert_eq!(excerpt(&"ééé€", 2), "éé…");
+        assert_eq!(excerpt(&format_args!("{}{}", "ab", "cd"), 3), "abc…");
+        let huge = "y".repeat(1 << 20);
+        let e: Result<Outer, _> = deserialize_with_path(&parse(&format!(r#"{{"inner":{{"x":"{huge}"}},"list":[]}}"#)).unwrap());
+        let (path, e) = e.unwrap_err();
+        assert_eq!(path, "inner.x");
+        assert_eq!(e.to_string(), format!("invalid type: string \"{}…\", expected u8", &huge[..EXCERPT_CHARS]));
+        let (path, e) = deserialize_with_path::<Outer>(&parse(&format!(r#"{{"inner":{{"x":1,"{huge}":2}},"list":[]}}"#)).unwrap()).unwrap_err();
+        assert_eq!(path, format!("inner.{}…", &huge[..EXCERPT_CHARS]));
+        assert_eq!(e.to_string(), format!("unknown field `{}…`, expected `x` or `f`", &huge[..EXCERPT_CHARS]));
+        let (_, e) = deserialize_with_path::<Outer>(&parse(&format!(r#"{{"inner":{{"x":1}},"list":[],"kinds":["{huge}"]}}"#)).unwrap()).unwrap_err();
+        assert!(e.to_string().starts_with("unknown variant `yyy") && e.to_string().ends_with("…`, expected one of `Unit`, `New`, `Tuple`, `Struct`"));
+        assert_eq!(Shown(&Json::Str(huge.clone())).to_string().chars().count(), EXCERPT_CHARS + 3);
+        assert_eq!(Shown(&parse("[1]").unwrap()).to_string(), "an array");
+        assert_eq!(Shown(&parse("-1.5").unwrap()).to_string(), "-1.5");
     }
 
     #[test]

@@ -352,8 +352,8 @@ function mainSuite() {
       throwsCode(() => db.configureRecord('t', 'temperature'), 'INVALID_OPTIONS', 'options not an object');
       throwsCode(() => db.configureRecord('t', { schemaType: 7 }), 'INVALID_OPTIONS', 'schemaType not a string');
       throwsCode(() => db.configureRecord('t', { schemaType: 'temperature', link: 'sideways' }), 'INVALID_OPTIONS', 'link');
-      throwsCode(() => db.configureRecord(7, { schemaType: 'temperature' }), 'INVALID_OPTIONS', 'key not a string');
-      throwsCode(() => db.configureRecord('', { schemaType: 'temperature' }), 'INVALID_OPTIONS', 'empty key');
+      throwsCode(() => db.configureRecord(7, { schemaType: 'temperature' }), 'INVALID_KEY', 'key not a string');
+      throwsCode(() => db.configureRecord('', { schemaType: 'temperature' }), 'INVALID_KEY', 'empty key');
       throwsCode(() => db.get('t'), 'UNKNOWN_KEY', 'nothing was configured');
     }));
 
@@ -945,6 +945,273 @@ function mainSuite() {
     throwsCode(() => new WasmDb(5), 'INVALID_OPTIONS', 'new WasmDb(5)');
   });
 
+  // ---- hostile input (issue 8, "The facade")
+
+  /** Values that are not strings, as keys: each must be INVALID_KEY before any wasm call. */
+  const NOT_STRINGS = [
+    [42, 'the number 42'],
+    [undefined, 'undefined'],
+    [null, 'null'],
+    [{}, 'an object'],
+    [{ length: 2 ** 31 - 1 }, 'an object'], // once copied into wasm by its length
+    [new String('t'), 'an object'],
+    [['t'], 'an array'],
+    [1n, 'the bigint 1'],
+    [Symbol('t'), 'a symbol'],
+    [() => 't', 'a function'],
+  ];
+
+  test('keys that are not strings → INVALID_KEY naming what was given (get, set, subscribe, configureRecord)', () =>
+    withDb(undefined, (db) => {
+      db.configureRecord('t', { schemaType: 'temperature' });
+      db.set('t', T(1));
+      for (const [key, shown] of NOT_STRINGS) {
+        const calls = {
+          get: () => db.get(key),
+          set: () => db.set(key, T(2)),
+          subscribe: () => db.subscribe(key, () => {}),
+          configureRecord: () => db.configureRecord(key, { schemaType: 'temperature' }),
+        };
+        for (const [name, f] of Object.entries(calls)) {
+          const e = throwsCode(f, 'INVALID_KEY', `${name}(${shown})`);
+          assert(e.message.includes(`must be a string, got ${shown}`), `${name}(${shown}): message names it: ${e.message}`);
+        }
+      }
+      eq(db.get('t').celsius, 1, 'the module still works, the value unchanged');
+      deepEq(Object.keys(db.stats().records), ['t'], 'no record was configured');
+    }));
+
+  test('validate(): a schemaType that is not a string → ok false, INVALID_KEY (not a raw TypeError)', () => {
+    for (const [name, shown] of NOT_STRINGS) {
+      const r = validate(name, '{}');
+      eq(r.ok, false, `validate(${shown}) ok`);
+      assert(r.error instanceof AimDbError, `validate(${shown}): an AimDbError: ${show(r.error)}`);
+      eq(r.error.code, 'INVALID_KEY', `validate(${shown}) code`);
+      assert(r.error.message.includes(shown), `validate(${shown}): message names it: ${r.error.message}`);
+    }
+    eq(validate('temperature', T(1)).ok, true, 'still usable');
+  });
+
+  test("keys with a lone surrogate → INVALID_KEY ('x\\uD800' and 'x\\uDC00' are not one record)", () =>
+    withDb(undefined, (db) => {
+      for (const key of ['x\uD800', 'x\uDC00', '\uDC00\uD800', 'a\uD83Db']) {
+        throwsCode(() => db.configureRecord(key, { schemaType: 'temperature' }), 'INVALID_KEY', `configureRecord(${show(key)})`);
+        throwsCode(() => db.get(key), 'INVALID_KEY', `get(${show(key)})`);
+        throwsCode(() => db.set(key, T(1)), 'INVALID_KEY', `set(${show(key)})`);
+      }
+      deepEq(Object.keys(db.stats().records), [], 'nothing configured');
+      throwsCode(() => db.get('x\uFFFD'), 'UNKNOWN_KEY', "what UTF-8 would have made of them: 'x\\uFFFD'");
+      // Well-formed pairs are fine.
+      const emoji = 'sensors.\uD83C\uDF21.vienna';
+      db.configureRecord(emoji, { schemaType: 'temperature' });
+      db.set(emoji, T(3));
+      eq(db.get(emoji).celsius, 3, 'a key with a surrogate pair');
+      deepEq(Object.keys(db.stats().records), [emoji], 'stats key');
+      const r = validate('temper\uD800ature', {});
+      eq(r.ok, false, 'a schemaType with a lone surrogate');
+      eq(r.error.code, 'INVALID_KEY', 'its code');
+    }));
+
+  test('keys longer than 1024 bytes of UTF-8 → INVALID_KEY; the message quotes an excerpt', () =>
+    withDb(undefined, (db) => {
+      db.configureRecord('k'.repeat(1024), { schemaType: 'temperature' });
+      db.configureRecord('é'.repeat(512), { schemaType: 'temperature' }); // 1024 bytes
+      db.set('é'.repeat(512), T(1));
+      eq(db.get('é'.repeat(512)).celsius, 1, '1024 bytes work');
+      for (const key of ['k'.repeat(1025), 'é'.repeat(513), '€'.repeat(342), 'x'.repeat(1 << 20), 'x'.repeat(42 << 20)]) {
+        const what = `${key.length} chars`;
+        const e = throwsCode(() => db.configureRecord(key, { schemaType: 'temperature' }), 'INVALID_KEY', `configureRecord(${what})`);
+        assert(e.message.includes('longer than 1024 bytes of UTF-8'), `${what}: ${e.message.slice(0, 300)}`);
+        assert(e.message.length < 300, `${what}: message is short: ${e.message.length} chars`);
+        assert(e.message.includes('…'), `${what}: the key is cut: ${e.message}`);
+        assert(e.key.length <= 201 && key.startsWith(e.key.slice(0, -1)), `${what}: e.key is an excerpt (${e.key.length} chars)`);
+        throwsCode(() => db.get(key), 'INVALID_KEY', `get(${what})`);
+        throwsCode(() => db.set(key, T(1)), 'INVALID_KEY', `set(${what})`);
+      }
+      eq(Object.keys(db.stats().records).length, 2, 'only the two keys within the limit were configured');
+      const r = validate('s'.repeat(2000), {});
+      eq(r.error.code, 'INVALID_KEY', 'a schemaType over the limit');
+    }));
+
+  test('options JSON cannot carry → INVALID_OPTIONS (configureRecord, new WasmDb, setTicking), not a raw TypeError', () =>
+    withDb(undefined, (db) => {
+      const cyclic = { schemaType: 'temperature' };
+      cyclic.self = cyclic;
+      const bad = {
+        cyclic: [cyclic, 'not JSON-serializable'],
+        bigint: [{ schemaType: 'temperature', budgetMs: 4n }, 'BigInt'],
+        'a getter that throws an Error': [{ get schemaType() { throw new Error('getter 9b1'); } }, 'getter 9b1'],
+        'a getter that throws null': [{ get schemaType() { throw null; } }, 'null was thrown'],
+        'a toJSON that throws undefined': [{ toJSON() { throw undefined; } }, 'undefined was thrown'],
+        'a thrown error whose message getter throws': [
+          { get tick() { const e = new Error('x'); Object.defineProperty(e, 'message', { get() { throw null; } }); throw e; } },
+          'was thrown',
+        ],
+        'NaN': [{ schemaType: 'temperature', budgetMs: NaN }, '`budgetMs` is not a finite number (NaN)'],
+        'Infinity, nested': [{ schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: Infinity } }, '`buffer.capacity` is not a finite number (Infinity)'],
+      };
+      for (const [what, [options, says]] of Object.entries(bad)) {
+        for (const [name, f] of Object.entries({
+          configureRecord: () => db.configureRecord('r', options),
+          'new WasmDb': () => new WasmDb(options),
+          setTicking: () => db.setTicking(options),
+        })) {
+          const e = throwsCode(f, 'INVALID_OPTIONS', `${name}: ${what}`);
+          assert(e.message.includes(says), `${name}: ${what}: message says ${show(says)}: ${e.message}`);
+        }
+      }
+      db.configureRecord('r', { schemaType: 'temperature' });
+      db.setTicking({ budgetMs: 4 });
+      eq(db.stats().executor.lastTick.budgetMs >= 0, true, 'still usable');
+    }));
+
+  test('set / validate: what JSON cannot carry → CONTRACT_VIOLATION naming the field (NaN, Infinity, throwing getters)', () =>
+    withDb(undefined, (db) => {
+      db.configureRecord('t', { schemaType: 'temperature' });
+      db.configureRecord('g', { schemaType: 'gps_location' });
+      const cases = [
+        ['t', { schema_version: 2, celsius: NaN, timestamp: 1 }, 'celsius', 'not a finite number (NaN)'],
+        ['t', { schema_version: 2, celsius: -Infinity, timestamp: 1 }, 'celsius', 'not a finite number (-Infinity)'],
+        // An optional field: NaN must not turn into "no altitude".
+        ['g', { latitude: 1, longitude: 2, altitude: Infinity, timestamp: 1 }, 'altitude', 'not a finite number (Infinity)'],
+        ['t', { schema_version: 2, celsius: 1, timestamp: 1, extra: [1, { deep: NaN }] }, 'extra[1].deep', 'not a finite number (NaN)'],
+        ['t', NaN, '', 'not a finite number (NaN)'],
+        ['t', { schema_version: 2, get celsius() { throw null; }, timestamp: 1 }, '', 'null was thrown'],
+        ['t', { schema_version: 2, get celsius() { throw { get name() { throw null; } }; }, timestamp: 1 }, '', 'an object was thrown'],
+      ];
+      for (const [key, value, path, says] of cases) {
+        const e = throwsCode(() => db.set(key, value), 'CONTRACT_VIOLATION', `set ${path || says}`);
+        eq(e.key, key, `${path}: key`);
+        eq(e.path, path, `${says}: path`);
+        assert(e.message.includes(says), `${path}: message says ${show(says)}: ${e.message}`);
+        const r = validate(key === 't' ? 'temperature' : 'gps_location', value);
+        eq(r.ok, false, `validate ${path || says}: ok`);
+        eq(r.error.code, 'CONTRACT_VIOLATION', `validate ${path || says}: code`);
+        eq(r.error.path, path, `validate ${says}: path`);
+      }
+      eq(db.get('t'), null, 'nothing was produced');
+      eq(db.get('g'), null, 'nothing was produced (gps)');
+      // A value with "null" in its text but nothing non-finite is fine.
+      db.set('g', { latitude: 1, longitude: 2, altitude: null, timestamp: 1 });
+      eq(db.get('g').latitude, 1, 'explicit null altitude');
+    }));
+
+  test('error texts quote input in excerpts (≤ 200 chars + …), also for megabytes of input', () =>
+    withDb(undefined, (db) => {
+      const huge = 'z'.repeat(4 << 20);
+      const short = (e, what) => {
+        assert(e.message.length < 1000, `${what}: message is ${e.message.length} chars: ${e.message.slice(0, 300)}`);
+        assert(e.message.includes('z…') || e.message.includes('z"…') || e.message.includes('z…"'), `${what}: cut with an ellipsis: ${e.message.slice(0, 300)}`);
+        for (const f of ['path', 'serdeMessage', 'schemaType', 'key', 'existing', 'requested']) {
+          if (typeof e[f] === 'string') assert(e[f].length < 1000, `${what}: e.${f} is ${e[f].length} chars`);
+        }
+        return e;
+      };
+      db.configureRecord('t', { schemaType: 'temperature' });
+      short(throwsCode(() => db.set('t', { schema_version: 2, celsius: huge, timestamp: 1 }), 'CONTRACT_VIOLATION', 'a long string value'), 'string value');
+      const f = short(throwsCode(() => db.set('t', { ...T(1), [huge]: 1 }), 'CONTRACT_VIOLATION', 'a long field name'), 'field name');
+      assert(f.path.length <= 201, `path is an excerpt: ${f.path.length}`);
+      short(throwsCode(() => db.set('t', `"${huge}"`), 'CONTRACT_VIOLATION', 'a long JSON string'), 'JSON string');
+      const u = short(throwsCode(() => db.configureRecord('p', { schemaType: huge }), 'UNKNOWN_SCHEMA', 'a long schemaType'), 'schemaType');
+      assert(u.schemaType.length <= 201, `e.schemaType is an excerpt: ${u.schemaType.length}`);
+      short(throwsCode(() => db.configureRecord('p', { schemaType: 'temperature', link: huge }), 'INVALID_OPTIONS', 'a long link'), 'link');
+      short(throwsCode(() => db.configureRecord('p', { schemaType: 'temperature', buffer: huge }), 'INVALID_BUFFER', 'a long buffer'), 'buffer');
+      short(throwsCode(() => db.configureRecord('p', { schemaType: 'temperature', [huge]: 1 }), 'INVALID_OPTIONS', 'a long option name'), 'option name');
+      short(throwsCode(() => db.setTicking({ tick: huge }), 'INVALID_OPTIONS', 'a long tick'), 'tick');
+      short(throwsCode(() => new WasmDb({ logLevel: huge }), 'INVALID_OPTIONS', 'a long logLevel'), 'logLevel');
+      const conflict = short(
+        throwsCode(() => db.configureRecord('t', { schemaType: 'temperature', topic: huge }), 'SCHEMA_CONFLICT', 'a long topic'),
+        'topic',
+      );
+      eq(conflict.key, 't', 'conflict key');
+      const k = 'z'.repeat(1000);
+      const e = throwsCode(() => db.get(k), 'UNKNOWN_KEY', 'a 1000-char unknown key');
+      assert(e.message.length < 300 && e.message.includes('z…'), `the key is cut in the message: ${e.message}`);
+      eq(e.key, k, 'e.key is the whole key (within the limit)');
+      // The buffer type says what was given.
+      const b = throwsCode(() => db.configureRecord('p', { schemaType: 'temperature', buffer: { type: 5 } }), 'INVALID_BUFFER', '{type: 5}');
+      assert(b.message.includes('got 5'), `says what was given: ${b.message}`);
+    }));
+
+  test('subscribe: a callback throwing a value whose getters throw → reported, never rethrown; the handle works', async () =>
+    withDb(undefined, async (db) => {
+      db.configureRecord('r', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 8 } });
+      db.set('r', T(1)); // a current value: delivered inside subscribe()
+      const hostile = {
+        get name() {
+          throw null;
+        },
+        get message() {
+          throw null;
+        },
+      };
+      const logged = [];
+      const consoleError = console.error;
+      console.error = (...args) => logged.push(args);
+      try {
+        let calls = 0;
+        const throwing = () => {
+          calls++;
+          throw hostile;
+        };
+        const u1 = doesNotThrow(() => db.subscribe('r', throwing), 'subscribe, no onError');
+        eq(typeof u1, 'function', 'a handle');
+        eq(calls, 1, 'the current value was delivered');
+        eq(logged.length, 1, 'reported once on the console');
+        // onError itself throwing a hostile value.
+        let seen = 0;
+        const u2 = doesNotThrow(
+          () =>
+            db.subscribe('r', throwing, {
+              onError: (e) => {
+                seen++;
+                eq(e, hostile, 'onError gets what was thrown');
+                throw hostile;
+              },
+            }),
+          'subscribe, onError throws',
+        );
+        eq(seen, 1, 'onError called');
+        db.set('r', T(2));
+        await waitFrames(() => calls >= 4, 'both subscribers got the next value');
+        eq(seen, 2, 'onError called again');
+        eq(db.stats().records.r.subscribers, 2, 'both subscriptions live');
+        u1();
+        u2();
+        eq(db.stats().records.r.subscribers, 0, 'both handles unsubscribe');
+        db.set('r', T(3));
+        await frames(2);
+        eq(calls, 4, 'no calls after unsubscribe');
+        assert(logged.length >= 1 && logged.length <= 2, `logged once per kind: ${logged.length}`);
+      } finally {
+        console.error = consoleError;
+      }
+      // subscribe options whose getters throw.
+      const e = throwsCode(
+        () => db.subscribe('r', () => {}, { get batch() { throw null; } }),
+        'INVALID_OPTIONS',
+        'subscribe options with a throwing getter',
+      );
+      assert(e.message.includes('null was thrown'), e.message);
+      eq(db.stats().records.r.subscribers, 0, 'no subscription was left behind');
+    }));
+
+  test('configureRecord ×20,000 (a keyed index): every key found, stats in configuration order', (t) =>
+    withDb(undefined, (db) => {
+      const n = 20_000;
+      const keys = range(0, n).map((i) => `sensors.s${(i * 7919) % n}.t`);
+      const t0 = performance.now();
+      for (const k of keys) db.configureRecord(k, { schemaType: 'temperature' });
+      const t1 = performance.now();
+      for (const k of keys) db.configureRecord(k, { schemaType: 'temperature' }); // no-ops: looked up
+      const t2 = performance.now();
+      for (let i = 0; i < n; i += 97) db.set(keys[i], T(i));
+      for (let i = 0; i < n; i += 97) eq(db.get(keys[i]).celsius, i, `get ${keys[i]}`);
+      const t3 = performance.now();
+      deepEq(Object.keys(db.stats().records), keys, 'stats list the records in configuration order');
+      t.note(`configure ${(t1 - t0).toFixed(0)} ms, again ${(t2 - t1).toFixed(0)} ms, set+get ${(t3 - t2).toFixed(0)} ms`);
+    }));
+
   // ---- several databases
 
   test('two WasmDb instances are independent', () =>
@@ -1065,6 +1332,23 @@ function panicSuite() {
     eq(validate('temperature', T(1)).ok, true, 'usable');
   });
 
+  // A db in use when the panic happens (used again after it).
+  let before = null;
+  let beforeCalls = 0;
+  test('before the panic: a WasmDb with a record and a subscriber', async () => {
+    await init();
+    before = new WasmDb();
+    before.configureRecord('r', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 8 } });
+    const first = deferred();
+    before.subscribe('r', () => {
+      beforeCalls++;
+      first.resolve();
+    });
+    before.set('r', T(1));
+    await first.promise;
+    eq(beforeCalls, 1, 'delivered');
+  });
+
   test('a Rust panic surfaces readably: RuntimeError, then takePanic() returns the message', async (t) => {
     await init();
     const raw = await import('/pkg/aimdb_wasm_bindings.js');
@@ -1072,6 +1356,7 @@ function panicSuite() {
     eq(typeof raw.takePanic, 'function', 'takePanic is exported');
     eq(raw.takePanic() ?? null, null, 'no panic recorded before');
     const message = 'deliberate test panic 7f3a';
+    before.set('r', T(2)); // delivered at the next tick: after the panic, so never
     let err = null;
     try {
       raw.__panicForTest(message);
@@ -1084,6 +1369,33 @@ function panicSuite() {
     t.note(`RuntimeError: ${err.message}; takePanic(): ${show(panic)}`);
     assert(typeof panic === 'string' && panic.includes(message), `takePanic() contains the message: ${show(panic)}`);
     eq(raw.takePanic() ?? null, null, 'taken: the next takePanic() is empty');
+  });
+
+  test('after a panic the module is poisoned: every call throws PANIC with the original message', async () => {
+    const message = 'deliberate test panic 7f3a';
+    const calls = {
+      'new WasmDb': () => new WasmDb(),
+      validate: () => validate('temperature', T(1)),
+      'validate (a bad value)': () => validate('temperature', { celsius: 'hot' }),
+      knownSchemas: () => knownSchemas(),
+      get: () => before.get('r'),
+      set: () => before.set('r', T(2)),
+      configureRecord: () => before.configureRecord('s', { schemaType: 'temperature' }),
+      subscribe: () => before.subscribe('r', () => {}),
+      setTicking: () => before.setTicking({ tick: 'microtask' }),
+      stats: () => before.stats(),
+    };
+    for (const [name, f] of Object.entries(calls)) {
+      for (const round of [1, 2]) {
+        const e = throwsCode(f, 'PANIC', `${name} (round ${round})`);
+        assert(e.message.includes(message), `${name}: the original message: ${e.message}`);
+      }
+    }
+    await frames(2);
+    eq(beforeCalls, 1, 'no subscription callback after the panic');
+    doesNotThrow(() => before.free(), 'free() after the panic only detaches');
+    doesNotThrow(() => before.free(), 'and again');
+    throwsCode(() => before.get('r'), 'PANIC', 'get after free');
   });
 }
 

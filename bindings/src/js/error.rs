@@ -1,8 +1,14 @@
 //! Typed errors thrown to JS: an `Error` named `AimDbError` with a `code` and the
 //! fields that say what was wrong. The npm wrapper re-throws them as instances of its
 //! `AimDbError` class.
+//!
+//! Every piece of input an error quotes (keys, schema names, paths, serde messages,
+//! option values) is cut to [`EXCERPT_CHARS`](crate::json::EXCERPT_CHARS) characters,
+//! so a 40 MB input never comes back as a 40 MB message.
 
+use super::options::ex;
 use crate::contracts::ContractError;
+use crate::json::{excerpt, MESSAGE_CHARS};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen::JsValue;
 
@@ -13,6 +19,9 @@ pub enum FacadeError {
     Contract { key: Option<String>, error: ContractError },
     /// No record is configured under this key.
     UnknownKey { key: String },
+    /// The key cannot name a record (empty, or longer than
+    /// [`MAX_KEY_BYTES`](super::options::MAX_KEY_BYTES)).
+    InvalidKey { key: String, message: String },
     /// No contract is registered under this name.
     UnknownSchema { key: Option<String>, schema: String },
     /// The buffer option is malformed or out of range.
@@ -33,6 +42,7 @@ impl FacadeError {
         match self {
             FacadeError::Contract { .. } => "CONTRACT_VIOLATION",
             FacadeError::UnknownKey { .. } => "UNKNOWN_KEY",
+            FacadeError::InvalidKey { .. } => "INVALID_KEY",
             FacadeError::UnknownSchema { .. } => "UNKNOWN_SCHEMA",
             FacadeError::InvalidBuffer { .. } => "INVALID_BUFFER",
             FacadeError::SchemaConflict { .. } => "SCHEMA_CONFLICT",
@@ -42,23 +52,32 @@ impl FacadeError {
         }
     }
 
-    /// A human-readable message naming what was wrong.
+    /// A human-readable message naming what was wrong (input quoted in excerpts).
     pub fn message(&self) -> String {
         match self {
-            FacadeError::Contract { key: Some(k), error } => format!("record `{k}`: {error}"),
-            FacadeError::Contract { key: None, error } => error.to_string(),
-            FacadeError::UnknownKey { key } => format!("no record is configured under `{key}`"),
+            FacadeError::Contract { key: Some(k), error } => {
+                format!("record `{}`: {}", ex(k), excerpt(error, MESSAGE_CHARS))
+            }
+            FacadeError::Contract { key: None, error } => excerpt(error, MESSAGE_CHARS),
+            FacadeError::UnknownKey { key } => format!("no record is configured under `{}`", ex(key)),
+            FacadeError::InvalidKey { key, message } => format!("invalid record key `{}`: {message}", ex(key)),
             FacadeError::UnknownSchema { schema, .. } => format!(
-                "unknown schemaType `{schema}` (known: {})",
+                "unknown schemaType `{}` (known: {})",
+                ex(schema),
                 crate::schema::known_schemas().join(", ")
             ),
-            FacadeError::InvalidBuffer { key, message } => format!("record `{key}`: invalid buffer: {message}"),
-            FacadeError::SchemaConflict { key, existing, requested } => {
-                format!("record `{key}` is already configured as {existing}; cannot reconfigure it as {requested}")
-            }
-            FacadeError::InvalidOptions { what, message } => format!("invalid {what}: {message}"),
+            FacadeError::InvalidBuffer { key, message } => format!("record `{}`: invalid buffer: {message}", ex(key)),
+            FacadeError::SchemaConflict { key, existing, requested } => format!(
+                "record `{}` is already configured as {}; cannot reconfigure it as {}",
+                ex(key),
+                ex(existing),
+                ex(requested)
+            ),
+            FacadeError::InvalidOptions { what, message } => format!("invalid {what}: {}", excerpt(message, MESSAGE_CHARS)),
             FacadeError::UseAfterFree => "this WasmDb was freed".into(),
-            FacadeError::Engine { key, message } => format!("record `{key}`: engine error: {message}"),
+            FacadeError::Engine { key, message } => {
+                format!("record `{}`: engine error: {}", ex(key), excerpt(message, MESSAGE_CHARS))
+            }
         }
     }
 
@@ -72,27 +91,31 @@ impl FacadeError {
             let _ = js_sys::Reflect::set(obj, &JsValue::from_str(k), &v);
         };
         set("code", self.code().into());
+        // `key` is the whole key (the npm wrapper lets no key over `MAX_KEY_BYTES` in),
+        // except for `INVALID_KEY`; every other quoted string is cut like the message.
+        let cut = |k: &str, v: &str| set(k, ex(v).into());
         match self {
             FacadeError::Contract { key, error } => {
                 if let Some(k) = key {
                     set("key", k.as_str().into());
                 }
-                set("schemaType", error.schema.as_str().into());
-                set("path", error.path.as_str().into());
-                set("serdeMessage", error.message.as_str().into());
+                cut("schemaType", &error.schema);
+                cut("path", &error.path);
+                set("serdeMessage", excerpt(&error.message, MESSAGE_CHARS).into());
             }
             FacadeError::UnknownKey { key } => set("key", key.as_str().into()),
+            FacadeError::InvalidKey { key, .. } => cut("key", key),
             FacadeError::UnknownSchema { key, schema } => {
                 if let Some(k) = key {
                     set("key", k.as_str().into());
                 }
-                set("schemaType", schema.as_str().into());
+                cut("schemaType", schema);
             }
             FacadeError::InvalidBuffer { key, .. } | FacadeError::Engine { key, .. } => set("key", key.as_str().into()),
             FacadeError::SchemaConflict { key, existing, requested } => {
                 set("key", key.as_str().into());
-                set("existing", existing.as_str().into());
-                set("requested", requested.as_str().into());
+                cut("existing", existing);
+                cut("requested", requested);
             }
             FacadeError::InvalidOptions { .. } | FacadeError::UseAfterFree => {}
         }

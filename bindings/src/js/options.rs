@@ -2,7 +2,7 @@
 //! every error names the option that was wrong.
 
 use super::error::FacadeError;
-use crate::json::{self, Json};
+use crate::json::{self, Json, Shown};
 use aimdb_core::buffer::BufferCfg;
 use aimdb_wasm::buffer::validate_buffer_cfg;
 use aimdb_wasm::{LogLevel, TickConfig, TickStrategy};
@@ -10,6 +10,28 @@ use serde::de::{Error as _, Unexpected};
 
 /// Default capacity of `buffer: 'SpmcRing'` given without one.
 pub const DEFAULT_RING_CAPACITY: usize = 1024;
+
+/// Longest record key, in bytes of UTF-8. aimdb-core interns every record key for the
+/// life of the module (never freed), so keys are bounded. The npm wrapper checks the
+/// same limit (`MAX_KEY_BYTES` in `index.js`) before a key enters wasm memory.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// A piece of input as an error text quotes it (cut to [`json::EXCERPT_CHARS`]).
+pub(crate) fn ex(s: &str) -> String {
+    json::excerpt(&s, json::EXCERPT_CHARS)
+}
+
+/// A record key `configureRecord` accepts: not empty, at most [`MAX_KEY_BYTES`].
+pub fn check_key(key: &str) -> Result<(), FacadeError> {
+    let problem = if key.is_empty() {
+        "the key is empty".to_string()
+    } else if key.len() > MAX_KEY_BYTES {
+        format!("the key is {} bytes of UTF-8, more than the limit of {MAX_KEY_BYTES}", key.len())
+    } else {
+        return Ok(());
+    };
+    Err(FacadeError::InvalidKey { key: key.into(), message: problem })
+}
 
 /// `new WasmDb(options)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +44,7 @@ fn object(text: &str, what: &'static str) -> Result<Vec<(String, Json)>, FacadeE
     match json::parse(text) {
         Ok(Json::Obj(m)) => Ok(m),
         Ok(Json::Null) => Ok(Vec::new()),
-        Ok(other) => Err(FacadeError::InvalidOptions { what, message: format!("expected an object, got {other}") }),
+        Ok(other) => Err(FacadeError::InvalidOptions { what, message: format!("expected an object, got {}", Shown(&other)) }),
         Err(e) => Err(FacadeError::InvalidOptions { what, message: e.to_string() }),
     }
 }
@@ -41,12 +63,15 @@ pub fn db_options(text: &str) -> Result<DbOptions, FacadeError> {
             _ => {
                 return Err(FacadeError::InvalidOptions {
                     what: "WasmDb options",
-                    message: format!("logLevel must be 'debug' | 'info' | 'warn' | 'error' | 'off', got '{s}'"),
+                    message: format!("logLevel must be 'debug' | 'info' | 'warn' | 'error' | 'off', got '{}'", ex(&s)),
                 })
             }
         },
         Some(v) => {
-            return Err(FacadeError::InvalidOptions { what: "WasmDb options", message: format!("logLevel must be a string, got {v}") })
+            return Err(FacadeError::InvalidOptions {
+                what: "WasmDb options",
+                message: format!("logLevel must be a string, got {}", Shown(&v)),
+            })
         }
     };
     let tick = tick_config(Json::Obj(m), TickConfig::default(), "WasmDb options")?;
@@ -68,7 +93,7 @@ type E = json::Error;
 /// given fields written over it (`tick` standing for `strategy`), fields in key order.
 pub fn tick_config(value: Json, base: TickConfig, what: &'static str) -> Result<TickConfig, FacadeError> {
     let Json::Obj(mut m) = value else {
-        return Err(FacadeError::InvalidOptions { what, message: format!("expected an object, got {value}") });
+        return Err(FacadeError::InvalidOptions { what, message: format!("expected an object, got {}", Shown(&value)) });
     };
     if let Some(t) = json::remove(&mut m, "tick") {
         json::insert(&mut m, "strategy".into(), t);
@@ -158,6 +183,7 @@ pub enum Link {
 /// Parses `{ schemaType, buffer?, topic?, link? }`.
 pub fn record_options(key: &str, text: &str) -> Result<RecordOptions, FacadeError> {
     const WHAT: &str = "record options";
+    let shown = ex(key);
     let m = object(text, WHAT)?;
     let mut schema_type = None;
     let mut buffer = BufferCfg::SingleLatest;
@@ -177,7 +203,7 @@ pub fn record_options(key: &str, text: &str) -> Result<RecordOptions, FacadeErro
                     _ => {
                         return Err(FacadeError::InvalidOptions {
                             what: WHAT,
-                            message: format!("record `{key}`: link must be 'in' | 'out' | 'both', got '{s}'"),
+                            message: format!("record `{shown}`: link must be 'in' | 'out' | 'both', got '{}'", ex(&s)),
                         })
                     }
                 }
@@ -185,20 +211,20 @@ pub fn record_options(key: &str, text: &str) -> Result<RecordOptions, FacadeErro
             (k @ ("schemaType" | "topic" | "link"), v) => {
                 return Err(FacadeError::InvalidOptions {
                     what: WHAT,
-                    message: format!("record `{key}`: {k} must be a string, got {v}"),
+                    message: format!("record `{shown}`: {k} must be a string, got {}", Shown(&v)),
                 })
             }
             (k, _) => {
                 return Err(FacadeError::InvalidOptions {
                     what: WHAT,
-                    message: format!("record `{key}`: unknown option `{k}` (expected schemaType, buffer, topic, link)"),
+                    message: format!("record `{shown}`: unknown option `{}` (expected schemaType, buffer, topic, link)", ex(k)),
                 })
             }
         }
     }
     let schema_type = schema_type.ok_or_else(|| FacadeError::InvalidOptions {
         what: WHAT,
-        message: format!("record `{key}`: schemaType is required"),
+        message: format!("record `{shown}`: schemaType is required"),
     })?;
     Ok(RecordOptions { schema_type, buffer, topic, link })
 }
@@ -206,27 +232,32 @@ pub fn record_options(key: &str, text: &str) -> Result<RecordOptions, FacadeErro
 /// `'SingleLatest' | 'Mailbox' | 'SpmcRing' | { type: 'SpmcRing', capacity } | { type: 'SingleLatest' } | ...`
 pub fn buffer_cfg(key: &str, v: Json) -> Result<BufferCfg, FacadeError> {
     let bad = |message: String| FacadeError::InvalidBuffer { key: key.to_string(), message };
+    const NAMES: &str = "'SpmcRing', 'SingleLatest' or 'Mailbox'";
     let cfg = match &v {
         Json::Str(s) => match s.as_str() {
             "SingleLatest" => BufferCfg::SingleLatest,
             "Mailbox" => BufferCfg::Mailbox,
             "SpmcRing" => BufferCfg::SpmcRing { capacity: DEFAULT_RING_CAPACITY },
-            _ => return Err(bad(format!("unknown buffer '{s}' (expected 'SingleLatest', 'Mailbox' or 'SpmcRing')"))),
+            _ => return Err(bad(format!("unknown buffer '{}' (expected {NAMES})", ex(s)))),
         },
         Json::Obj(m) => {
-            let ty = v.get("type").and_then(Json::as_str).unwrap_or("");
             for (k, _) in m {
                 if k != "type" && k != "capacity" {
-                    return Err(bad(format!("unknown buffer option `{k}`")));
+                    return Err(bad(format!("unknown buffer option `{}` (expected type, capacity)", ex(k))));
                 }
             }
+            let ty = match v.get("type") {
+                Some(Json::Str(s)) => s.as_str(),
+                Some(other) => return Err(bad(format!("buffer type must be a string ({NAMES}), got {}", Shown(other)))),
+                None => return Err(bad(format!("a buffer object needs a type ({NAMES})"))),
+            };
             match ty {
                 "SpmcRing" => {
                     let capacity = match v.get("capacity") {
                         None => DEFAULT_RING_CAPACITY,
                         Some(c) => match c.as_u64() {
                             Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
-                            None => return Err(bad(format!("capacity must be a non-negative integer, got {c}"))),
+                            None => return Err(bad(format!("capacity must be a non-negative integer, got {}", Shown(c)))),
                         },
                     };
                     BufferCfg::SpmcRing { capacity }
@@ -236,11 +267,11 @@ pub fn buffer_cfg(key: &str, v: Json) -> Result<BufferCfg, FacadeError> {
                 }
                 "SingleLatest" => BufferCfg::SingleLatest,
                 "Mailbox" => BufferCfg::Mailbox,
-                _ => return Err(bad(format!("unknown buffer type '{ty}' (expected 'SpmcRing', 'SingleLatest' or 'Mailbox')"))),
+                _ => return Err(bad(format!("unknown buffer type '{}' (expected {NAMES})", ex(ty)))),
             }
         }
         Json::Null => BufferCfg::SingleLatest,
-        other => return Err(bad(format!("expected a buffer name or object, got {other}"))),
+        other => return Err(bad(format!("expected a buffer name or object, got {}", Shown(other)))),
     };
     validate_buffer_cfg(&cfg).map_err(|e| bad(e.to_string()))?;
     Ok(cfg)
@@ -252,5 +283,77 @@ pub fn describe(cfg: &BufferCfg) -> String {
         BufferCfg::SpmcRing { capacity } => format!("SpmcRing(capacity={capacity})"),
         BufferCfg::SingleLatest => "SingleLatest".into(),
         BufferCfg::Mailbox => "Mailbox".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buffer_err(text: &str) -> String {
+        match buffer_cfg("k", json::parse(text).unwrap()) {
+            Err(e) => e.message(),
+            Ok(cfg) => panic!("{text}: accepted as {}", describe(&cfg)),
+        }
+    }
+
+    #[test]
+    fn buffer_errors_say_what_was_given() {
+        assert_eq!(
+            buffer_err(r#"{"type":5}"#),
+            "record `k`: invalid buffer: buffer type must be a string ('SpmcRing', 'SingleLatest' or 'Mailbox'), got 5"
+        );
+        assert_eq!(
+            buffer_err(r#"{"capacity":5}"#),
+            "record `k`: invalid buffer: a buffer object needs a type ('SpmcRing', 'SingleLatest' or 'Mailbox')"
+        );
+        assert!(buffer_err(r#"{"type":"Ring"}"#).contains("unknown buffer type 'Ring'"));
+        assert!(buffer_err(r#"{"type":"SpmcRing","capacity":"8"}"#).ends_with(r#"got "8""#));
+        assert!(buffer_err(r#"{"type":"SpmcRing","capacity":[8]}"#).ends_with("got an array"));
+        assert!(buffer_err(r#"{"type":"SpmcRing","size":8}"#).contains("unknown buffer option `size`"));
+    }
+
+    #[test]
+    fn keys_are_bounded() {
+        assert_eq!(check_key("a"), Ok(()));
+        assert_eq!(check_key(&"é".repeat(MAX_KEY_BYTES / 2)), Ok(()));
+        let long = "é".repeat(MAX_KEY_BYTES / 2 + 1);
+        let e = check_key(&long).unwrap_err();
+        assert_eq!(e.code(), "INVALID_KEY");
+        assert!(e.message().contains("1026 bytes of UTF-8, more than the limit of 1024"), "{}", e.message());
+        assert!(e.message().chars().count() < 300, "the key is quoted as an excerpt: {}", e.message());
+        assert_eq!(check_key("").unwrap_err().code(), "INVALID_KEY");
+    }
+
+    /// Every message quoting input stays short, however long the input.
+    #[test]
+    fn messages_quote_input_in_excerpts() {
+        let huge = "x".repeat(1 << 20);
+        let texts = [
+            format!(r#"{{"schemaType":"temperature","{huge}":1}}"#),
+            format!(r#"{{"schemaType":"temperature","link":"{huge}"}}"#),
+            format!(r#"{{"schemaType":["{huge}"]}}"#),
+            format!(r#"{{"schemaType":"temperature","buffer":"{huge}"}}"#),
+            format!(r#"{{"schemaType":"temperature","buffer":{{"type":"{huge}"}}}}"#),
+            format!(r#"{{"schemaType":"temperature","buffer":{{"type":"SpmcRing","capacity":"{huge}"}}}}"#),
+            format!(r#"{{"schemaType":"temperature","buffer":{{"{huge}":1}}}}"#),
+        ];
+        for text in &texts {
+            let m = record_options(&huge, text).unwrap_err().message();
+            assert!(m.chars().count() < 700, "{} chars: {}", m.len(), &m[..300]);
+            assert!(m.contains('…'), "cut: {m}");
+        }
+        for text in [format!(r#"{{"logLevel":"{huge}"}}"#), format!(r#"{{"{huge}":1}}"#), format!(r#"{{"tick":"{huge}"}}"#)] {
+            let m = db_options(&text).unwrap_err().message();
+            assert!(m.chars().count() < 700 && m.contains('…'), "{}", &m[..m.len().min(300)]);
+        }
+        let m = db_options(&format!(r#"["{huge}"]"#)).unwrap_err().message();
+        assert_eq!(m, "invalid WasmDb options: expected an object, got an array");
+        let e = FacadeError::UnknownSchema { key: None, schema: huge.clone() };
+        assert!(e.message().len() < 400);
+        let e = FacadeError::UnknownKey { key: huge.clone() };
+        assert!(e.message().len() < 400);
+        let e = FacadeError::Contract { key: Some(huge.clone()), error: crate::contracts::ContractError::new("t", &*huge, &*huge) };
+        assert!(e.message().chars().count() < 900, "{}", e.message().len());
     }
 }
