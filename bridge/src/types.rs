@@ -176,10 +176,11 @@ pub enum WriteOutcome {
 /// Counters. `queue_len` and `unconfirmed` are current lengths; everything else counts
 /// since [`Bridge::new`](crate::Bridge::new).
 ///
-/// Writes: every accepted write is, in the end, confirmed, dropped or still pending:
-/// `writes_sent - writes_resent` (first hand-offs) `= writes_confirmed + unconfirmed +`
-/// the unconfirmed ones later dropped; a write handed to a socket that died goes back to
-/// the queue and counts again in `writes_sent` and in `writes_resent` when it is re-sent.
+/// Writes: a write is counted in `writes_sent` each time a socket takes it
+/// (`writes_resent` counts the repeats, after a socket died before confirming it). Every
+/// accepted write ends confirmed (`writes_confirmed`) or dropped (`writes_dropped`,
+/// each reported as [`Action::WriteDropped`]), or is still pending: `unconfirmed` on the
+/// current socket, or `queue_len` waiting for one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
     /// `Open` actions issued.
