@@ -12,6 +12,8 @@
 use aimdb_ws_protocol::{ErrorCode, QueryRecord, ServerMessage, TopicInfo};
 use serde_json::{Map, Value};
 
+use crate::error::Quoted;
+
 type R<T> = Result<T, String>;
 
 /// serde's description of a JSON value in an "invalid type" message.
@@ -21,7 +23,8 @@ fn unexpected(v: &Value) -> String {
         Value::Bool(b) => format!("boolean `{b}`"),
         Value::Number(n) if n.is_f64() => format!("floating point `{n}`"),
         Value::Number(n) => format!("integer `{n}`"),
-        Value::String(s) => format!("string {}", Value::String(s.clone())),
+        // Quoted and cut: a message never copies a whole (possibly huge) string.
+        Value::String(s) => format!("string {}", Quoted(s)),
         Value::Array(_) => "sequence".into(),
         Value::Object(_) => "map".into(),
     }
@@ -91,6 +94,7 @@ fn error_code(m: &mut Map<String, Value>) -> R<ErrorCode> {
         "WRITE_ERROR" => ErrorCode::WriteError,
         "SERVER_ERROR" => ErrorCode::ServerError,
         other => {
+            let other = crate::error::excerpt(other);
             return Err(format!(
                 "unknown variant `{other}`, expected one of `UNAUTHORIZED`, `FORBIDDEN`, `UNKNOWN_TOPIC`, \
                  `SERIALIZATION_ERROR`, `WRITE_ERROR`, `SERVER_ERROR`"
@@ -146,6 +150,7 @@ pub(crate) fn parse(text: &str) -> R<ServerMessage> {
             ServerMessage::TopicList { id, topics }
         }
         other => {
+            let other = crate::error::excerpt(other);
             return Err(format!(
                 "unknown variant `{other}`, expected one of `data`, `snapshot`, `subscribed`, `error`, `pong`, \
                  `query_result`, `topic_list`"
