@@ -2,7 +2,7 @@
 // by tests/js/run.mjs). Results go to `window.__results`; `window.__finished` is set when
 // the suite is over. Synchronisation is by events (subscription callbacks resolving
 // promises, animation frames), never by sleeping; the 10 s timeout is only a guard.
-import init, { WasmDb, AimDbError, validate, knownSchemas } from '@aimdb/wasm';
+import init, { WasmDb, WsBridge, AimDbError, validate, knownSchemas } from '@aimdb/wasm';
 
 const suite = new URLSearchParams(location.search).get('suite') ?? 'main';
 const TIMEOUT_MS = 10_000;
@@ -1033,7 +1033,7 @@ function mainSuite() {
       eq(r.error.code, 'INVALID_KEY', 'a schemaType over the limit');
     }));
 
-  test('options JSON cannot carry → INVALID_OPTIONS (configureRecord, new WasmDb, setTicking), not a raw TypeError', () =>
+  test('options JSON cannot carry → INVALID_OPTIONS (configureRecord, new WasmDb, setTicking, WsBridge.connect), not a raw TypeError', () =>
     withDb(undefined, (db) => {
       const cyclic = { schemaType: 'temperature' };
       cyclic.self = cyclic;
@@ -1055,6 +1055,7 @@ function mainSuite() {
           configureRecord: () => db.configureRecord('r', options),
           'new WasmDb': () => new WasmDb(options),
           setTicking: () => db.setTicking(options),
+          'WsBridge.connect': () => WsBridge.connect(db, 'ws://127.0.0.1:9/ws', options).free(),
         })) {
           const e = throwsCode(f, 'INVALID_OPTIONS', `${name}: ${what}`);
           assert(e.message.includes(says), `${name}: ${what}: message says ${show(says)}: ${e.message}`);
