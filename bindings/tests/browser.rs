@@ -326,7 +326,7 @@ fn configure_record_invalid_options() {
         assert!(msg.contains(mention), "{options}: {msg} should mention {mention}");
         expect_err(db.version("k"), "UNKNOWN_KEY");
     }
-    let err = expect_err(db.configure_record("", TEMP), "INVALID_OPTIONS");
+    let err = expect_err(db.configure_record("", TEMP), "INVALID_KEY");
     assert!(sfield(&err, "message").unwrap().contains("key is empty"));
     assert_eq!(stats(&db)["records"], json!({}));
 }

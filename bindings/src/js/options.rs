@@ -249,7 +249,7 @@ pub fn buffer_cfg(key: &str, v: Json) -> Result<BufferCfg, FacadeError> {
             let ty = match v.get("type") {
                 Some(Json::Str(s)) => s.as_str(),
                 Some(other) => return Err(bad(format!("buffer type must be a string ({NAMES}), got {}", Shown(other)))),
-                None => return Err(bad(format!("a buffer object needs a type ({NAMES})"))),
+                None => return Err(bad(format!("the buffer type is missing (expected {NAMES})"))),
             };
             match ty {
                 "SpmcRing" => {
@@ -305,7 +305,7 @@ mod tests {
         );
         assert_eq!(
             buffer_err(r#"{"capacity":5}"#),
-            "record `k`: invalid buffer: a buffer object needs a type ('SpmcRing', 'SingleLatest' or 'Mailbox')"
+            "record `k`: invalid buffer: the buffer type is missing (expected 'SpmcRing', 'SingleLatest' or 'Mailbox')"
         );
         assert!(buffer_err(r#"{"type":"Ring"}"#).contains("unknown buffer type 'Ring'"));
         assert!(buffer_err(r#"{"type":"SpmcRing","capacity":"8"}"#).ends_with(r#"got "8""#));
