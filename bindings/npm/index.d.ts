@@ -137,7 +137,11 @@ export type ErrorCode =
   | 'CONNECTION_REFUSED'
   | 'CONNECT_TIMEOUT'
   | 'PONG_TIMEOUT'
-  | 'CONNECTION_LOST';
+  | 'CONNECTION_LOST'
+  /** `WsBridge.connect`: the URL is not an absolute ws:// / wss:// URL with a valid host (never retried). */
+  | 'INVALID_URL'
+  /** `onError`: a binary frame arrived (the server speaks text frames); dropped and counted. */
+  | 'BINARY_FRAME';
 
 export class AimDbError extends Error {
   readonly name: 'AimDbError';
@@ -331,6 +335,11 @@ export interface WsBridgeOptions {
   refusedAfter?: number;
   /** Sent as `?token=` (a browser cannot set headers on a WebSocket). */
   token?: string;
+  /**
+   * Inbound text frames longer than this many UTF-8 bytes are dropped unparsed, counted
+   * (`oversizedFrames`) and reported (`FRAME_TOO_LARGE` via `onError`). In [64, 2^30]. Default 4 MiB.
+   */
+  maxFrameBytes?: number;
 }
 
 export interface SyncResult {
@@ -341,15 +350,21 @@ export interface SyncResult {
 }
 
 export interface BridgeStats {
-  /** Write frames sent. */
+  /** Write frames handed to a socket (a re-sent write counts again, see `resent`). */
   sent: number;
+  /** Of `sent`, re-sends of writes a socket took but never confirmed (at-least-once). */
+  resent: number;
+  /** Writes proven delivered: a pong came back for a ping sent after them. */
+  confirmed: number;
+  /** Writes handed to the current socket, not confirmed yet (re-sent if the link dies). */
+  unconfirmed: number;
   /** Values delivered from the server into records (data + snapshots). */
   received: number;
   /** Inbound payloads refused by a record's contract. */
   rejected: number;
   /** Current offline queue length. */
   queued: number;
-  /** Writes dropped (overflow policy, or disconnect()). */
+  /** Writes dropped (overflow policy, or queued/unconfirmed ones at disconnect()); each reported as WRITE_DROPPED. */
   dropped: number;
   reconnects: number;
   connects: number;
@@ -359,6 +374,16 @@ export interface BridgeStats {
   echoSuppressed: number;
   writesRejected: number;
   malformed: number;
+  /** Data/snapshot frames for a topic no record maps to (dropped). */
+  unknownTopic: number;
+  /** Data/snapshot frames for a record linked 'out' only (dropped). */
+  notInbound: number;
+  /** Text frames over `maxFrameBytes` (dropped unparsed). */
+  oversizedFrames: number;
+  /** Binary frames (dropped). */
+  binaryFrames: number;
+  /** Snapshots not applied because live data for the topic came first. */
+  staleSnapshots: number;
   serverErrors: number;
   /** Message of the last error, or null. */
   lastError: string | null;
@@ -370,7 +395,13 @@ export type RemoveListener = () => void;
 /** Links a WasmDb's records to an AimDB server over WebSocket. */
 export class WsBridge {
   private constructor();
-  /** Links the records configured in `db` so far (by their `topic` / `link` options) and connects. */
+  /**
+   * Links the records of `db` (by their `topic` / `link` options; records configured later
+   * are linked as they are configured) and connects. Every local write of an `out` / `both`
+   * record (`db.set`, `write`) is sent, in order; values the bridge delivered are not sent
+   * back. The bridge ends when `db` is freed.
+   * Throws `INVALID_URL` for a URL that can never work, `INVALID_OPTIONS` for bad options.
+   */
   static connect(db: WasmDb, url: string, options?: WsBridgeOptions): WsBridge;
   readonly status: BridgeStatus;
   /** Resolves when the first connection's late-join phase is over. */
@@ -379,15 +410,22 @@ export class WsBridge {
   onError(callback: (error: AimDbError) => void): RemoveListener;
   subscribe(topics: string | readonly string[]): void;
   unsubscribe(topics: string | readonly string[]): void;
-  /** Validates, sets locally and sends (queued while offline). Throws AimDbError (`BRIDGE_DISCONNECTED` after disconnect()). */
+  /**
+   * Validates against the contract, checks the bridge can take the write, then sets it locally
+   * and sends it (queued while offline). Throws AimDbError, and sets nothing, for
+   * `CONTRACT_VIOLATION`, `UNKNOWN_KEY`, `NOT_OUTBOUND`, `QUEUE_FULL` (overflow 'reject'),
+   * `FRAME_TOO_LARGE`, `BRIDGE_DISCONNECTED` (after disconnect()), `USE_AFTER_FREE` (bridge or db freed).
+   */
   write<T = JsonObject>(key: string, value: T): void;
   stats(): BridgeStats;
   /** Connects again after disconnect(), or retries at once while waiting. */
   reconnect(): void;
   /** Closes on purpose: status 'disconnected', no reconnect, queued writes dropped. */
   disconnect(): void;
-  /** Disconnects and frees the bridge. */
+  /** Disconnects and frees the bridge. Idempotent; safe from inside a listener (takes effect when the call in progress returns). */
   free(): void;
+  /** @internal Test hook: sockets whose event closures the bridge still holds. */
+  __heldSockets(): number;
 }
 
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;

@@ -366,6 +366,10 @@ function notify(set, arg, what) {
 /** Links a WasmDb's records to an AimDB server over WebSocket. */
 export class WsBridge {
   #raw = null;
+  /** Calls into #raw in progress (a listener may run inside one and call free()). */
+  #depth = 0;
+  /** Freed from inside a call: released when the outermost call returns. */
+  #freeLater = null;
   #status = 'disconnected';
   #statusCbs = new Set();
   #errorCbs = new Set();
@@ -380,7 +384,7 @@ export class WsBridge {
     });
   }
 
-  /** Links the records configured in `db` so far (their `topic` and `link` options) and connects. */
+  /** Links the records of `db` (their `topic` and `link` options; also records configured later) and connects. */
   static connect(db, url, options) {
     assertReady();
     if (!(db instanceof WasmDb)) throw new AimDbError({ code: 'INVALID_OPTIONS', message: 'WsBridge.connect: db must be a WasmDb' });
@@ -406,6 +410,21 @@ export class WsBridge {
     return this.#raw;
   }
 
+  /** Runs `f(raw)`; a free() from a listener inside it takes effect when it returns. */
+  #call(f) {
+    const r = this.#live();
+    this.#depth++;
+    try {
+      return call(() => f(r));
+    } finally {
+      if (--this.#depth === 0 && this.#freeLater) {
+        const later = this.#freeLater;
+        this.#freeLater = null;
+        later.free();
+      }
+    }
+  }
+
   /** 'connecting' | 'connected' | 'disconnected' | 'reconnecting'. */
   get status() {
     return this.#status;
@@ -422,43 +441,52 @@ export class WsBridge {
   }
 
   subscribe(topics) {
-    const r = this.#live();
-    call(() => r.subscribe(JSON.stringify(typeof topics === 'string' ? [topics] : topics)));
+    const json = JSON.stringify(typeof topics === 'string' ? [topics] : topics);
+    this.#call((r) => r.subscribe(json));
   }
 
   unsubscribe(topics) {
-    const r = this.#live();
-    call(() => r.unsubscribe(JSON.stringify(typeof topics === 'string' ? [topics] : topics)));
+    const json = JSON.stringify(typeof topics === 'string' ? [topics] : topics);
+    this.#call((r) => r.unsubscribe(json));
   }
 
-  /** Validates `value` against the record's contract, sets it locally and sends it (queued while offline). */
+  /**
+   * Validates `value` against the record's contract, checks the bridge can take the write,
+   * then sets it locally and sends it (queued while offline). Nothing is set when it throws.
+   */
   write(key, value) {
-    const r = this.#live();
+    this.#live();
     const json = toJson(value, key);
-    call(() => r.write(key, json));
+    this.#call((r) => r.write(key, json));
   }
 
   stats() {
-    return JSON.parse(this.#live().stats());
+    return JSON.parse(this.#call((r) => r.stats()));
   }
 
   /** Connects again after disconnect(), or retries at once while waiting to reconnect. */
   reconnect() {
-    this.#live().reconnect();
+    this.#call((r) => r.reconnect());
   }
 
   /** Closes on purpose: no reconnect, queued writes dropped, write() throws BRIDGE_DISCONNECTED. */
   disconnect() {
-    if (this.#raw) this.#raw.disconnect();
+    if (this.#raw) this.#call((r) => r.disconnect());
   }
 
-  /** Disconnects and releases the bridge's memory. Idempotent. */
+  /** Disconnects and releases the bridge's memory. Idempotent; safe from inside a listener. */
   free() {
     const r = this.#raw;
     if (!r) return;
     this.#raw = null;
     r.dispose();
-    r.free();
+    if (this.#depth > 0) this.#freeLater = r;
+    else r.free();
+  }
+
+  /** Test hook: sockets whose closures the bridge still holds. */
+  __heldSockets() {
+    return this.#call((r) => r.__heldSockets());
   }
 }
 

@@ -352,6 +352,8 @@ function describeError(e: unknown): string {
     case 'CONNECT_TIMEOUT':
     case 'PONG_TIMEOUT':
     case 'CONNECTION_LOST':
+    case 'INVALID_URL':
+    case 'BINARY_FRAME':
       return e.message;
     default: {
       // Exhaustive: every code is handled above.

@@ -261,7 +261,9 @@ impl WebBridge {
             clear_timeout(&h);
         }
         if let Some(at) = next {
-            let delay = (at - now_ms()).max(0.0) + 1.0;
+            // Options cap timers at 2^31 - 1 ms; the +1 must not push past it (a longer
+            // setTimeout delay fires at once, and would spin).
+            let delay = ((at - now_ms()).max(0.0) + 1.0).min(crate::options::MAX_TIMER_MS);
             *timer = Some((at, set_timeout(s.timer_cb.as_ref().unchecked_ref(), delay)));
         }
     }
@@ -277,8 +279,20 @@ impl WebBridge {
                     0 => wb.with(|b, now| b.on_open(conn, now)),
                     1 => {
                         let data = ev.unchecked_into::<MessageEvent>().data();
-                        if let Some(text) = data.as_string() {
-                            wb.with(|b, now| b.on_frame(conn, &text, now));
+                        if data.is_string() {
+                            // UTF-16 units <= UTF-8 bytes: a frame with more units than
+                            // `maxFrameBytes` is too large for sure, and is never copied
+                            // into wasm memory (the machine checks the exact size of the rest).
+                            let units = data.unchecked_ref::<js_sys::JsString>().length() as usize;
+                            if units > wb.read(|b| b.max_frame_bytes()) {
+                                wb.with(|b, now| b.on_frame_too_large(conn, units, now));
+                            } else if let Some(text) = data.as_string() {
+                                wb.with(|b, now| b.on_frame(conn, &text, now));
+                            }
+                        } else {
+                            // `binaryType = 'arraybuffer'`: the size is known at once.
+                            let bytes = data.unchecked_ref::<ArrayBuffer>().byte_length() as usize;
+                            wb.with(|b, now| b.on_binary_frame(conn, bytes, now));
                         }
                     }
                     2 => wb.with(|b, now| b.on_error(conn, now)),
@@ -299,6 +313,7 @@ impl WebBridge {
         };
         match WebSocket::new(url) {
             Ok(ws) => {
+                ws.set_binary_type("arraybuffer");
                 let cbs = [cb(0), cb(1), cb(2), cb(3)];
                 ws.set_onopen(Some(cbs[0].as_ref().unchecked_ref()));
                 ws.set_onmessage(Some(cbs[1].as_ref().unchecked_ref()));

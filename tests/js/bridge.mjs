@@ -1,8 +1,11 @@
 // In-page tests of WsBridge against the REAL AimDB server (tests/server, started by
 // tests/js/run.mjs through tests/js/server.mjs). The page gets the ports in its URL
-// (?port=P&tokenPort=Q&token=T) and drives the servers through `window.__srv(cmd,
-// which)` ('stop' | 'restart' | 'readWrites'; which = 'main' | 'token'), a function the
-// runner exposes. Results go to `window.__results`, `window.__finished` ends the run.
+// (?port=P&tokenPort=Q&token=T&hostilePort=H&deadPort=D) and drives the servers through
+// `window.__srv(cmd, which)` ('stop' | 'restart' | 'readWrites'; which = 'main' |
+// 'token'), a function the runner exposes. Where a test needs a server that misbehaves
+// it uses tests/js/hostile.mjs (port H; behaviour in the URL, its log over HTTP); D is a
+// loopback port nothing listens on. Results go to `window.__results`, `window.__finished`
+// ends the run.
 import init, { WasmDb, WsBridge, AimDbError } from '@aimdb/wasm';
 
 const params = new URLSearchParams(location.search);
@@ -11,6 +14,27 @@ const TOKEN_PORT = params.get('tokenPort');
 const TOKEN = params.get('token');
 const URL_MAIN = `ws://127.0.0.1:${PORT}/ws`;
 const URL_TOKEN = `ws://127.0.0.1:${TOKEN_PORT}/ws`;
+const HOSTILE_PORT = params.get('hostilePort');
+const URL_DEAD = `ws://127.0.0.1:${params.get('deadPort')}/ws`;
+/** A hostile-server URL: `id` names the test's log, `q` its misbehaviour (see hostile.mjs). */
+const hostileUrl = (id, q = {}) => `ws://127.0.0.1:${HOSTILE_PORT}/${id}?${new URLSearchParams(q)}`;
+/** The text frames the hostile server read for `id`, per connection. */
+const hostileLog = async (id) => (await (await fetch(`http://127.0.0.1:${HOSTILE_PORT}/log/${id}`)).json()).connections;
+const writesIn = (frames) => frames.map((f) => JSON.parse(f)).filter((m) => m.type === 'write');
+/** A long backoff: after a failed attempt the bridge waits (for a minute) unless told otherwise. */
+const SLOW_RETRY = { autoReconnect: { initialMs: 60_000, maxMs: 60_000 } };
+/** Captures console.error while `f` runs. */
+async function consoleErrorsDuring(f) {
+  const errs = [];
+  const orig = console.error;
+  console.error = (...a) => errs.push(a.map(String).join(' '));
+  try {
+    await f();
+  } finally {
+    console.error = orig;
+  }
+  return errs;
+}
 const TIMEOUT_MS = 30_000;
 
 const tests = [];
@@ -260,6 +284,323 @@ test('(6) disconnect(): disconnected, write throws BRIDGE_DISCONNECTED, no furth
     const p1 = db.stats().records['sensors.temperature.vienna'].produced;
     assert(p1 === p0, `values kept arriving after disconnect: ${p0} -> ${p1}`);
     t.note(`statuses ${tr.statuses.join(' > ')}`);
+  } finally {
+    cleanup();
+  }
+});
+
+test('(7) showing the tab retries a waiting reconnect at once (visibilitychange); hiding it does not', async () => {
+  const { db, bridges, cleanup } = setup({});
+  let state = 'hidden';
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+  const uncaught0 = window.__uncaught.length;
+  try {
+    const b = WsBridge.connect(db, URL_DEAD, SLOW_RETRY);
+    bridges.push(b);
+    await until(() => b.status === 'reconnecting', "'reconnecting' after the refused attempt");
+    const c0 = b.stats().connects;
+    document.dispatchEvent(new Event('visibilitychange'));
+    assert(b.stats().connects === c0, `hidden: connects ${c0} -> ${b.stats().connects}`);
+    state = 'visible';
+    document.dispatchEvent(new Event('visibilitychange'));
+    assert(b.stats().connects === c0 + 1, `visible: connects ${c0} -> ${b.stats().connects} (expected a retry at once)`);
+    await sleep(0);
+    assert(window.__uncaught.length === uncaught0, `listener threw: ${JSON.stringify(window.__uncaught.slice(uncaught0))}`);
+  } finally {
+    delete document.visibilityState;
+    cleanup();
+  }
+});
+
+test("(8) a closed socket's closures are released right after its close event, not at the next timer", async () => {
+  const { db, bridges, cleanup } = setup({});
+  try {
+    const b = WsBridge.connect(db, URL_DEAD, SLOW_RETRY);
+    bridges.push(b);
+    assert(b.__heldSockets() === 1, `held while opening: ${b.__heldSockets()}`);
+    await until(() => b.status === 'reconnecting', "'reconnecting' after the refused attempt");
+    await sleep(0); // the release is a microtask queued by the close event
+    assert(b.__heldSockets() === 0, `held after close: ${b.__heldSockets()}`);
+    b.reconnect();
+    assert(b.__heldSockets() === 1, `held while retrying: ${b.__heldSockets()}`);
+    b.free();
+    await sleep(0);
+    assert(b.status === 'disconnected', `status after free: ${b.status}`);
+  } finally {
+    cleanup();
+  }
+});
+
+test('(9) the bridge ends with its db: after db.free() no more traffic, write() throws USE_AFTER_FREE', async (t) => {
+  const { db, bridges, cleanup } = setup({
+    'sensors.temperature.vienna': { schemaType: 'temperature' },
+    cmd: { schemaType: 'setpoint', topic: 'commands/setpoint/room1', link: 'out' },
+  });
+  try {
+    const b = WsBridge.connect(db, URL_MAIN, { subscribeTopics: ['sensors/temperature/vienna'] });
+    bridges.push(b);
+    const tr = track(b);
+    await until(() => b.status === 'connected' && db.get('sensors.temperature.vienna'), 'connected with a value');
+    db.free();
+    assert(b.status === 'disconnected', `status right after db.free(): ${b.status}`);
+    const s0 = b.stats();
+    let err = null;
+    try {
+      b.write('cmd', { target_celsius: 20, timestamp: Date.now() });
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof AimDbError && err.code === 'USE_AFTER_FREE', `write after db.free(): ${err}`);
+    await sleep(500); // the server sends every 100 ms: nothing may arrive any more
+    const s1 = b.stats();
+    assert(s1.framesReceived === s0.framesReceived && s1.received === s0.received, `traffic after db.free(): ${JSON.stringify([s0, s1])}`);
+    assert(s1.connects === s0.connects, 'no reconnect');
+    t.note(`statuses ${tr.statuses.join(' > ')}`);
+  } finally {
+    cleanup();
+  }
+});
+
+test('(10) free() from an onError listener inside write(): no error, the bridge is freed when write returns', async () => {
+  const { db, bridges, cleanup } = setup({ cmd: { schemaType: 'setpoint', link: 'out' } });
+  try {
+    const b = WsBridge.connect(db, URL_DEAD, { ...SLOW_RETRY, maxOfflineQueue: 1, overflow: 'dropNewest' });
+    bridges.push(b);
+    b.write('cmd', { target_celsius: 1, timestamp: 1 });
+    let freedInside = false;
+    b.onError((e) => {
+      if (e.code === 'WRITE_DROPPED') {
+        b.free();
+        freedInside = true;
+      }
+    });
+    const errs = await consoleErrorsDuring(() => b.write('cmd', { target_celsius: 2, timestamp: 2 }));
+    assert(freedInside, 'the listener ran');
+    assert(errs.length === 0, `console errors: ${errs}`);
+    let err = null;
+    try {
+      b.stats();
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof AimDbError && err.code === 'USE_AFTER_FREE', `stats() after free: ${err}`);
+    b.free(); // idempotent
+  } finally {
+    bridges.length = 0;
+    cleanup();
+  }
+});
+
+test('(11) every local db.set of an out record is sent: 100 sets in one turn -> 100 writes, in order', async () => {
+  const { db, bridges, cleanup } = setup({ cmd: { schemaType: 'setpoint', topic: 'commands/setpoint/room1', link: 'out' } });
+  try {
+    const b = WsBridge.connect(db, URL_MAIN, {});
+    bridges.push(b);
+    await until(() => b.status === 'connected', 'connected');
+    const ts = Date.now();
+    for (let i = 0; i < 100; i++) db.set('cmd', { target_celsius: i, timestamp: ts + i });
+    const mine = async () => (await srv('readWrites')).filter((x) => x.payload.timestamp >= ts);
+    const writes = await until(async () => ((await mine()).length >= 100 ? mine() : null), '100 writes at the server');
+    const got = writes.map((w) => w.payload.target_celsius);
+    assert(JSON.stringify(got) === JSON.stringify([...Array(100).keys()]), `server order ${JSON.stringify(got)}`);
+    assert(b.stats().sent === 100, `sent ${b.stats().sent}`);
+  } finally {
+    cleanup();
+  }
+});
+
+test('(12) a write the bridge refuses leaves the local value alone (QUEUE_FULL under reject)', async () => {
+  const { db, bridges, cleanup } = setup({ cmd: { schemaType: 'setpoint', link: 'out' } });
+  try {
+    const b = WsBridge.connect(db, URL_DEAD, { ...SLOW_RETRY, maxOfflineQueue: 1, overflow: 'reject' });
+    bridges.push(b);
+    b.write('cmd', { target_celsius: 1, timestamp: 1 });
+    let err = null;
+    try {
+      b.write('cmd', { target_celsius: 2, timestamp: 2 });
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof AimDbError && err.code === 'QUEUE_FULL', `second write: ${err}`);
+    assert(db.get('cmd').target_celsius === 1, `local value ${JSON.stringify(db.get('cmd'))}`);
+    assert(db.stats().records.cmd.produced === 1, `produced ${db.stats().records.cmd.produced}`);
+    assert(b.stats().queued === 1, `queued ${b.stats().queued}`);
+  } finally {
+    cleanup();
+  }
+});
+
+test('(13) records configured after connect are synced: subscribed with late join, out records send', async (t) => {
+  const { db, bridges, cleanup } = setup({});
+  try {
+    const b = WsBridge.connect(db, URL_MAIN, { subscribeTopics: ['sensors/temperature/#'] });
+    bridges.push(b);
+    const tr = track(b);
+    await until(() => b.status === 'connected', 'connected');
+    db.configureRecord('sensors.temperature.vienna', { schemaType: 'temperature' });
+    await until(() => db.get('sensors.temperature.vienna'), 'a value in the late record');
+    await until(() => b.stats().snapshots >= 1, 'its late-join snapshot');
+    db.configureRecord('cmd', { schemaType: 'setpoint', topic: 'commands/setpoint/room1', link: 'out' });
+    const ts = Date.now();
+    db.set('cmd', { target_celsius: 19.5, timestamp: ts });
+    const mine = async () => (await srv('readWrites')).filter((x) => x.payload.timestamp >= ts);
+    const writes = await until(async () => ((await mine()).length >= 1 ? mine() : null), 'the late out record at the server');
+    assert(writes.length === 1 && writes[0].payload.target_celsius === 19.5, JSON.stringify(writes));
+    assert(tr.errors.length === 0, `errors: ${tr.errors.map((e) => e.message)}`);
+    t.note(`snapshots=${b.stats().snapshots}`);
+  } finally {
+    cleanup();
+  }
+});
+
+test('(14) values from the server are never sent back, whatever their JSON spelling (21.0, v1 payloads, nulls)', async () => {
+  const id = 'echo';
+  const send = [
+    '{"type":"data","topic":"room/setpoint","payload":{"target_celsius":21.0,"timestamp":5},"ts":1}',
+    '{"type":"data","topic":"temp/x","payload":{"schema_version":1,"temp":70.0,"unit":"F","timestamp":5},"ts":1}',
+    '{"type":"data","topic":"gps/x","payload":{"latitude":1.0,"longitude":2,"altitude":null,"timestamp":5},"ts":1}',
+  ];
+  const { db, bridges, cleanup } = setup({
+    room: { schemaType: 'setpoint', topic: 'room/setpoint', link: 'both' },
+    temp: { schemaType: 'temperature', topic: 'temp/x', link: 'both' },
+    gps: { schemaType: 'gps_location', topic: 'gps/x', link: 'both' },
+  });
+  try {
+    const b = WsBridge.connect(db, hostileUrl(id, { send: JSON.stringify(send) }), { subscribeTopics: ['#'] });
+    bridges.push(b);
+    const tr = track(b);
+    await until(() => db.get('room') && db.get('temp') && db.get('gps'), 'the three values');
+    assert(tr.errors.length === 0, `errors: ${tr.errors.map((e) => e.message)}`);
+    db.set('room', { target_celsius: 23, timestamp: 7 });
+    const conns = await until(async () => {
+      const c = await hostileLog(id);
+      return c.length && writesIn(c[0].frames).length >= 1 ? c : null;
+    }, 'the local write at the server');
+    const writes = writesIn(conns[0].frames);
+    assert(writes.length === 1 && writes[0].payload.target_celsius === 23, `writes at the server: ${JSON.stringify(writes)}`);
+  } finally {
+    cleanup();
+  }
+});
+
+test('(15) binary, oversized, unknown-topic and out-only frames are dropped and counted; the link stays up', async () => {
+  const id = 'frames';
+  const send = [
+    { binary: 10 },
+    { big: 5000, topic: 'room/setpoint' },
+    '{"type":"data","topic":"nobody/here","payload":{"target_celsius":1,"timestamp":1},"ts":1}',
+    '{"type":"data","topic":"cmd/x","payload":{"target_celsius":1,"timestamp":1},"ts":1}',
+    '{"type":"data","topic":"room/setpoint","payload":{"target_celsius":20,"timestamp":1},"ts":1}',
+  ];
+  const { db, bridges, cleanup } = setup({
+    room: { schemaType: 'setpoint', topic: 'room/setpoint' },
+    cmd: { schemaType: 'setpoint', topic: 'cmd/x', link: 'out' },
+  });
+  try {
+    const b = WsBridge.connect(db, hostileUrl(id, { send: JSON.stringify(send) }), { subscribeTopics: ['#'], maxFrameBytes: 1024 });
+    bridges.push(b);
+    const tr = track(b);
+    await until(() => db.get('room'), 'the good frame after the bad ones');
+    const s = b.stats();
+    assert(s.binaryFrames === 1 && s.oversizedFrames === 1 && s.unknownTopic === 1 && s.notInbound === 1, `stats ${JSON.stringify(s)}`);
+    const big = tr.errors.find((e) => e.code === 'FRAME_TOO_LARGE');
+    assert(big && big.message.length < 300, `FRAME_TOO_LARGE error: ${big?.message}`);
+    assert(tr.errors.some((e) => e.code === 'BINARY_FRAME'), `errors ${tr.errors.map((e) => e.code)}`);
+    assert(b.status === 'connected', `status ${b.status}`);
+  } finally {
+    cleanup();
+  }
+});
+
+/** Waits until the hostile server's connection #n read `count` writes; returns the log. */
+async function writesAt(id, n, count, what) {
+  return until(async () => {
+    const c = await hostileLog(id);
+    return c.length >= n && writesIn(c[n - 1].frames).length >= count ? c : null;
+  }, what);
+}
+const FAST_RETRY = { autoReconnect: { initialMs: 50, maxMs: 200 }, keepaliveMs: 200 };
+const values = (frames) => writesIn(frames).map((w) => w.payload.target_celsius);
+const range = (n) => [...Array(n).keys()];
+
+test('(16) 200 offline writes, the socket dies after the server read 10: all 200 are re-sent and confirmed', async (t) => {
+  const id = 'die10';
+  const { db, bridges, cleanup } = setup({ cmd: { schemaType: 'setpoint', topic: 'cmd/x', link: 'out' } });
+  try {
+    const b = WsBridge.connect(db, hostileUrl(id, { dieAfterWrites: 10 }), FAST_RETRY);
+    bridges.push(b);
+    for (let i = 0; i < 200; i++) b.write('cmd', { target_celsius: i, timestamp: i + 1 });
+    assert(b.stats().queued === 200, `queued ${b.stats().queued}`);
+    const log = await writesAt(id, 2, 200, 'the writes on the second connection');
+    assert(values(log[0].frames).length === 10, `first connection read ${values(log[0].frames).length}`);
+    assert(JSON.stringify(values(log[1].frames)) === JSON.stringify(range(200)), `second connection: ${values(log[1].frames)}`);
+    await until(() => b.stats().unconfirmed === 0 && b.stats().confirmed === 200, 'all 200 confirmed');
+    const s = b.stats();
+    assert(s.dropped === 0 && s.queued === 0, `stats ${JSON.stringify(s)}`);
+    t.note(`sent=${s.sent} resent=${s.resent} confirmed=${s.confirmed}`);
+  } finally {
+    cleanup();
+  }
+});
+
+test('(17) the server stops reading: writes sent while connected are re-sent after PONG_TIMEOUT', async (t) => {
+  const id = 'stopread';
+  const { db, bridges, cleanup } = setup({ cmd: { schemaType: 'setpoint', topic: 'cmd/x', link: 'out' } });
+  try {
+    const b = WsBridge.connect(db, hostileUrl(id, { stopReading: 1 }), { ...FAST_RETRY, pongTimeoutMs: 500 });
+    bridges.push(b);
+    const tr = track(b);
+    // 50 writes as soon as the link is up: sent on a socket the server never reads.
+    const written = new Promise((resolve) => {
+      const off = b.onStatusChange((s) => {
+        if (s !== 'connected') return;
+        off();
+        for (let i = 0; i < 50; i++) b.write('cmd', { target_celsius: i, timestamp: i + 1 });
+        resolve(b.stats());
+      });
+    });
+    const s0 = await written;
+    assert(s0.sent === 50 && s0.unconfirmed === 50, `stats ${JSON.stringify(s0)}`);
+    await until(() => tr.errors.find((e) => e.code === 'PONG_TIMEOUT'), 'PONG_TIMEOUT');
+    const log = await writesAt(id, 2, 50, 'the writes on the second connection');
+    assert(log[0].frames.length === 0, 'the first connection read nothing');
+    assert(JSON.stringify(values(log[1].frames)) === JSON.stringify(range(50)), `second connection: ${values(log[1].frames)}`);
+    await until(() => b.stats().confirmed === 50, 'all 50 confirmed');
+    t.note(`resent=${b.stats().resent}`);
+  } finally {
+    cleanup();
+  }
+});
+
+test('(18) accept-then-destroy: writes survive every destroyed connection and arrive on the first that lives', async (t) => {
+  const id = 'acceptdestroy';
+  const { db, bridges, cleanup } = setup({ cmd: { schemaType: 'setpoint', topic: 'cmd/x', link: 'out' } });
+  try {
+    const b = WsBridge.connect(db, hostileUrl(id, { destroyFirst: 3 }), FAST_RETRY);
+    bridges.push(b);
+    for (let i = 0; i < 20; i++) b.write('cmd', { target_celsius: i, timestamp: i + 1 });
+    const log = await writesAt(id, 4, 20, 'the writes on the fourth connection');
+    assert(JSON.stringify(values(log[3].frames)) === JSON.stringify(range(20)), `fourth connection: ${values(log[3].frames)}`);
+    await until(() => b.stats().confirmed === 20, 'all 20 confirmed');
+    assert(b.stats().dropped === 0, `dropped ${b.stats().dropped}`);
+    t.note(`connects=${b.stats().connects}`);
+  } finally {
+    cleanup();
+  }
+});
+
+test('(19) a URL that can never work throws INVALID_URL at connect (no retries)', async () => {
+  const { db, cleanup } = setup({});
+  try {
+    for (const url of ['ws://[::1', 'http://127.0.0.1/ws', 'not a url']) {
+      let err = null;
+      try {
+        WsBridge.connect(db, url, {});
+      } catch (e) {
+        err = e;
+      }
+      assert(err instanceof AimDbError && err.code === 'INVALID_URL', `${url}: ${err}`);
+    }
   } finally {
     cleanup();
   }

@@ -12,7 +12,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startServer as startAimDbServer } from './server.mjs';
+import { startServer as startAimDbServer, freePort } from './server.mjs';
+import { startHostile } from './hostile.mjs';
 import { startStatic } from '../../demo/static.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -119,7 +120,7 @@ async function runBridge(browser, base) {
   const TOKEN = 's3cret';
   let servers;
   try {
-    servers = { main: await startAimDbServer(), token: await startAimDbServer({ token: TOKEN }) };
+    servers = { main: await startAimDbServer(), token: await startAimDbServer({ token: TOKEN }), hostile: await startHostile() };
   } catch (e) {
     record(`${label}: the AimDB test server starts`, false, e && e.stack ? e.stack : String(e));
     return;
@@ -137,7 +138,7 @@ async function runBridge(browser, base) {
       if (cmd === 'readWrites') return s.readWrites();
       throw new Error(`unknown server command ${cmd}`);
     });
-    const q = `port=${servers.main.port}&tokenPort=${servers.token.port}&token=${TOKEN}`;
+    const q = `port=${servers.main.port}&tokenPort=${servers.token.port}&token=${TOKEN}&hostilePort=${servers.hostile.port}&deadPort=${await freePort()}`;
     await page.goto(`${base}/tests/js/pages/bridge.html?${q}`);
     try {
       await page.waitForFunction(() => window.__finished === true, null, { timeout: PAGE_TIMEOUT_MS, polling: 200 });
@@ -165,6 +166,7 @@ async function runBridge(browser, base) {
     await page.close();
     await servers.main.stop();
     await servers.token.stop();
+    await servers.hostile.close();
   }
 }
 

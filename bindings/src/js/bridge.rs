@@ -6,25 +6,27 @@
 //!   (`set_json`: validated, migrated, produced). A violation is handed back to the
 //!   machine (`reject_inbound`) and reported as a `CONTRACT_VIOLATION` error carrying
 //!   the topic; the record is not touched;
-//! - outbound (`out`/`both`): a tap (a subscription task on the record) hands every
-//!   locally produced value to `Bridge::write`; the machine's echo suppression drops
-//!   the values it delivered itself. `RawBridge::write` validates, produces, and sends
-//!   directly (so several writes in one tick are all sent, in order, even through a
-//!   coalescing buffer); the tap then skips them.
+//! - outbound (`out`/`both`): the db tells its linked bridges about every local write
+//!   (`db.set`, `WsBridge.write`; see `DbObserver`), synchronously and one by one, so
+//!   every accepted value goes to the machine, whatever the record's buffer coalesces.
+//!   Values the bridge delivered are not local writes: they never go back;
+//! - `WsBridge.write` validates against the contract, asks the machine whether it can
+//!   take the write, and only then sets the value locally (which sends it);
+//! - records configured after `connect` are added to the machine (`add_record`);
+//! - the bridge ends with its db (`db_freed`).
 
-use super::db::{LinkedRecord, RawDb};
+use super::db::{DbHandle, DbObserver, LinkedRecord, RawDb};
 use super::error::FacadeError;
 use super::options::Link as DbLink;
-use super::record::{DynRecord, SubscribeArgs};
+use super::record::DynRecord;
 use aimdb_wasm_bridge::error::error_code_str;
 use aimdb_wasm_bridge::web::{self, WebBridge};
-use aimdb_wasm_bridge::{Action, Bridge, BridgeError, BridgeOptions, DropReason, Link, RecordLink, WriteError};
+use aimdb_wasm_bridge::{Action, Bridge, BridgeError, BridgeOptions, ConfigError, DropReason, Link, RecordLink, WriteError};
 use core::cell::{Cell, RefCell};
 use js_sys::Function;
-use std::rc::Rc;
-use wasm_bindgen::closure::Closure;
+use hashbrown::HashMap;
+use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 /// An `Error` named `AimDbError` with `code` and extra string fields.
 fn js_error(code: &str, message: &str, fields: &[(&str, &str)]) -> JsValue {
@@ -38,36 +40,41 @@ fn js_error(code: &str, message: &str, fields: &[(&str, &str)]) -> JsValue {
     err.into()
 }
 
+/// A link error as an `AimDbError` (`None` for a refused inbound payload: the delivery
+/// reports that itself, with the contract's details).
 fn bridge_error_js(e: &BridgeError) -> Option<JsValue> {
     let msg = e.to_string();
     Some(match e {
-        BridgeError::MalformedFrame { .. } => js_error("MALFORMED_FRAME", &msg, &[]),
         BridgeError::Server { code, topic, .. } => {
             let c = error_code_str(code);
             match topic {
-                Some(t) => js_error("SERVER_ERROR", &msg, &[("serverCode", c), ("topic", t)]),
-                None => js_error("SERVER_ERROR", &msg, &[("serverCode", c)]),
+                Some(t) => js_error(e.code(), &msg, &[("serverCode", c), ("topic", t)]),
+                None => js_error(e.code(), &msg, &[("serverCode", c)]),
             }
         }
-        BridgeError::ConnectionRefused { .. } => js_error("CONNECTION_REFUSED", &msg, &[]),
-        BridgeError::ConnectTimeout { .. } => js_error("CONNECT_TIMEOUT", &msg, &[]),
-        BridgeError::PongTimeout { .. } => js_error("PONG_TIMEOUT", &msg, &[]),
-        BridgeError::ConnectionLost => js_error("CONNECTION_LOST", &msg, &[]),
-        // Reported by the delivery itself, with the contract's details.
         BridgeError::PayloadRejected { .. } => return None,
+        _ => js_error(e.code(), &msg, &[]),
     })
 }
 
 fn write_error_js(e: &WriteError) -> JsValue {
-    let code = match e {
-        WriteError::UnknownRecord { .. } => "UNKNOWN_KEY",
-        WriteError::NotOutbound { .. } => "NOT_OUTBOUND",
-        WriteError::Disconnected { .. } => "BRIDGE_DISCONNECTED",
-        WriteError::QueueFull { .. } => "QUEUE_FULL",
-        WriteError::TooLarge { .. } => "FRAME_TOO_LARGE",
-        WriteError::InvalidPayload { .. } => "INVALID_PAYLOAD",
-    };
-    js_error(code, &e.to_string(), &[("key", e.key())])
+    js_error(e.code(), &e.to_string(), &[("key", e.key())])
+}
+
+/// `INVALID_URL` or `INVALID_OPTIONS`, with the record key where one is involved.
+fn config_error_js(e: &ConfigError) -> JsValue {
+    let msg = e.to_string();
+    match e {
+        ConfigError::InvalidRecord { key, .. } | ConfigError::DuplicateKey { key } => js_error(e.code(), &msg, &[("key", key)]),
+        ConfigError::DuplicateTopic { topic, second, .. } => js_error(e.code(), &msg, &[("key", second), ("topic", topic)]),
+        _ => js_error(e.code(), &msg, &[]),
+    }
+}
+
+/// Whether the machine also reported this refusal as a `WriteDropped` action (then
+/// that action is the one report).
+fn reported_as_dropped(e: &WriteError) -> bool {
+    matches!(e, WriteError::Disconnected { .. } | WriteError::QueueFull { .. })
 }
 
 /// Parses `text` into `T` through [`crate::json`] (its own error type: serde_json's typed
@@ -83,33 +90,110 @@ fn invalid_options(message: String) -> JsValue {
     FacadeError::InvalidOptions { what: "WsBridge options", message }.into()
 }
 
+fn db_freed_error() -> JsValue {
+    js_error("USE_AFTER_FREE", "the WasmDb of this WsBridge was freed", &[])
+}
+
+fn link_of(l: DbLink) -> Link {
+    match l {
+        DbLink::In => Link::In,
+        DbLink::Out => Link::Out,
+        DbLink::Both => Link::Both,
+    }
+}
+
 struct Linked {
-    key: String,
     record: Rc<dyn DynRecord>,
     link: Link,
 }
 
-struct Tap {
-    cancelled: Rc<Cell<bool>>,
-    _task: aimdb_wasm::executors::Task<()>,
-    _cb: Closure<dyn FnMut(JsValue)>,
+/// The bridge's state, shared by `RawBridge`, the transport's action handler and the
+/// db (which holds it weakly as a `DbObserver`).
+struct Inner {
+    web: WebBridge,
+    db: DbHandle,
+    /// Linked records by key.
+    records: RefCell<HashMap<String, Linked>>,
+    on_error: Function,
+    /// The db was freed or the bridge disposed: no more traffic.
+    ended: Cell<bool>,
+    /// Ended because the db was freed.
+    db_gone: Cell<bool>,
 }
 
-/// Values `write` sent itself, per key, that the tap has not seen yet.
-type Pending = Rc<RefCell<Vec<(String, String)>>>;
+impl Inner {
+    fn report(&self, err: &JsValue) {
+        let _ = self.on_error.call1(&JsValue::UNDEFINED, err);
+    }
+
+    fn end(&self) {
+        if self.ended.replace(true) {
+            return;
+        }
+        self.web.with(|b, now| b.disconnect(now));
+        self.web.shutdown();
+        self.records.borrow_mut().clear();
+    }
+
+    /// A value from the server for `key` (an `in`/`both` record).
+    fn deliver(&self, wb: &WebBridge, key: &str, topic: &str, payload: &serde_json::Value) {
+        let Some(record) = self.records.borrow().get(key).map(|l| l.record.clone()) else { return };
+        if let Err(e) = record.set_json(&payload.to_string()) {
+            let reason = e.message();
+            wb.with(|b, now| b.reject_inbound(key, payload, reason.as_str(), now));
+            let err = e.to_js();
+            let _ = js_sys::Reflect::set(&err, &"topic".into(), &topic.into());
+            self.report(&err);
+        }
+    }
+}
+
+impl DbObserver for Inner {
+    fn local_write(&self, key: &str, record: &dyn DynRecord) {
+        if self.ended.get() {
+            return;
+        }
+        if !self.records.borrow().get(key).is_some_and(|l| l.link.is_outbound()) {
+            return;
+        }
+        // `None` only if the value cannot be serialized; the record counts that.
+        let Some(json) = record.latest_json() else { return };
+        if let Err(e) = self.web.with(|b, now| b.write_json(key, &json, now)) {
+            if !reported_as_dropped(&e) {
+                self.report(&write_error_js(&e));
+            }
+        }
+    }
+
+    fn configured(&self, r: LinkedRecord) {
+        if self.ended.get() {
+            return;
+        }
+        let link = link_of(r.link);
+        let rl = RecordLink { key: r.key.clone(), topic: r.topic, link };
+        match self.web.with(|b, now| b.add_record(rl, now)) {
+            Ok(()) => {
+                self.records.borrow_mut().insert(r.key, Linked { record: r.record, link });
+            }
+            Err(e) => self.report(&config_error_js(&e)),
+        }
+    }
+
+    fn db_freed(&self) {
+        self.db_gone.set(true);
+        self.end();
+    }
+}
 
 /// The bridge a page drives (wrapped as `WsBridge` by the npm package).
 #[wasm_bindgen]
 pub struct RawBridge {
-    web: WebBridge,
-    records: Rc<Vec<Linked>>,
-    pending: Pending,
-    taps: RefCell<Vec<Tap>>,
+    inner: Rc<Inner>,
 }
 
 #[wasm_bindgen]
 impl RawBridge {
-    /// Links the records configured in `db` so far and starts connecting.
+    /// Links the records configured in `db` (now and later) and starts connecting.
     /// `on_status(status)`, `on_error(AimDbError-like)`, `on_synced(json)`.
     pub fn connect(
         db: &RawDb,
@@ -120,122 +204,92 @@ impl RawBridge {
         on_synced: Function,
     ) -> Result<RawBridge, JsValue> {
         let mut opts: BridgeOptions = from_json(options_json)?;
-        if opts.seed == BridgeOptions::default().seed {
-            opts.seed = web::random_seed();
+        if opts.seed.is_none() {
+            opts.seed = Some(web::random_seed());
         }
-        let linked: Vec<Linked> = db
-            .linked_records()?
-            .into_iter()
-            .map(|LinkedRecord { key, record, topic: _, link }| Linked {
-                key,
-                record,
-                link: match link {
-                    DbLink::In => Link::In,
-                    DbLink::Out => Link::Out,
-                    DbLink::Both => Link::Both,
-                },
-            })
+        let linked = db.linked_records()?;
+        let links: Vec<RecordLink> = linked
+            .iter()
+            .map(|r| RecordLink { key: r.key.clone(), topic: r.topic.clone(), link: link_of(r.link) })
             .collect();
-        let links: Vec<RecordLink> = db
-            .linked_records()?
+        let bridge = Bridge::new(url, opts, links).map_err(|e| config_error_js(&e))?;
+        let records: HashMap<String, Linked> = linked
             .into_iter()
-            .zip(&linked)
-            .map(|(r, l)| RecordLink { key: r.key, topic: r.topic, link: l.link })
+            .map(|r| (r.key, Linked { record: r.record, link: link_of(r.link) }))
             .collect();
-        let bridge = Bridge::new(url, opts, links).map_err(|e| invalid_options(e.to_string()))?;
-        let records = Rc::new(linked);
-        let recs = records.clone();
-        let handler = move |wb: &WebBridge, action: Action| match action {
-            Action::Deliver(d) => {
-                let Some(l) = recs.iter().find(|l| l.key == d.key) else { return };
-                if let Err(e) = l.record.set_json(&d.payload.to_string()) {
-                    let reason = e.message();
-                    wb.with(|b, now| b.reject_inbound(&d.key, &d.payload, reason.as_str(), now));
-                    let err = e.to_js();
-                    let _ = js_sys::Reflect::set(&err, &"topic".into(), &d.topic.as_str().into());
-                    let _ = on_error.call1(&JsValue::UNDEFINED, &err);
-                }
-            }
-            Action::Status(s) => {
-                let _ = on_status.call1(&JsValue::UNDEFINED, &s.as_str().into());
-            }
-            Action::Error(e) => {
-                if let Some(err) = bridge_error_js(&e) {
-                    let _ = on_error.call1(&JsValue::UNDEFINED, &err);
-                }
-            }
-            Action::WriteDropped(w) => {
-                let reason = match w.reason {
-                    DropReason::DroppedOldest => "droppedOldest",
-                    DropReason::DroppedNewest => "droppedNewest",
-                    DropReason::QueueFull => "queueFull",
-                    DropReason::Disconnected => "disconnected",
-                };
-                let msg = format!("write to {:?} (topic {}) dropped: {reason}", w.key, w.topic);
-                let err = js_error("WRITE_DROPPED", &msg, &[("key", &w.key), ("topic", &w.topic), ("reason", reason)]);
-                let _ = on_error.call1(&JsValue::UNDEFINED, &err);
-            }
-            Action::Synced { timed_out, missing } => {
-                #[derive(serde::Serialize)]
-                #[serde(rename_all = "camelCase")]
-                struct Synced {
-                    missing: Vec<String>,
-                    timed_out: bool,
-                }
-                let json = serde_json::to_string(&Synced { missing, timed_out }).unwrap_or_default();
-                let _ = on_synced.call1(&JsValue::UNDEFINED, &json.into());
-            }
-            _ => {}
-        };
-        let web = WebBridge::new(bridge, handler);
-        let pending: Pending = Rc::default();
-        let mut taps = Vec::new();
-        for l in records.iter().filter(|l| l.link.is_outbound()) {
-            let cancelled = Rc::new(Cell::new(false));
-            let (w, p, key, c) = (web.clone(), pending.clone(), l.key.clone(), cancelled.clone());
-            let cb = Closure::<dyn FnMut(JsValue)>::new(move |json: JsValue| {
-                let Some(json) = json.as_string() else { return };
-                if c.get() {
-                    return;
-                }
-                {
-                    let mut p = p.borrow_mut();
-                    if let Some(at) = p.iter().rposition(|(k, v)| *k == key && *v == json) {
-                        // Sent by `write` already; older ones were coalesced away.
-                        let mut i = 0;
-                        p.retain(|(k, _)| {
-                            i += 1;
-                            !(i <= at + 1 && *k == key)
-                        });
-                        return;
+        let handle = db.handle()?;
+        let mut observed: Result<(), FacadeError> = Ok(());
+        let inner = Rc::new_cyclic(|me: &Weak<Inner>| {
+            let me2 = me.clone();
+            let on_err = on_error.clone();
+            let handler = move |wb: &WebBridge, action: Action| match action {
+                Action::Deliver(d) => {
+                    if let Some(inner) = me2.upgrade() {
+                        inner.deliver(wb, &d.key, &d.topic, &d.payload);
                     }
                 }
-                let _ = w.with(|b, now| b.write_json(&key, &json, now));
-            });
-            let task = l.record.subscribe(SubscribeArgs {
-                callback: cb.as_ref().unchecked_ref::<Function>().clone(),
-                batch: false,
-                on_lag: None,
-                cancelled: cancelled.clone(),
-            })?;
-            taps.push(Tap { cancelled, _task: task, _cb: cb });
-        }
-        web.with(|b, now| b.connect(now));
-        Ok(RawBridge { web, records, pending, taps: RefCell::new(taps) })
+                Action::Status(s) => {
+                    let _ = on_status.call1(&JsValue::UNDEFINED, &s.as_str().into());
+                }
+                Action::Error(e) => {
+                    if let Some(err) = bridge_error_js(&e) {
+                        let _ = on_err.call1(&JsValue::UNDEFINED, &err);
+                    }
+                }
+                Action::WriteDropped(w) => {
+                    let reason = match w.reason {
+                        DropReason::DroppedOldest => "droppedOldest",
+                        DropReason::DroppedNewest => "droppedNewest",
+                        DropReason::QueueFull => "queueFull",
+                        DropReason::Disconnected => "disconnected",
+                    };
+                    let msg = format!("write to {:?} (topic {}) dropped: {reason}", w.key, w.topic);
+                    let err =
+                        js_error("WRITE_DROPPED", &msg, &[("key", &w.key), ("topic", &w.topic), ("reason", reason)]);
+                    let _ = on_err.call1(&JsValue::UNDEFINED, &err);
+                }
+                Action::Synced { timed_out, missing } => {
+                    #[derive(serde::Serialize)]
+                    #[serde(rename_all = "camelCase")]
+                    struct Synced {
+                        missing: Vec<String>,
+                        timed_out: bool,
+                    }
+                    let json = serde_json::to_string(&Synced { missing, timed_out }).unwrap_or_default();
+                    let _ = on_synced.call1(&JsValue::UNDEFINED, &json.into());
+                }
+                _ => {}
+            };
+            let web = WebBridge::new(bridge, handler);
+            observed = db.observe(me.clone() as Weak<dyn DbObserver>);
+            Inner {
+                web,
+                db: handle,
+                records: RefCell::new(records),
+                on_error,
+                ended: Cell::new(false),
+                db_gone: Cell::new(false),
+            }
+        });
+        observed?;
+        inner.web.with(|b, now| b.connect(now));
+        Ok(RawBridge { inner })
     }
 
     /// `'connecting' | 'connected' | 'disconnected' | 'reconnecting'`.
     pub fn status(&self) -> String {
-        self.web.read(|b| b.status().as_str().to_owned())
+        self.inner.web.read(|b| b.status().as_str().to_owned())
     }
 
     /// Counters, as JSON.
     pub fn stats(&self) -> String {
-        let s = self.web.read(|b| b.stats());
-        // Keys in the order `json!`'s (sorted) map wrote them.
+        let s = self.inner.web.read(|b| b.stats());
+        // Keys sorted.
         #[derive(serde::Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Out {
+            binary_frames: u64,
+            confirmed: u64,
             connects: u64,
             dropped: u64,
             echo_suppressed: u64,
@@ -243,16 +297,24 @@ impl RawBridge {
             frames_sent: u64,
             last_error: Option<String>,
             malformed: u64,
+            not_inbound: u64,
+            oversized_frames: u64,
             queued: usize,
             received: u64,
             reconnects: u64,
             rejected: u64,
+            resent: u64,
             sent: u64,
             server_errors: u64,
             snapshots: u64,
+            stale_snapshots: u64,
+            unconfirmed: usize,
+            unknown_topic: u64,
             writes_rejected: u64,
         }
         serde_json::to_string(&Out {
+            binary_frames: s.binary_frames,
+            confirmed: s.writes_confirmed,
             connects: s.connects,
             dropped: s.writes_dropped,
             echo_suppressed: s.echo_suppressed,
@@ -260,13 +322,19 @@ impl RawBridge {
             frames_sent: s.frames_sent,
             last_error: s.last_error.map(|e| e.to_string()),
             malformed: s.malformed,
+            not_inbound: s.not_inbound,
+            oversized_frames: s.oversized_frames,
             queued: s.queue_len,
             received: s.delivered,
             reconnects: s.reconnects,
             rejected: s.rejected,
+            resent: s.writes_resent,
             sent: s.writes_sent,
             server_errors: s.server_errors,
             snapshots: s.snapshots,
+            stale_snapshots: s.stale_snapshots,
+            unconfirmed: s.unconfirmed,
+            unknown_topic: s.unknown_topic,
             writes_rejected: s.writes_rejected,
         })
         .unwrap_or_default()
@@ -275,54 +343,72 @@ impl RawBridge {
     /// Adds subscription patterns (`topics_json`: a JSON array of strings).
     pub fn subscribe(&self, topics_json: &str) -> Result<(), JsValue> {
         let topics: Vec<String> = from_json(topics_json)?;
-        self.web.with(|b, now| b.subscribe(&topics, now)).map_err(|e| invalid_options(e.to_string()))
+        self.inner.web.with(|b, now| b.subscribe(&topics, now)).map_err(|e| config_error_js(&e))
     }
 
     /// Removes subscription patterns.
     pub fn unsubscribe(&self, topics_json: &str) -> Result<(), JsValue> {
         let topics: Vec<String> = from_json(topics_json)?;
-        self.web.with(|b, now| b.unsubscribe(&topics, now)).map_err(|e| invalid_options(e.to_string()))
+        self.inner.web.with(|b, now| b.unsubscribe(&topics, now)).map_err(|e| config_error_js(&e))
     }
 
-    /// Validates `json` against the record's contract, produces it locally and sends it
-    /// (or queues it while offline).
+    /// Validates `json` against the record's contract, checks that the bridge can take
+    /// the write, then sets it locally, which sends it (or queues it while offline).
+    /// Nothing is set locally when any step refuses.
     pub fn write(&self, key: &str, json: &str) -> Result<(), JsValue> {
-        if self.web.read(|b| b.is_disconnected_on_purpose()) {
+        let inner = &self.inner;
+        if inner.db_gone.get() {
+            return Err(db_freed_error());
+        }
+        if inner.web.read(|b| b.is_disconnected_on_purpose()) {
             return Err(write_error_js(&WriteError::Disconnected { key: key.into() }));
         }
-        let l = self.records.iter().find(|l| l.key == key).ok_or_else(|| FacadeError::UnknownKey { key: key.into() })?;
-        if !l.link.is_outbound() {
-            return Err(write_error_js(&WriteError::NotOutbound { key: key.into(), link: l.link }));
+        let (record, link) = inner
+            .records
+            .borrow()
+            .get(key)
+            .map(|l| (l.record.clone(), l.link))
+            .ok_or_else(|| FacadeError::UnknownKey { key: key.into() })?;
+        if !link.is_outbound() {
+            return Err(write_error_js(&WriteError::NotOutbound { key: key.into(), link }));
         }
-        l.record.set_json(json)?;
-        let norm = l.record.latest_json().unwrap_or_else(|| json.to_owned());
-        self.pending.borrow_mut().push((key.to_owned(), norm.clone()));
-        self.web.with(|b, now| b.write_json(key, &norm, now)).map(|_| ()).map_err(|e| write_error_js(&e))
+        let schema = crate::schema::lookup(record.schema())
+            .ok_or_else(|| FacadeError::UnknownSchema { key: Some(key.into()), schema: record.schema().into() })?;
+        let canonical =
+            schema.validate_json(json).map_err(|error| FacadeError::Contract { key: Some(key.into()), error })?;
+        inner.web.with(|b, now| b.check_write(key, &canonical, now)).map_err(|e| write_error_js(&e))?;
+        Ok(inner.db.set(key, &canonical)?)
     }
 
     /// Reconnects after `disconnect()` (or retries at once while waiting).
-    pub fn reconnect(&self) {
-        self.web.with(|b, now| b.connect(now));
+    pub fn reconnect(&self) -> Result<(), JsValue> {
+        if self.inner.db_gone.get() {
+            return Err(db_freed_error());
+        }
+        self.inner.web.with(|b, now| b.connect(now));
+        Ok(())
     }
 
     /// Closes on purpose: no reconnect; queued writes are dropped; `write` throws.
     pub fn disconnect(&self) {
-        self.web.with(|b, now| b.disconnect(now));
+        self.inner.web.with(|b, now| b.disconnect(now));
     }
 
-    /// Disconnects and releases the transport and the taps.
+    /// Disconnects and releases the transport.
     pub fn dispose(&self) {
-        for t in self.taps.borrow().iter() {
-            t.cancelled.set(true);
-        }
-        self.web.with(|b, now| b.disconnect(now));
-        self.web.shutdown();
-        self.taps.borrow_mut().clear();
+        self.inner.end();
+    }
+
+    /// Sockets whose closures are still held (test hook: a closed socket's are released
+    /// right after its `close` event).
+    #[wasm_bindgen(js_name = __heldSockets)]
+    pub fn held_sockets(&self) -> u32 {
+        self.inner.web.held_sockets() as u32
     }
 }
 
 impl Drop for RawBridge {
     fn drop(&mut self) {
-        self.dispose();
+        self.inner.end();
     }
 }

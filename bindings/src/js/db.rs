@@ -59,6 +59,35 @@ struct Core {
     /// By id (unsubscribing is O(1) whatever the number of live subscriptions).
     subs: RefCell<HashMap<u32, Subscription>>,
     next_sub: Cell<u32>,
+    /// The bridges linked to this db.
+    #[cfg(feature = "bridge")]
+    observers: RefCell<Vec<std::rc::Weak<dyn DbObserver>>>,
+}
+
+impl Core {
+    /// Validates `json` against `key`'s contract and produces it: a local write, which
+    /// linked bridges are told about.
+    fn set_local(&self, key: &str, json: &str) -> Result<(), FacadeError> {
+        let record =
+            self.records.borrow().get(key).map(|e| e.record.clone()).ok_or_else(|| FacadeError::UnknownKey { key: key.into() })?;
+        record.set_json(json)?;
+        #[cfg(feature = "bridge")]
+        self.notify(|o| o.local_write(key, &*record));
+        Ok(())
+    }
+
+    /// Calls `f` on every live observer (none borrowed while it runs: `f` may re-enter).
+    #[cfg(feature = "bridge")]
+    fn notify(&self, f: impl Fn(&dyn DbObserver)) {
+        let live: Vec<Rc<dyn DbObserver>> = {
+            let mut obs = self.observers.borrow_mut();
+            obs.retain(|w| w.strong_count() > 0);
+            obs.iter().filter_map(std::rc::Weak::upgrade).collect()
+        };
+        for o in live {
+            f(&*o);
+        }
+    }
 }
 
 /// The database a page talks to (wrapped as `WasmDb` by the npm package).
@@ -85,6 +114,7 @@ impl Serialize for RecordsStats<'_> {
 
 /// What the bridge needs of one configured record.
 #[cfg(feature = "bridge")]
+#[derive(Clone)]
 pub(super) struct LinkedRecord {
     pub key: String,
     pub record: Rc<dyn DynRecord>,
@@ -92,7 +122,44 @@ pub(super) struct LinkedRecord {
     pub link: Link,
 }
 
+/// A bridge linked to a db (`RawBridge`), told what happens to it.
+#[cfg(feature = "bridge")]
+pub(super) trait DbObserver {
+    /// `key` was set locally (`db.set` or `WsBridge.write`); `record` holds the value.
+    fn local_write(&self, key: &str, record: &dyn DynRecord);
+    /// A record was configured after the bridge connected.
+    fn configured(&self, record: LinkedRecord);
+    /// The db is being freed: the bridge ends with it.
+    fn db_freed(&self);
+}
+
+/// A bridge's handle on its db (does not keep it alive).
+#[cfg(feature = "bridge")]
+pub(super) struct DbHandle(std::rc::Weak<Core>);
+
+#[cfg(feature = "bridge")]
+impl DbHandle {
+    /// `db.set(key, json)`; `USE_AFTER_FREE` once the db is freed.
+    pub fn set(&self, key: &str, json: &str) -> Result<(), FacadeError> {
+        self.0.upgrade().ok_or(FacadeError::UseAfterFree)?.set_local(key, json)
+    }
+}
+
 impl RawDb {
+    /// Links a bridge: it is told about local writes, records configured from now on,
+    /// and the end of the db.
+    #[cfg(feature = "bridge")]
+    pub(super) fn observe(&self, observer: std::rc::Weak<dyn DbObserver>) -> Result<(), FacadeError> {
+        self.core()?.observers.borrow_mut().push(observer);
+        Ok(())
+    }
+
+    /// A handle for a linked bridge's local writes.
+    #[cfg(feature = "bridge")]
+    pub(super) fn handle(&self) -> Result<DbHandle, FacadeError> {
+        Ok(DbHandle(Rc::downgrade(&self.core()?)))
+    }
+
     /// The records configured so far, for `RawBridge::connect`.
     #[cfg(feature = "bridge")]
     pub(super) fn linked_records(&self) -> Result<Vec<LinkedRecord>, FacadeError> {
@@ -132,6 +199,8 @@ impl RawDb {
                 records: RefCell::default(),
                 subs: RefCell::default(),
                 next_sub: Cell::new(1),
+                #[cfg(feature = "bridge")]
+                observers: RefCell::default(),
             }))),
         })
     }
@@ -171,13 +240,17 @@ impl RawDb {
             adapter: core.adapter.clone(),
             executor: core.executor.clone(),
         })?;
+        #[cfg(feature = "bridge")]
+        let linked = LinkedRecord { key: key.into(), record: record.clone(), topic: opts.topic.clone(), link: opts.link };
         core.records.borrow_mut().push(key.into(), Entry { record, topic: opts.topic, link: opts.link });
+        #[cfg(feature = "bridge")]
+        core.notify(|o| o.configured(linked.clone()));
         Ok(())
     }
 
     /// Validates `json` against the record's contract and produces it.
     pub fn set(&self, key: &str, json: &str) -> Result<(), JsValue> {
-        Ok(self.record(key)?.set_json(json)?)
+        Ok(self.core()?.set_local(key, json)?)
     }
 
     /// Values produced into `key` so far: the snapshot version.
@@ -245,6 +318,9 @@ impl RawDb {
     pub fn dispose(&self) {
         let core = self.core.borrow_mut().take();
         if let Some(core) = core {
+            // Linked bridges end first (they must not send or deliver any more).
+            #[cfg(feature = "bridge")]
+            core.notify(|o| o.db_freed());
             // Cancel first: a callback running right now (dispose from inside it) must
             // not get the rest of its batch; dropping the task cannot stop its poll.
             let subs = core.subs.take();
