@@ -6,6 +6,8 @@
 # target/pkg-lean/ instead, for `make size`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The wrapper's modules (index.js re-exports the others); scripts/size.sh counts the same list.
+source scripts/wrapper-files.sh
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 out=pkg
@@ -28,5 +30,5 @@ node_modules/.bin/wasm-opt -Oz -Oz --enable-bulk-memory --enable-nontrapping-flo
 # The glue's JSDoc blocks (the Rust doc comments of the #[wasm_bindgen] items) are for
 # no one: the package's types are index.d.ts, and the glue is internal to index.js.
 perl -0pi -e 's{^[ \t]*/\*\*\n(?:[ \t]*\*(?:[ \t][^\n]*)?\n)*?[ \t]*\*/\n}{}gm' "$out/aimdb_wasm_bindings.js"
-cp bindings/npm/package.json bindings/npm/index.js bindings/npm/index.d.ts "$out/"
+cp bindings/npm/package.json bindings/npm/index.d.ts "${WRAPPER_JS[@]/#/bindings/npm/}" "$out/"
 echo "pkg/ built: $(ls "$out" | tr '\n' ' ')"

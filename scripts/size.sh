@@ -2,15 +2,16 @@
 # Prints raw and gzipped sizes of the npm package's wasm and JS (make size): the package
 # as shipped (pkg/, with WsBridge) and the database facade alone (target/pkg-lean/, built
 # without the `bridge` feature). Budget of the facade with the three contracts: 100 KB gzipped.
-# `size.sh DIR LABEL FILE...` reports FILEs (names in DIR) only: the browser bench
+# `size.sh DIR LABEL [FILE...]` reports FILEs (names in DIR; default: the package files) only: the browser bench
 # (benches/browser/run.mjs) sizes the published adapter's build with it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/wrapper-files.sh
 report() {
   local dir=$1 label=$2 total_raw=0 total_gz=0
   shift 2
   local files=("$@")
-  [ ${#files[@]} -gt 0 ] || files=(aimdb_wasm_bindings_bg.wasm aimdb_wasm_bindings.js index.js)
+  [ ${#files[@]} -gt 0 ] || files=(aimdb_wasm_bindings_bg.wasm aimdb_wasm_bindings.js "${WRAPPER_JS[@]}")
   echo "== $label ($dir)"
   printf '%-32s %10s %10s\n' file raw gzip
   for f in "${files[@]/#/$dir/}"; do

@@ -1,0 +1,146 @@
+// WsBridge: a WasmDb's records linked to an AimDB server over WebSocket.
+import { AimDbError, assertReady, call, raw } from './runtime.js';
+import { checkKey, optionsJson, toJson } from './values.js';
+import { WasmDb, rawOf } from './db.js';
+
+const STATUSES = ['connecting', 'connected', 'disconnected', 'reconnecting'];
+
+function notify(set, arg, what) {
+  for (const cb of [...set]) {
+    try {
+      cb(arg);
+    } catch (e) {
+      console.error(`@aimdb/wasm: a WsBridge ${what} listener threw`, e);
+    }
+  }
+}
+
+/** Links a WasmDb's records to an AimDB server over WebSocket. */
+export class WsBridge {
+  #raw = null;
+  /** Calls into #raw in progress (a listener may run inside one and call free()). */
+  #depth = 0;
+  /** Freed from inside a call: released when the outermost call returns. */
+  #freeLater = null;
+  #status = 'disconnected';
+  #statusCbs = new Set();
+  #errorCbs = new Set();
+  #resolveSynced;
+  /** Resolves once per bridge, when the first connection's late-join phase is over. */
+  synced;
+
+  constructor(token) {
+    if (token !== CONNECT) throw new TypeError('use WsBridge.connect(db, url, options)');
+    this.synced = new Promise((r) => {
+      this.#resolveSynced = r;
+    });
+  }
+
+  /** Links the records of `db` (their `topic` and `link` options; also records configured later) and connects. */
+  static connect(db, url, options) {
+    assertReady();
+    if (!(db instanceof WasmDb)) throw new AimDbError({ code: 'INVALID_OPTIONS', message: 'WsBridge.connect: db must be a WasmDb' });
+    if (typeof url !== 'string') throw new AimDbError({ code: 'INVALID_OPTIONS', message: 'WsBridge.connect: url must be a string' });
+    if (typeof raw.RawBridge !== 'function') {
+      throw new AimDbError({ code: 'NOT_AVAILABLE', message: 'WsBridge: this build of @aimdb/wasm was made without the bridge feature' });
+    }
+    const b = new WsBridge(CONNECT);
+    const rawDb = rawOf(db);
+    const onStatus = (s) => {
+      if (!STATUSES.includes(s) || s === b.#status) return;
+      b.#status = s;
+      notify(b.#statusCbs, s, 'status');
+    };
+    const onError = (e) => notify(b.#errorCbs, e && e.name === 'AimDbError' ? new AimDbError(e) : e, 'error');
+    const onSynced = (json) => b.#resolveSynced(Object.freeze(JSON.parse(json)));
+    b.#raw = call(() => raw.RawBridge.connect(rawDb, url, optionsJson(options, 'WsBridge options'), onStatus, onError, onSynced));
+    return b;
+  }
+
+  #live() {
+    if (!this.#raw) throw new AimDbError({ code: 'USE_AFTER_FREE', message: 'this WsBridge was freed' });
+    return this.#raw;
+  }
+
+  /** Runs `f(raw)`; a free() from a listener inside it takes effect when it returns. */
+  #call(f) {
+    const r = this.#live();
+    this.#depth++;
+    try {
+      return call(() => f(r));
+    } finally {
+      if (--this.#depth === 0 && this.#freeLater) {
+        const later = this.#freeLater;
+        this.#freeLater = null;
+        later.free();
+      }
+    }
+  }
+
+  /** 'connecting' | 'connected' | 'disconnected' | 'reconnecting'. */
+  get status() {
+    return this.#status;
+  }
+
+  onStatusChange(cb) {
+    this.#statusCbs.add(cb);
+    return () => this.#statusCbs.delete(cb);
+  }
+
+  onError(cb) {
+    this.#errorCbs.add(cb);
+    return () => this.#errorCbs.delete(cb);
+  }
+
+  subscribe(topics) {
+    const json = JSON.stringify(typeof topics === 'string' ? [topics] : topics);
+    this.#call((r) => r.subscribe(json));
+  }
+
+  unsubscribe(topics) {
+    const json = JSON.stringify(typeof topics === 'string' ? [topics] : topics);
+    this.#call((r) => r.unsubscribe(json));
+  }
+
+  /**
+   * Validates `value` against the record's contract, checks the bridge can take the write,
+   * then sets it locally and sends it (queued while offline). Nothing is set when it throws.
+   */
+  write(key, value) {
+    this.#live();
+    checkKey(key);
+    const json = toJson(value, key);
+    this.#call((r) => r.write(key, json));
+  }
+
+  stats() {
+    return JSON.parse(this.#call((r) => r.stats()));
+  }
+
+  /** Connects again after disconnect(), or retries at once while waiting to reconnect. */
+  reconnect() {
+    this.#call((r) => r.reconnect());
+  }
+
+  /** Closes on purpose: no reconnect, queued writes dropped, write() throws BRIDGE_DISCONNECTED. */
+  disconnect() {
+    if (this.#raw) this.#call((r) => r.disconnect());
+  }
+
+  /** Disconnects and releases the bridge's memory. Idempotent; safe from inside a listener. */
+  free() {
+    const r = this.#raw;
+    if (!r) return;
+    this.#raw = null;
+    r.dispose();
+    if (this.#depth > 0) this.#freeLater = r;
+    else r.free();
+  }
+
+  /** Test hook: sockets whose closures the bridge still holds. */
+  __heldSockets() {
+    return this.#call((r) => r.__heldSockets());
+  }
+}
+
+const CONNECT = Symbol('WsBridge.connect');

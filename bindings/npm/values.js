@@ -1,0 +1,113 @@
+// Values and names on their way into wasm: key checks, JSON text of values and options,
+// typed errors that never throw themselves, and deep-freezing what comes out.
+import { AimDbError } from './runtime.js';
+
+/** Longest record key or schema name, in bytes of UTF-8 (aimdb-core never frees a record key);
+ * `MAX_KEY_BYTES` in bindings/src/js/options.rs. Checked before a key enters wasm memory. */
+export const MAX_KEY_BYTES = 1024;
+
+export function deepFreeze(v) {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    for (const k of Object.keys(v)) deepFreeze(v[k]);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/** At most 200 characters of input, for an error text. */
+export const excerpt = (s) => (s.length > 200 ? `${s.slice(0, 200)}…` : s);
+
+/** What `v` is, for an error text: short, and never throws. */
+export function describeValue(v) {
+  const t = typeof v;
+  try {
+    if (t === 'string') return JSON.stringify(excerpt(v));
+    if (t === 'object') return v === null ? 'null' : Array.isArray(v) ? 'an array' : 'an object';
+    if (t === 'undefined') return t;
+    return t === 'function' || t === 'symbol' ? `a ${t}` : `the ${t} ${excerpt(String(v))}`;
+  } catch {
+    return `a ${t}`;
+  }
+}
+
+/** What user code (a getter, toJSON) threw, for an error text; never throws. */
+export function thrownText(e) {
+  try {
+    if (e instanceof Error) return excerpt(String(e.message));
+  } catch {}
+  return `${describeValue(e)} was thrown`;
+}
+
+/**
+ * `name` if it can name a record (`what` 'record key') or a contract ('schemaType'): a
+ * non-empty, well-formed string (a lone surrogate aliases another key in UTF-8) of at most
+ * MAX_KEY_BYTES bytes of UTF-8. Else INVALID_KEY, naming what was given.
+ */
+export function checkKey(name, what = 'record key', field = 'key') {
+  let problem;
+  if (typeof name !== 'string') problem = `must be a string, got ${describeValue(name)}`;
+  else if (name === '') problem = 'is empty';
+  else if (!name.isWellFormed()) problem = 'is not well-formed UTF-16 (a lone surrogate)';
+  else if (name.length > MAX_KEY_BYTES / 3 && (name.length > MAX_KEY_BYTES || new TextEncoder().encode(name).length > MAX_KEY_BYTES)) {
+    problem = `is longer than ${MAX_KEY_BYTES} bytes of UTF-8`;
+  } else return name;
+  const shown = typeof name === 'string' ? excerpt(name) : undefined;
+  throw new AimDbError({ code: 'INVALID_KEY', message: `${what} ${problem}${shown ? `: ${JSON.stringify(shown)}` : ''}`, [field]: shown });
+}
+
+/**
+ * JSON text of `value`; else `fail(problem, path, cause)`'s error: for what JSON.stringify
+ * throws on (BigInt, cycle, a throwing getter or toJSON) and for numbers it would write as
+ * null (NaN, ±Infinity), with their path (`a.b`, `list[1]`).
+ */
+export function jsonText(value, fail) {
+  let s;
+  try {
+    s = JSON.stringify(value);
+  } catch (e) {
+    throw fail(`not JSON-serializable: ${thrownText(e)}`, '', e);
+  }
+  // Only a text with a null in it can hide a non-finite number.
+  if (s?.includes('null')) {
+    const paths = new Map();
+    let found;
+    try {
+      JSON.stringify(value, function (k, v) {
+        if (found) return;
+        const p = paths.get(this);
+        const path = p === undefined ? '' : Array.isArray(this) ? `${p}[${k}]` : p ? `${p}.${k}` : k;
+        if (typeof v === 'number' && !Number.isFinite(v)) found = fail(`not a finite number (${v})`, excerpt(path));
+        else if (v && typeof v === 'object') paths.set(v, path);
+        return v;
+      });
+    } catch {}
+    if (found) throw found;
+  }
+  return s ?? 'null';
+}
+
+/** `the value` or `` `a.b` ``: where in a value a problem is. */
+const at = (path, whole) => (path ? `\`${path}\`` : whole);
+
+/** JSON text of a record value; what JSON cannot carry is a CONTRACT_VIOLATION at its path. */
+export function toJson(value, key, schemaType) {
+  return jsonText(value, (problem, path, cause) =>
+    new AimDbError({
+      code: 'CONTRACT_VIOLATION',
+      message: `${key === undefined ? '' : `record \`${excerpt(key)}\`: `}${at(path, 'the value')} is ${problem}`,
+      key,
+      schemaType,
+      path,
+      serdeMessage: problem,
+      cause,
+    }),
+  );
+}
+
+/** JSON text of options; anything malformed or JSON cannot carry is INVALID_OPTIONS. */
+export function optionsJson(options, what) {
+  const invalid = (message, cause) => new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid ${what}: ${message}`, cause });
+  if (options == null) return '{}';
+  if (typeof options !== 'object') throw invalid(`expected an object, got ${describeValue(options)}`);
+  return jsonText(options, (problem, path, cause) => invalid(`${at(path, 'the options')} is ${problem}`, cause));
+}
