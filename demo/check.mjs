@@ -11,12 +11,11 @@
 // failed" lines while the server is down on purpose). Screenshot: target/demo.png.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../tests/js/chromium.mjs';
 import { startServer } from '../tests/js/server.mjs';
 import { startStatic, ROOT } from './static.mjs';
 import { buildReactDemo, OUT_DIR as REACT_OUT, SOURCES as REACT_SOURCES } from './build-react.mjs';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOT = path.join(ROOT, 'target/demo.png');
 let failures = 0;
 const ok = (name, detail = '') => console.log(`PASS  ${name}${detail ? `  (${detail})` : ''}`);
@@ -260,12 +259,7 @@ await ensureReactBundle();
 
 const srv = await startServer();
 const web = await startStatic();
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'],
-});
+const browser = await launchChromium();
 try {
   await serverMode(browser, web, srv);
   await localMode(browser, web);

@@ -13,14 +13,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../../tests/js/chromium.mjs';
 import { startStatic, ROOT } from '../../demo/static.mjs';
 
 const args = process.argv.slice(2);
 const SMOKE = args.includes('--smoke');
 const outAt = args.indexOf('--out');
 const OUT = path.resolve(ROOT, outAt >= 0 ? args[outAt + 1] : `target/bench-browser/${SMOKE ? 'smoke' : 'results'}.json`);
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 const P = SMOKE
   ? { n: 300, fanN: 300, perFrame: 100, chunk: 100, reps: 1, burstReps: 1, fanReps: 1 }
@@ -57,20 +56,7 @@ function gzSize(dir, label, files) {
 async function main() {
   await need(['pkg/index.js', 'pkg/aimdb_wasm_bindings.js', 'pkg/aimdb_wasm_bindings_bg.wasm', ...ANCHOR_FILES.map((f) => `${ANCHOR_DIR}/${f}`)]);
   const server = await startStatic({ root: ROOT });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: !args.includes('--headed'),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  const browser = await launchChromium({ headed: args.includes('--headed') });
   const pageErrors = [];
   const consoleErrors = [];
   const raw = [];

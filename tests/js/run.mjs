@@ -11,13 +11,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { startServer as startAimDbServer, freePort } from './server.mjs';
 import { startHostile } from './hostile.mjs';
 import { startStatic } from '../../demo/static.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const args = process.argv.slice(2);
 const filterAt = args.indexOf('--filter');
 const FILTER = filterAt >= 0 ? args[filterAt + 1] : undefined;
@@ -183,20 +182,7 @@ async function main() {
   }
   const server = await startStatic({ root: ROOT });
   const base = server.url;
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: !args.includes('--headed'),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  const browser = await launchChromium({ headed: args.includes('--headed') });
   try {
     if (!FILTER || 'README snippet'.includes(FILTER)) await runSnippet(browser, base);
     await runFacade(browser, base, 'main');
