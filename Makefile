@@ -4,6 +4,10 @@
 #   make test-native   cargo test --workspace (host target)
 #   make test-browser  cargo test on wasm32-unknown-unknown via wasm-bindgen-test-runner
 #   make test-react    @aimdb/react: tsc typed usage + Vitest on the real wasm (after make wasm)
+#   make package       npm tarballs of @aimdb/wasm and @aimdb/react in target/npm/ (npm i both)
+#   make test-node     @aimdb/wasm in Node 20 (node --test tests/node/; after make wasm)
+#   make test-package  make package's tarballs installed into a scratch Vite + React + TS app,
+#                      tsc, vite build, checked in headless Chromium (tests/install/)
 #   make bench         native benchmarks (aimdb-wasm-benches)
 #   make bench-browser the browser benchmark: pkg/ vs the published aimdb-wasm-adapter 0.2.0 in
 #                      headless Chromium, ratios table + target/bench-browser/results.json;
@@ -23,7 +27,7 @@ export CARGO_TERM_COLOR := never
 WASM_TARGET := wasm32-unknown-unknown
 BROWSER_CRATES := -p aimdb-wasm -p aimdb-wasm-executors -p aimdb-wasm-bindings
 
-.PHONY: setup test test-native test-browser test-js test-react wasm size bench bench-anchor bench-browser bench-browser-smoke clippy demo demo-check
+.PHONY: setup test test-native test-browser test-js test-react test-node test-package package wasm size bench bench-anchor bench-browser bench-browser-smoke clippy demo demo-check
 
 setup:
 	./scripts/setup.sh
@@ -33,6 +37,8 @@ test: setup
 	$(MAKE) --no-print-directory test-native
 	$(MAKE) --no-print-directory test-browser
 	$(MAKE) --no-print-directory test-js
+	$(MAKE) --no-print-directory test-node
+	$(MAKE) --no-print-directory test-package
 	$(MAKE) --no-print-directory bench-browser-smoke
 	$(MAKE) --no-print-directory test-react
 	$(MAKE) --no-print-directory demo-check
@@ -61,6 +67,24 @@ size: wasm
 test-js: wasm
 	tsc --noEmit -p bindings/npm/tsconfig.json
 	node tests/js/run.mjs
+
+# The npm tarballs (scripts/package.sh): target/npm/aimdb-wasm-<v>.tgz, aimdb-react-<v>.tgz.
+package: wasm
+	./scripts/package.sh
+
+PKG_BUILT = @[ -f pkg/index.js ] && [ -f pkg/aimdb_wasm_bindings_bg.wasm ] || { echo "pkg/ not built: run 'make wasm' first" >&2; exit 1; }
+
+# @aimdb/wasm in Node 20 (init forms, exit when idle, ...): one process per file. Uses pkg/ as
+# built (`make wasm`; `make test` built it in test-js).
+test-node:
+	$(PKG_BUILT)
+	node --test tests/node/
+
+# The install path (tests/install/run.mjs): the tarballs of pkg/ as built, into a scratch app.
+test-package:
+	$(PKG_BUILT)
+	./scripts/package.sh
+	node tests/install/run.mjs
 
 # @aimdb/react (bindings/react/): tsc against its typed usage file, then Vitest (happy-dom) with
 # the hooks on the real wasm module in pkg/ (`make wasm` first; `make test` has built it in test-js).

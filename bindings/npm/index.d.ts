@@ -428,6 +428,42 @@ export class WsBridge {
   __heldSockets(): number;
 }
 
+/**
+ * Where `init()` finds the wasm module: a URL (a `file:` URL is read from disk in Node), a
+ * `Response`, the bytes, or a compiled `WebAssembly.Module`.
+ */
 export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
-/** Loads the wasm module; await it once before anything else. */
-export default function init(input?: InitInput | Promise<InitInput>): Promise<void>;
+
+/**
+ * Loads the wasm module; await it once before anything else (it resolves at once when the
+ * module is loaded). Without `input` it loads the package's own wasm file: fetched next to
+ * the module in a browser or bundler build, read from disk with `fs` in Node. A failed load
+ * rejects with what went wrong (a fetch or compile error) and can be retried: the next call
+ * starts over.
+ * @param input The module, or `{ module_or_path }` holding it (wasm-bindgen's form).
+ * @example
+ * import init, { WasmDb } from '@aimdb/wasm';
+ * await init();                                   // browser, bundler or Node 20
+ * @example
+ * // Vite: the wasm file through the package's exports
+ * import wasmUrl from '@aimdb/wasm/aimdb_wasm_bindings_bg.wasm?url';
+ * await init({ module_or_path: wasmUrl });
+ */
+export default function init(
+  input?: InitInput | Promise<InitInput> | { module_or_path: InitInput | Promise<InitInput> },
+): Promise<void>;
+
+/**
+ * Loads the wasm module synchronously from bytes (or a compiled module) already at hand,
+ * e.g. `fs.readFileSync(require.resolve('@aimdb/wasm/aimdb_wasm_bindings_bg.wasm'))` in Node.
+ * A no-op once the module is loaded. Throws a `WebAssembly.CompileError` for bytes that are
+ * not this module (browsers refuse synchronous compiles of modules over 4 KB on the main
+ * thread: use it in Workers and Node).
+ * @param module The bytes or compiled module, or `{ module }` holding them (wasm-bindgen's form).
+ * @example
+ * import { readFileSync } from 'node:fs';
+ * import { createRequire } from 'node:module';
+ * import { initSync } from '@aimdb/wasm';
+ * initSync(readFileSync(createRequire(import.meta.url).resolve('@aimdb/wasm/aimdb_wasm_bindings_bg.wasm')));
+ */
+export function initSync(module: BufferSource | WebAssembly.Module | { module: BufferSource | WebAssembly.Module }): void;

@@ -4,6 +4,6 @@
 //
 // runtime.js: init, panics and calls into wasm; values.js: keys, values and options on
 // their way in; db.js: WasmDb, validate, knownSchemas; bridge.js: WsBridge.
-export { default, AimDbError } from './runtime.js';
+export { default, initSync, AimDbError } from './runtime.js';
 export { WasmDb, validate, knownSchemas } from './db.js';
 export { WsBridge } from './bridge.js';

@@ -19,15 +19,77 @@ let initialized = false;
 /** The first panic's (or trap's) message: the module is unusable from then on. */
 export let poisoned = null;
 
-/** Loads the wasm module (once). `input`: a URL, Response, BufferSource or Module. */
+function finishInit() {
+  if (initialized) return;
+  raw.onPanic((m) => (poisoned ??= `Rust panic: ${m}`)); // also panics inside a host tick
+  initialized = true;
+}
+
+/** Node's fs/promises where there is one (Node, Deno, Bun), else null. Invisible to bundlers. */
+async function nodeFs() {
+  const proc = globalThis.process;
+  if (!proc || typeof proc.versions?.node !== 'string') return null;
+  if (typeof proc.getBuiltinModule === 'function') return proc.getBuiltinModule('fs').promises; // Node >= 20.16
+  const name = 'node:fs/promises';
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ name);
+}
+
+/**
+ * What wasm-bindgen's loader gets: a `file:` URL (the default in Node, where `fetch` cannot
+ * read `file:` URLs) becomes the file's bytes; anything else goes through as given.
+ */
+async function resolveInput(input) {
+  input = await input;
+  const url =
+    input === undefined
+      ? new URL('./aimdb_wasm_bindings_bg.wasm', import.meta.url)
+      : input instanceof URL
+        ? input
+        : typeof input === 'string' && input.startsWith('file:')
+          ? new URL(input)
+          : null;
+  if (url === null || url.protocol !== 'file:') return input;
+  const fs = await nodeFs();
+  return fs ? fs.readFile(url) : input;
+}
+
+/**
+ * Loads the wasm module; resolves once it is ready (at once if it already is). `input`: a
+ * URL, Response, BufferSource or Module, a promise of one, or `{ module_or_path }` holding
+ * one; none: the package's own wasm file (fetched in a browser, read from disk in Node).
+ * A failed load can be retried: the next call starts over.
+ */
 export default async function init(input) {
+  if (initialized) return;
   if (!ready) {
-    ready = initWasm(input === undefined ? undefined : { module_or_path: input }).then(() => {
-      raw.onPanic((m) => (poisoned ??= `Rust panic: ${m}`)); // also panics inside a host tick
-      initialized = true;
-    });
+    const given =
+      input !== null && typeof input === 'object' && Object.getPrototypeOf(input) === Object.prototype && 'module_or_path' in input
+        ? input.module_or_path
+        : input;
+    ready = resolveInput(given)
+      .then((module_or_path) => initWasm(module_or_path === undefined ? undefined : { module_or_path }))
+      .then(finishInit)
+      .catch((e) => {
+        ready = null; // the next init() tries again
+        throw e;
+      });
   }
   await ready;
+}
+
+/**
+ * Loads the wasm module synchronously from its bytes (a BufferSource or WebAssembly.Module,
+ * or `{ module }` holding one): for Workers, tests and Node, where the bytes are at hand.
+ * A no-op once the module is loaded.
+ */
+export function initSync(module) {
+  if (initialized) return;
+  const given =
+    module !== null && typeof module === 'object' && Object.getPrototypeOf(module) === Object.prototype && 'module' in module
+      ? module.module
+      : module;
+  raw.initSync({ module: given });
+  finishInit();
 }
 
 export const panicError = (cause) =>
