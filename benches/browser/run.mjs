@@ -7,7 +7,8 @@
 // Prints a table with ratios (ours / anchor; < 1 means we are cheaper) and writes every
 // measurement to target/bench-browser/results.json. Medians of several runs per case.
 //
-//   node benches/browser/run.mjs [--smoke] [--headed] [--out FILE]
+//   node benches/browser/run.mjs [--smoke] [--headed] [--out FILE] [--only 1,5]
+// --only: run these scenarios only (numbers 1-6; the smoke's row-count check is skipped).
 // --smoke: a few hundred items per scenario, one run; asserts only that every scenario ran
 // and produced a number for both packages (part of `make test`). Exit code 1 otherwise.
 import fs from 'node:fs/promises';
@@ -19,6 +20,10 @@ import { startStatic, ROOT } from '../../demo/static.mjs';
 const args = process.argv.slice(2);
 const SMOKE = args.includes('--smoke');
 const outAt = args.indexOf('--out');
+const onlyAt = args.indexOf('--only');
+const ONLY = onlyAt >= 0 ? new Set(args[onlyAt + 1].split(',').map(Number)) : null;
+/** Whether scenario `n` runs (`--only`). */
+const want = (n) => !ONLY || ONLY.has(n);
 const OUT = path.resolve(ROOT, outAt >= 0 ? args[outAt + 1] : `target/bench-browser/${SMOKE ? 'smoke' : 'results'}.json`);
 
 const P = SMOKE
@@ -105,7 +110,7 @@ async function main() {
       rows.push({ scenario, unit, ours: o, anchor: a, ratio: o != null && a != null && a !== 0 ? o / a : null, note, derived });
 
     // 1. set() cost.
-    for (const buffer of ['SingleLatest', 'ring']) {
+    for (const buffer of want(1) ? ['SingleLatest', 'ring'] : []) {
       for (const subs of [0, 1]) {
         const m = await both({ scenario: 'set', buffer, subs, n: P.n }, P.reps, ['us']);
         const label = `1. set() ${buffer === 'ring' ? 'SpmcRing(1024)' : 'SingleLatest'}, ${subs ? '1 subscriber' : 'no subscriber'}`;
@@ -119,13 +124,13 @@ async function main() {
     }
 
     // 2. set -> delivery through a ring.
-    {
+    if (want(2)) {
       const m = await both({ scenario: 'delivery', mode: 'paced', n: P.n, chunk: P.chunk }, P.reps, ['ms', 'usPerItem']);
       const d = (pkg) => m[pkg].runs.map((r) => `${r.delivered}/${P.n}${r.alive ? '' : ' DEAD'}`).join(' ');
       row(`2. set -> delivery, ${P.n} items in chunks of ${P.chunk}, ring 1024 (until the last arrives)`, 'ms', m.ours.ms, m.anchor.ms,
         `delivered per run: ours ${d('ours')}; anchor ${d('anchor')}`);
     }
-    {
+    if (want(2)) {
       const m = await both({ scenario: 'delivery', mode: 'burst', n: P.n }, P.burstReps, ['ms', 'loopMs']);
       const d = (pkg) => {
         const r = m[pkg].runs[m[pkg].runs.length - 1];
@@ -136,7 +141,7 @@ async function main() {
     }
 
     // 3. Fan-out: script time per set (CDP), minus the same frame loop without a database.
-    {
+    if (want(3)) {
       const base = [];
       for (let i = 0; i < P.fanReps; i++) base.push((await run({ scenario: 'frames', n: P.fanN, perFrame: P.perFrame })).scriptMs);
       const baseMs = median(base);
@@ -154,14 +159,14 @@ async function main() {
     }
 
     // 4. get() after each set().
-    {
+    if (want(4)) {
       const m = await both({ scenario: 'getAfterSet', n: P.n }, P.reps, ['us']);
       row('4. set() + get() of the new value', 'us/pair', m.ours.us, m.anchor.us,
         m.ours.runs.every((r) => r.ok) && m.anchor.runs.every((r) => r.ok) ? '' : 'get() did NOT return the last value');
     }
 
     // 5. Bridge ingest vs a bare JSON.parse handler, same page.
-    {
+    if (want(5)) {
       const runs = { bare: [], ours: [], anchor: [] };
       const order = ['bare', 'ours', 'anchor'];
       for (let i = 0; i < P.reps; i++) {
@@ -179,11 +184,11 @@ async function main() {
     }
 
     // 6. Package size.
-    const sizes = {
+    const sizes = want(6) && {
       ours: gzSize('pkg', '@aimdb/wasm with WsBridge', []), // size.sh's default: wasm + glue + every wrapper module
       anchor: gzSize(ANCHOR_DIR, 'aimdb-wasm-adapter 0.2.0 + wrapper', ANCHOR_FILES),
     };
-    row('6. package, wasm + glue + wrapper, gzipped (with WsBridge)', 'KB', sizes.ours.gz / 1024, sizes.anchor.gz / 1024,
+    if (sizes) row('6. package, wasm + glue + wrapper, gzipped (with WsBridge)', 'KB', sizes.ours.gz / 1024, sizes.anchor.gz / 1024,
       'ours: 4 contracts; anchor: 1 (temperature)');
 
     const version = browser.version();
@@ -212,7 +217,7 @@ function smokeProblems(rows) {
       if (typeof r[pkg] !== 'number' || !Number.isFinite(r[pkg])) bad.push(`${r.scenario}: no number for ${pkg} (${r[pkg]})`);
     }
   }
-  if (rows.length < 12) bad.push(`only ${rows.length} rows`);
+  if (!ONLY && rows.length < 12) bad.push(`only ${rows.length} rows`);
   return bad;
 }
 
