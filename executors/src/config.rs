@@ -20,6 +20,8 @@ pub enum TickStrategy {
     Microtask,
     /// A `MessageChannel` message (or `setTimeout(0)` where there is none): yields to
     /// rendering and input between ticks without the 4 ms clamp of nested timeouts.
+    /// Where `setImmediate` exists (Node), that: it keeps the process alive only while a
+    /// tick is queued, so Node exits once nothing is pending.
     Macrotask,
     /// `requestIdleCallback`: the tick's budget is the smaller of `budget_ms` and the
     /// idle deadline. Falls back to `macrotask` where missing (Safari).

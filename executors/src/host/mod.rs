@@ -38,6 +38,8 @@ extern "C" {
     fn set_timeout_with_key(cb: &Function, ms: f64, key: u32) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
+    #[wasm_bindgen(js_name = setImmediate)]
+    fn set_immediate(cb: &Function) -> JsValue;
 
     type MessageChannel;
     #[wasm_bindgen(constructor, catch)]
@@ -73,13 +75,22 @@ struct Features {
     raf: bool,
     idle: bool,
     channel: bool,
+    /// `setImmediate` (Node, Bun, Deno): the macrotask there. It holds the event loop only
+    /// while a callback is queued, where an open `MessagePort` would keep a Node process
+    /// alive for as long as the executor lives.
+    immediate: bool,
 }
 
 std::thread_local! {
     static FEATURES: Features = {
         let g = js_sys::global();
         let has = |name: &str| Reflect::get(&g, &JsValue::from_str(name)).map(|v| v.is_function()).unwrap_or(false);
-        Features { raf: has("requestAnimationFrame"), idle: has("requestIdleCallback"), channel: has("MessageChannel") }
+        Features {
+            raf: has("requestAnimationFrame"),
+            idle: has("requestIdleCallback"),
+            channel: has("MessageChannel"),
+            immediate: has("setImmediate"),
+        }
     };
 }
 
@@ -97,14 +108,15 @@ enum Slot {
 }
 
 struct Callbacks {
-    /// Microtasks and `setTimeout(0)` fallbacks queued and not yet run: those cannot be
-    /// cancelled, so their closures must outlive the executor (see `Drop`).
+    /// Microtasks and `setImmediate` / `setTimeout(0)` macrotasks queued and not yet run:
+    /// those are not cancelled, so their closures must outlive the executor (see `Drop`).
     uncancellable: Rc<Cell<u32>>,
     frame: Closure<dyn FnMut(f64)>,
     micro: Closure<dyn FnMut()>,
     macro_: Closure<dyn FnMut()>,
     idle: Closure<dyn FnMut(JsValue)>,
-    /// `port1` receives, `port2` posts. `None` where MessageChannel is missing.
+    /// `port1` receives, `port2` posts. `None` where MessageChannel is missing, and where
+    /// `setImmediate` is there (the macrotask then).
     channel: Option<(MessagePort, MessagePort)>,
     idle_options: JsValue,
 }
@@ -168,7 +180,7 @@ impl HostDriver {
             let budget = if deadline.did_timeout() { None } else { Some(deadline.time_remaining()) };
             Self::fire(&o4, Slot::Idle, budget)
         });
-        let channel = if features().channel {
+        let channel = if features().channel && !features().immediate {
             MessageChannel::new().ok().map(|ch| {
                 let (p1, p2) = (ch.port1(), ch.port2());
                 p1.set_onmessage(Some(macro_.as_ref().unchecked_ref()));
@@ -208,9 +220,14 @@ impl HostDriver {
             Slot::Macro => match &cb.channel {
                 // Closing the port on drop discards the message: cancellable.
                 Some((_, port2)) => port2.post_message(&JsValue::NULL),
+                // Queued callbacks of a dropped executor run into the graveyard's no-op.
                 None => {
                     cb.uncancellable.set(cb.uncancellable.get() + 1);
-                    set_timeout(cb.macro_.as_ref().unchecked_ref(), 0.0);
+                    if f.immediate {
+                        set_immediate(cb.macro_.as_ref().unchecked_ref());
+                    } else {
+                        set_timeout(cb.macro_.as_ref().unchecked_ref(), 0.0);
+                    }
                 }
             },
         });
