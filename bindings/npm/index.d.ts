@@ -143,8 +143,51 @@ export type ErrorCode =
   /** `onError`: a binary frame arrived (the server speaks text frames); dropped and counted. */
   | 'BINARY_FRAME';
 
+/** What `new AimDbError(init)` takes: the code, the message and the fields that say where. */
+export interface AimDbErrorInit {
+  /** What kind of error. */
+  code: ErrorCode;
+  /** The text (`error.message`). */
+  message: string;
+  /** What caused it (`error.cause`). */
+  cause?: unknown;
+  /** The record key involved. */
+  key?: string;
+  /** The contract involved. */
+  schemaType?: string;
+  /** Contract violations: the field path. */
+  path?: string;
+  /** Contract violations: serde's message. */
+  serdeMessage?: string;
+  /** Schema conflicts: what the key is configured as. */
+  existing?: string;
+  /** Schema conflicts: what was asked. */
+  requested?: string;
+  /** WsBridge errors: the topic involved. */
+  topic?: string;
+  /** `SERVER_ERROR`: the server's code. */
+  serverCode?: AimDbError['serverCode'];
+  /** `WRITE_DROPPED`: why. */
+  reason?: AimDbError['reason'];
+}
+
+/**
+ * Every error this package throws or reports: `code` says what kind, the other fields say
+ * where. Test with `instanceof AimDbError` and switch on `code`.
+ * @example
+ * try { db.set('sensors.temperature.vienna', { celsius: 'hot', timestamp: 1 }); }
+ * catch (e) { if (e instanceof AimDbError && e.code === 'CONTRACT_VIOLATION') console.log(e.path, e.serdeMessage); }
+ */
 export class AimDbError extends Error {
+  /**
+   * Makes an error of this package's kind (for code that reports its own errors the same way,
+   * e.g. a test double).
+   * @throws {TypeError} when `init` is not an object with a string `code`. Never an AimDbError.
+   */
+  constructor(init: AimDbErrorInit);
+  /** Always `'AimDbError'`. */
   readonly name: 'AimDbError';
+  /** What kind of error (see `ErrorCode`). */
   readonly code: ErrorCode;
   /** The record key, where one was involved (`INVALID_KEY`: an excerpt of it, if a string). */
   readonly key?: string;

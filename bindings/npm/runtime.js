@@ -6,8 +6,12 @@ const ERROR_FIELDS = ['key', 'schemaType', 'path', 'serdeMessage', 'existing', '
 
 /** A typed error: `code` says what kind, the other fields say where. */
 export class AimDbError extends Error {
+  /** `init`: `{ code, message, cause?, key?, schemaType?, path?, ... }` (index.d.ts: AimDbErrorInit). */
   constructor(init) {
-    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    if (init === null || typeof init !== 'object' || typeof init.code !== 'string') {
+      throw new TypeError('AimDbError: use new AimDbError({ code, message, ...fields })');
+    }
+    super(init.message === undefined ? '' : String(init.message), init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'AimDbError';
     this.code = init.code;
     for (const k of ERROR_FIELDS) if (init[k] !== undefined) this[k] = init[k];
