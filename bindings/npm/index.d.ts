@@ -6,21 +6,44 @@ export type JsonValue = string | number | boolean | null | readonly JsonValue[] 
 /** A JSON object, as handed out (deep-frozen). */
 export type JsonObject = { readonly [key: string]: JsonValue };
 
-/** The host callback that ticks the executor. */
+/**
+ * The host callback that ticks the executor (runs subscriber deliveries):
+ * - `'animationFrame'`: `requestAnimationFrame`, once per frame before paint (`'macrotask'` where
+ *   there is none, e.g. Node);
+ * - `'microtask'`: `queueMicrotask`; work left after the budget continues in a macrotask;
+ * - `'macrotask'`: a `MessageChannel` message (`setImmediate` in Node, `setTimeout(0)` elsewhere);
+ * - `'idle'`: `requestIdleCallback` (`'macrotask'` where there is none);
+ * - `'manual'`: only `db.tick()`; the db's clock is virtual (`db.advanceTime(ms)`): deterministic tests.
+ */
 export type TickStrategy = 'animationFrame' | 'microtask' | 'macrotask' | 'idle' | 'manual';
+/** The least severe engine log message written to the console; `'off'`: none. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'off';
 
+/** How the db's executor is ticked (`new WasmDb(options)`, `db.setTicking(options)`). */
 export interface TickingOptions {
-  /** Default `'animationFrame'`. */
+  /**
+   * The host callback that ticks the executor.
+   * @default 'animationFrame'
+   */
   tick?: TickStrategy;
-  /** Time budget of one tick in ms, in (0, 1000]. Default 4. */
+  /**
+   * Time budget of one tick in ms, in (0, 1000]: work left after it waits for the next tick.
+   * @default 4
+   */
   budgetMs?: number;
-  /** Most task polls in one tick. Default 4096. */
+  /**
+   * Most task polls in one tick, at least 1.
+   * @default 4096
+   */
   maxPollsPerTick?: number;
 }
 
+/** `new WasmDb(options)`: ticking and logging. */
 export interface WasmDbOptions extends TickingOptions {
-  /** Default `'info'`. */
+  /**
+   * Engine messages at or above this level go to the console.
+   * @default 'info'
+   */
   logLevel?: LogLevel;
 }
 
@@ -39,30 +62,42 @@ export type BufferOption =
  * always carry it.
  */
 export interface Temperature {
+  /** The contract version; may be left out on input (then 2). */
   schema_version: 2;
+  /** Degrees Celsius, a finite number. */
   celsius: number;
   /** Unix milliseconds. */
   timestamp: number;
 }
 /** `temperature`, version 1 (accepted as input; migrated to version 2). */
 export interface TemperatureV1 {
+  /** Version 1 must say so. */
   schema_version: 1;
+  /** The reading, in `unit`. */
   temp: number;
+  /** Unix milliseconds. */
   timestamp: number;
+  /** Celsius, Fahrenheit or Kelvin (converted to Celsius by the migration). */
   unit: 'C' | 'F' | 'K';
 }
+/** `humidity`: relative humidity in percent. */
 export interface Humidity {
   /** 0..=100 */
   percent: number;
+  /** Unix milliseconds. */
   timestamp: number;
 }
+/** `gps_location`: a position in WGS 84 degrees. */
 export interface GpsLocation {
   /** -90..=90 */
   latitude: number;
   /** -180..=180 */
   longitude: number;
+  /** Metres above sea level, if known. */
   altitude?: number;
+  /** Horizontal accuracy in metres, if known. */
   accuracy?: number;
+  /** Unix milliseconds. */
   timestamp: number;
 }
 
@@ -76,11 +111,16 @@ export interface Setpoint {
 
 /** The built-in contracts, by `schemaType`. */
 export interface Schemas {
+  /** `{ celsius, timestamp }` (version 2; version 1 is migrated). */
   temperature: Temperature;
+  /** `{ percent, timestamp }`. */
   humidity: Humidity;
+  /** `{ latitude, longitude, altitude?, accuracy?, timestamp }`. */
   gps_location: GpsLocation;
+  /** `{ target_celsius, timestamp }`. */
   setpoint: Setpoint;
 }
+/** The name of a contract this module knows (a key of `Schemas`). */
 export type SchemaName = keyof Schemas;
 
 export interface RecordOptions<S extends string = SchemaName> {
@@ -104,6 +144,7 @@ export type ErrorCode =
    * is not finite (NaN, ±Infinity; `path` names the field, never silently null).
    */
   | 'CONTRACT_VIOLATION'
+  /** No record is configured under this key (`key`). */
   | 'UNKNOWN_KEY'
   /**
    * A record key (or a `schemaType` given to `validate`) that cannot name anything: not a
@@ -111,14 +152,25 @@ export type ErrorCode =
    * longer than 1024 bytes of UTF-8. Checked before the key enters wasm memory.
    */
   | 'INVALID_KEY'
+  /** No contract of this name is registered (`schemaType`); `knownSchemas()` lists them. */
   | 'UNKNOWN_SCHEMA'
+  /** A `buffer` option that names no buffer, or a ring capacity outside 1..=1048576. */
   | 'INVALID_BUFFER'
+  /** `configureRecord` again with another schema, buffer, topic or link (`existing`, `requested`). */
   | 'SCHEMA_CONFLICT'
   /** Options that are malformed, or that JSON cannot carry (cycle, BigInt, throwing getter, NaN). */
   | 'INVALID_OPTIONS'
+  /** A `WasmDb` or `WsBridge` used after `free()` (a bridge also after its db was freed). */
   | 'USE_AFTER_FREE'
+  /** Used before `init()` (or `initSync()`) finished. */
   | 'NOT_INITIALIZED'
+  /**
+   * What was asked for is missing here: `WsBridge` in a build without the `bridge` feature or
+   * where there is no `WebSocket` (Node 20: pass the `WebSocket` option), or `advanceTime` on a
+   * db that is not on a virtual clock.
+   */
   | 'NOT_AVAILABLE'
+  /** aimdb-core refused an operation (`key`, the engine's message). */
   | 'ENGINE_ERROR'
   /**
    * A Rust panic or wasm trap. The module is then unusable: every later call throws
@@ -126,17 +178,32 @@ export type ErrorCode =
    */
   | 'PANIC'
   // WsBridge
+  /** `bridge.write` after `disconnect()` (call `reconnect()` first). */
   | 'BRIDGE_DISCONNECTED'
+  /** `bridge.write` to a record linked `'in'` (only `'out'` / `'both'` records are sent). */
   | 'NOT_OUTBOUND'
+  /** `bridge.write` while the offline queue is full under `overflow: 'reject'`. */
   | 'QUEUE_FULL'
+  /**
+   * A write whose frame exceeds the server's 16 MiB (thrown, nothing set), or, via `onError`,
+   * an inbound frame over `maxFrameBytes` (dropped unparsed).
+   */
   | 'FRAME_TOO_LARGE'
+  /** A write the bridge could not encode (`key`, the encoder's message). */
   | 'INVALID_PAYLOAD'
+  /** `onError`: a write was given up, counted in `stats().dropped` (`reason`, `topic`). */
   | 'WRITE_DROPPED'
+  /** `onError`: a frame from the server that is not a protocol message (dropped, counted). */
   | 'MALFORMED_FRAME'
+  /** `onError`: the server sent an error message (`serverCode`, `topic`). */
   | 'SERVER_ERROR'
+  /** `onError`: `refusedAfter` attempts in a row failed before opening (it keeps retrying). */
   | 'CONNECTION_REFUSED'
+  /** `onError`: an attempt did not open within `connectTimeoutMs` (abandoned, retried). */
   | 'CONNECT_TIMEOUT'
+  /** `onError`: nothing arrived within `pongTimeoutMs` after a ping: the link was closed as dead. */
   | 'PONG_TIMEOUT'
+  /** `onError`: an open link closed without `disconnect()` (reconnects per `autoReconnect`). */
   | 'CONNECTION_LOST'
   /** `WsBridge.connect`: the URL is not an absolute ws:// / wss:// URL with a valid host (never retried). */
   | 'INVALID_URL'
@@ -199,6 +266,7 @@ export class AimDbError extends Error {
   readonly serdeMessage?: string;
   /** Schema conflicts: what the key is configured as, and what was asked. */
   readonly existing?: string;
+  /** Schema conflicts: what was asked. */
   readonly requested?: string;
   /** WsBridge errors: the topic involved (inbound contract violations, server errors, dropped writes). */
   readonly topic?: string;
@@ -224,52 +292,87 @@ export interface SubscribeOptions {
 /** Ends the subscription; harmless to call twice or from inside the callback. */
 export type Unsubscribe = () => void;
 
+/** Why a tick ended: nothing left to run, the time budget spent, or `maxPollsPerTick` reached. */
 export type TickEnd = 'drained' | 'budget' | 'maxPolls';
 
+/** One tick (`db.tick()`'s result, `stats().executor.lastTick`). */
 export interface TickStats {
+  /** Task polls in the tick. */
   polls: number;
+  /** How long it ran, ms (0 on a virtual clock). */
   elapsedMs: number;
+  /** The budget it had, ms. */
   budgetMs: number;
+  /** Why it ended. */
   ended: TickEnd;
+  /** Polls after the last clock read that found the budget unspent. */
   finalIntervalPolls: number;
+  /** Time after that last read, ms (what may overrun the budget). */
   finalIntervalMs: number;
+  /** Clock reads in the tick. */
   clockReads: number;
 }
 
+/** The executor's counters since the db was made (`stats().executor`). */
 export interface ExecutorStats {
+  /** The strategy in force. */
   strategy: TickStrategy;
+  /** Ticks run. */
   ticks: number;
+  /** Task polls in all ticks. */
   polls: number;
+  /** Time spent in ticks, ms. */
   busyMs: number;
+  /** Ticks that ended because the budget was spent. */
   budgetHits: number;
+  /** Ticks that ended at `maxPollsPerTick`. */
   maxPollsHits: number;
   /**
    * Ticks that ran past their budget by more than one poll, or whose last step alone was
    * longer than the whole budget (e.g. one subscriber callback that took 10 ms under a 4 ms budget).
    */
   overruns: number;
+  /** The longest tick, ms. */
   maxTickMs: number;
+  /** Host callbacks asked for (one per wake at most; none while quiet). */
   hostRequests: number;
+  /** Tasks spawned (one per subscription, ...). */
   spawned: number;
+  /** Tasks alive now. */
   liveTasks: number;
+  /** A host callback is asked for and has not run yet. */
   tickPending: boolean;
+  /** The last tick. */
   lastTick: TickStats;
 }
 
+/** One record's counters (`stats().records[key]`). */
 export interface RecordStats {
+  /** Its contract. */
   schemaType: string;
+  /** Its buffer, e.g. `'SingleLatest'`, `'SpmcRing(capacity=8)'`. */
   buffer: string;
+  /** Values produced (set locally or delivered by a bridge). */
   produced: number;
+  /** Values handed to subscriber callbacks. */
   delivered: number;
+  /** Values ring subscribers skipped by falling behind (reported through `onLag`). */
   lagged: number;
+  /** Subscriptions now. */
   subscribers: number;
+  /** Buffer readers now. */
   readers: number;
+  /** Readers waiting for a value now. */
   parked: number;
+  /** Values that could not be serialized for delivery (skipped, counted here). */
   serializeErrors: number;
 }
 
+/** `db.stats()`: the executor's and every record's counters. */
 export interface DbStats {
+  /** The executor. */
   executor: ExecutorStats;
+  /** Per record key. */
   records: { readonly [key: string]: RecordStats };
 }
 
