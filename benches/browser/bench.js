@@ -244,6 +244,27 @@ async function caseGetAfterSet(pkg, { n }) {
 }
 
 /**
+ * 7. Batch write: `n` values into a ring (capacity 1024, no subscriber) by `db.setMany` in
+ * chunks of `chunk` (ours; `mode: 'many'`) or by a `set()` loop (`mode: 'loop'`, both
+ * packages: the anchor has no batch write). Chunks are sliced before the clock starts.
+ */
+async function caseSetMany(pkg, { mode, n, chunk }) {
+  const h = await PKGS[pkg].open(RING);
+  const vs = values(n);
+  const chunks = [];
+  for (let i = 0; i < n; i += chunk) chunks.push(vs.slice(i, i + chunk));
+  const db = h.db;
+  const t0 = performance.now();
+  if (mode === 'many') for (const c of chunks) db.setMany(KEY, c);
+  else for (let i = 0; i < n; i++) db.set(KEY, vs[i]);
+  const ms = performance.now() - t0;
+  const v = db.get(KEY);
+  const ok = v !== null && v !== undefined && v.timestamp === T0 + n - 1;
+  h.free();
+  return { us: (ms * 1000) / n, ms, ok };
+}
+
+/**
  * A stand-in for the browser's WebSocket, for the ingest case only: installed on
  * globalThis while a bridge connects, so the bridge's own onmessage handler can be called
  * with MessageEvent-like objects, without network.
@@ -335,6 +356,7 @@ const CASES = {
   frames: (c) => caseFrames(c),
   getAfterSet: (c) => caseGetAfterSet(c.pkg, c),
   ingest: (c) => caseIngest(c.pkg, c),
+  setMany: (c) => caseSetMany(c.pkg, c),
 };
 
 async function runCase(c) {

@@ -183,6 +183,23 @@ async function main() {
       row('5. bridge ingest / bare JSON.parse handler', 'x', us.ours / us.bare, us.anchor / us.bare, 'goal for ours: <= 1.5x', true);
     }
 
+    // 7. Batch write: ours setMany vs the anchor's set() loop (it has no batch write), and vs our own set() loop.
+    if (want(7)) {
+      const many = [];
+      const loop = [];
+      for (let i = 0; i < P.reps; i++) {
+        many.push(await run({ scenario: 'setMany', pkg: 'ours', mode: 'many', n: P.n, chunk: P.chunk }));
+        loop.push(await run({ scenario: 'setMany', pkg: 'ours', mode: 'loop', n: P.n, chunk: P.chunk }));
+      }
+      const anchorLoop = (await both({ scenario: 'setMany', mode: 'loop', n: P.n, chunk: P.chunk }, P.reps, ['us'])).anchor;
+      const manyUs = median(many.map((r) => r.us));
+      const loopUs = median(loop.map((r) => r.us));
+      const ok = [...many, ...loop].every((r) => r.ok) ? '' : '; the last value was NOT stored';
+      row(`7. setMany, ${P.n} values in chunks of ${P.chunk}, ring 1024 (anchor: its set() loop)`, 'us/item', manyUs, anchorLoop.us,
+        `ours set() loop ${loopUs?.toFixed(2)} us/item${ok}`);
+      row('7. setMany per item / set() loop per item (ours)', 'x', manyUs / loopUs, null, 'goal for ours: <= 0.2x (5x cheaper)', true);
+    }
+
     // 6. Package size.
     const sizes = want(6) && {
       ours: gzSize('pkg', '@aimdb/wasm with WsBridge', []), // size.sh's default: wasm + glue + every wrapper module
@@ -217,7 +234,7 @@ function smokeProblems(rows) {
       if (typeof r[pkg] !== 'number' || !Number.isFinite(r[pkg])) bad.push(`${r.scenario}: no number for ${pkg} (${r[pkg]})`);
     }
   }
-  if (!ONLY && rows.length < 12) bad.push(`only ${rows.length} rows`);
+  if (!ONLY && rows.length < 14) bad.push(`only ${rows.length} rows`);
   return bad;
 }
 

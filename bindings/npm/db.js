@@ -1,17 +1,59 @@
 // WasmDb: records configured, set, read and subscribed; validate() and knownSchemas().
-import { AimDbError, assertReady, call, panicError, poisoned, raw } from './runtime.js';
+import { AimDbError, assertReady, call, panicError, poisoned, raw, rethrow } from './runtime.js';
 import { checkKey, deepFreeze, describeValue, excerpt, optionsJson, thrownText, toJson } from './values.js';
 
-/** The database in the page: records validated by Rust contracts, run by the real AimDB engine. */
 /** The RawDb of a live WasmDb (for WsBridge.connect). */
 export let rawOf;
+/** Internal calls of a WasmDb by record handle (for RecordHandle). */
+let at;
 
+/** A configured record, by handle: get/set/setMany/subscribe without the key lookup and key checks. */
+export class RecordHandle {
+  #db;
+  #h;
+  constructor(db, h, key) {
+    this.#db = db;
+    this.#h = h;
+    /** The record's key. */
+    this.key = key;
+    Object.freeze(this);
+  }
+  get() {
+    return at.get(this.#db, this.#h);
+  }
+  set(value) {
+    at.set(this.#db, this.#h, this.key, value);
+  }
+  setMany(values) {
+    at.setMany(this.#db, this.#h, this.key, values);
+  }
+  subscribe(callback, options) {
+    return at.subscribe(this.#db, this.#h, this.key, callback, options);
+  }
+}
+
+/** Re-throws `e`; a CONTRACT_VIOLATION of a value JSON cannot carry is reported as that, at its path. */
+function valueError(e, value, key) {
+  if (e && e.code === 'CONTRACT_VIOLATION') toJson(value, key); // throws for NaN, BigInt, a cycle, a throwing getter
+  rethrow(e);
+}
+
+/** The database in the page: records validated by Rust contracts, run by the real AimDB engine. */
 export class WasmDb {
   static {
     rawOf = (db) => db.#live();
+    at = {
+      get: (db, h) => db.#getAt(h),
+      set: (db, h, key, value) => db.#setAt(h, key, value),
+      setMany: (db, h, key, values) => db.#setManyAt(h, key, values),
+      subscribe: (db, h, key, callback, options) => db.#subscribeAt(h, key, callback, options),
+    };
   }
   #raw;
-  #cache = new Map();
+  /** key -> handle (u32) of every configured record (keys in it passed checkKey). */
+  #handles = new Map();
+  /** key -> RecordHandle, made by configureRecord / record(). */
+  #records = new Map();
   #subs = new Set();
   #reported = new Set();
 
@@ -26,36 +68,88 @@ export class WasmDb {
     return this.#raw;
   }
 
+  /** The handle of `key`'s record; INVALID_KEY / UNKNOWN_KEY otherwise. */
+  #handle(key) {
+    const h = this.#handles.get(key);
+    if (h !== undefined) return h;
+    checkKey(key);
+    throw new AimDbError({ code: 'UNKNOWN_KEY', message: `no record is configured under \`${excerpt(key)}\``, key });
+  }
+
   configureRecord(key, options) {
     const r = this.#live();
     checkKey(key);
     const json = optionsJson(options, 'record options');
-    call(() => r.configureRecord(key, json));
+    this.#handles.set(key, call(() => r.configureRecord(key, json)));
+    return this.record(key);
+  }
+
+  record(key) {
+    this.#live();
+    const h = this.#handle(key);
+    let rec = this.#records.get(key);
+    if (rec === undefined) {
+      rec = new RecordHandle(this, h, key);
+      this.#records.set(key, rec);
+    }
+    return rec;
   }
 
   set(key, value) {
-    const r = this.#live();
-    checkKey(key);
-    const json = toJson(value, key);
-    call(() => r.set(key, json));
+    this.#live();
+    this.#setAt(this.#handle(key), key, value);
+  }
+
+  setMany(key, values) {
+    this.#live();
+    this.#setManyAt(this.#handle(key), key, values);
   }
 
   get(key) {
-    const r = this.#live();
-    checkKey(key);
-    const version = call(() => r.version(key));
-    let c = this.#cache.get(key);
-    if (!c || c.version !== version) {
-      const json = call(() => r.latest(key));
-      c = { version, value: json === undefined ? null : deepFreeze(JSON.parse(json)) };
-      this.#cache.set(key, c);
-    }
-    return c.value;
+    this.#live();
+    return this.#getAt(this.#handle(key));
   }
 
   subscribe(key, callback, options) {
+    this.#live();
+    return this.#subscribeAt(this.#handle(key), key, callback, options);
+  }
+
+  #setAt(h, key, value) {
     const r = this.#live();
-    checkKey(key);
+    try {
+      r.setAt(h, value);
+    } catch (e) {
+      valueError(e, value, key);
+    }
+  }
+
+  #setManyAt(h, key, values) {
+    const r = this.#live();
+    if (!Array.isArray(values)) {
+      throw new AimDbError({ code: 'CONTRACT_VIOLATION', message: `record \`${excerpt(key)}\`: setMany takes an array of values, got ${describeValue(values)}`, key, path: '', serdeMessage: `expected an array, got ${describeValue(values)}` });
+    }
+    try {
+      r.setManyAt(h, values);
+    } catch (e) {
+      valueError(e, values, key);
+    }
+  }
+
+  #getAt(h) {
+    const r = this.#live();
+    let v;
+    try {
+      v = r.latestAt(h);
+    } catch (e) {
+      rethrow(e);
+    }
+    // The same object until the value changes (Rust keeps it per version): frozen once.
+    return v === undefined ? null : deepFreeze(v);
+  }
+
+  #subscribeAt(h, key, callback, options) {
+    const r = this.#live();
     if (typeof callback !== 'function') {
       throw new AimDbError({ code: 'INVALID_OPTIONS', message: `subscribe: callback must be a function, got ${describeValue(callback)}`, key });
     }
@@ -92,9 +186,11 @@ export class WasmDb {
       } catch {}
     };
     let active = true;
-    const deliver = (json) => {
+    const deliver = (value) => {
       if (!active || poisoned !== null) return;
-      const value = deepFreeze(JSON.parse(json));
+      // SingleLatest / Mailbox: the object of this version every subscriber and get()
+      // share (frozen by the first); ring items: their own.
+      deepFreeze(value);
       try {
         callback(value);
       } catch (e) {
@@ -111,7 +207,7 @@ export class WasmDb {
           }
         }
       : undefined;
-    const id = call(() => r.subscribe(key, deliver, batch, lag));
+    const id = call(() => r.subscribeAt(h, deliver, batch, lag));
     const unsubscribe = () => {
       if (!active) return;
       active = false;
@@ -123,7 +219,7 @@ export class WasmDb {
     // `get()` returns); later values arrive from the executor's ticks.
     let current;
     try {
-      current = this.get(key);
+      current = this.#getAt(h);
     } catch (e) {
       unsubscribe();
       throw e;
@@ -156,7 +252,8 @@ export class WasmDb {
     if (poisoned === null) for (const unsubscribe of [...this.#subs]) unsubscribe();
     this.#subs.clear();
     this.#raw = null;
-    this.#cache.clear();
+    this.#handles.clear();
+    this.#records.clear();
     if (poisoned !== null) return;
     r.dispose();
     r.free();
@@ -168,8 +265,13 @@ export function validate(schemaType, value) {
   assertReady();
   try {
     checkKey(schemaType, 'schemaType', 'schemaType');
-    const json = typeof value === 'string' ? value : toJson(value, undefined, schemaType);
-    return { ok: true, value: deepFreeze(JSON.parse(call(() => raw.validate(schemaType, json)))) };
+    if (typeof value === 'string') return { ok: true, value: deepFreeze(JSON.parse(call(() => raw.validate(schemaType, value)))) };
+    try {
+      return { ok: true, value: deepFreeze(call(() => raw.validateValue(schemaType, value))) };
+    } catch (e) {
+      if (e && e.code === 'CONTRACT_VIOLATION') toJson(value, undefined, schemaType);
+      throw e;
+    }
   } catch (e) {
     if (e instanceof AimDbError && e.code !== 'PANIC') return { ok: false, error: e };
     throw e;

@@ -393,16 +393,26 @@ pub(crate) fn float(x: f64) -> String {
 /// The tracking is built into the deserializer, so the visitors of `T` are not wrapped
 /// (no per-type copies of a tracking layer in the wasm module).
 pub fn deserialize_with_path<'de, T: Deserialize<'de>>(value: &'de Json) -> Result<T, (String, Error)> {
-    let track = Track(core::cell::RefCell::new(None));
-    T::deserialize(De { v: value, chain: &Chain::Root, track: &track })
-        .map_err(|e| (track.0.into_inner().unwrap_or_default(), e))
+    let track = Track::new();
+    T::deserialize(De { v: value, chain: &Chain::Root, track: &track }).map_err(|e| (track.path(), e))
 }
 
-/// The path of the first (innermost) failure.
-struct Track(core::cell::RefCell<Option<String>>);
+/// The path of the first (innermost) failure (shared by the deserializers with built-in
+/// path tracking: this one and `js::value`'s).
+pub(crate) struct Track(core::cell::RefCell<Option<String>>);
 
 impl Track {
-    fn trigger(&self, chain: &Chain<'_, '_>, e: Error) -> Error {
+    pub(crate) fn new() -> Self {
+        Track(core::cell::RefCell::new(None))
+    }
+
+    /// The path recorded, `""` if none.
+    pub(crate) fn path(self) -> String {
+        self.0.into_inner().unwrap_or_default()
+    }
+
+    /// Records `chain` as the failure's path unless an inner one was recorded first.
+    pub(crate) fn trigger(&self, chain: &Chain<'_, '_>, e: Error) -> Error {
         let mut path = self.0.borrow_mut();
         if path.is_none() {
             *path = Some(chain.render());
@@ -412,7 +422,7 @@ impl Track {
 }
 
 /// Where a deserializer is, from the root.
-enum Chain<'de, 'c> {
+pub(crate) enum Chain<'de, 'c> {
     Root,
     Seq { parent: &'c Chain<'de, 'c>, index: usize },
     /// An object key, or an enum variant.

@@ -22,6 +22,10 @@ pub trait ErasedSchema {
     /// Parses JSON text (running migrations) and returns the validated value
     /// re-serialized in the current version.
     fn validate_json(&self, text: &str) -> Result<String, ContractError>;
+    /// Reads a JS value straight into the contract type (running migrations) and
+    /// returns the validated value as a JS object of the current version.
+    #[cfg(target_arch = "wasm32")]
+    fn validate_js(&self, value: &wasm_bindgen::JsValue) -> Result<wasm_bindgen::JsValue, ContractError>;
     /// Creates a record of this type (the JS facade's typed record).
     #[cfg(target_arch = "wasm32")]
     fn create_record(
@@ -49,6 +53,11 @@ impl<T: Contract> ErasedSchema for Schema<T> {
             path: String::new(),
             message: e.to_string(),
         })
+    }
+    #[cfg(target_arch = "wasm32")]
+    fn validate_js(&self, value: &wasm_bindgen::JsValue) -> Result<wasm_bindgen::JsValue, ContractError> {
+        let value = T::from_input(&crate::js::value::JsInput(value))?;
+        crate::js::value::to_js(&value).ok_or_else(|| ContractError::new(T::NAME, "", "the value cannot be written as JSON"))
     }
     #[cfg(target_arch = "wasm32")]
     fn create_record(

@@ -1,10 +1,9 @@
 //! `gps_location`: `{ "latitude": f64, "longitude": f64, "altitude"?: f64,
 //! "accuracy"?: f32, "timestamp": u64 }`.
 
-use super::{check_timestamp, out_of_range, require_object, Contract, ContractError, Input, Text};
+use super::{check_timestamp, out_of_range, require_object, Contract, ContractError, Input};
 use aimdb_data_contracts::{Observable, SchemaType, Settable};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// A position fix. `altitude` and `accuracy` are omitted from the JSON when absent
 /// (and may be absent or `null` on input).
@@ -86,22 +85,12 @@ impl GpsLocation {
     }
 }
 
-impl GpsLocation {
+impl Contract for GpsLocation {
     fn from_input(input: &impl Input) -> Result<Self, ContractError> {
         require_object::<Self>(input, "struct GpsLocation")?;
         let g = input.parse::<Self>()?;
         g.check()?;
         Ok(g)
-    }
-}
-
-impl Contract for GpsLocation {
-    fn from_json_value(value: Value) -> Result<Self, ContractError> {
-        Self::from_input(&value)
-    }
-
-    fn from_json_str(text: &str) -> Result<Self, ContractError> {
-        Self::from_input(&Text::new::<Self>(text)?)
     }
 }
 

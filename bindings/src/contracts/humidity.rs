@@ -1,9 +1,8 @@
 //! `humidity`: `{ "percent": f32, "timestamp": u64 }`, percent in `[0, 100]`.
 
-use super::{check_timestamp, out_of_range, require_object, Contract, ContractError, Input, Text};
+use super::{check_timestamp, out_of_range, require_object, Contract, ContractError, Input};
 use aimdb_data_contracts::{Observable, SchemaType, Settable};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// A relative-humidity reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,22 +51,12 @@ impl Humidity {
     }
 }
 
-impl Humidity {
+impl Contract for Humidity {
     fn from_input(input: &impl Input) -> Result<Self, ContractError> {
         require_object::<Self>(input, "struct Humidity")?;
         let h = input.parse::<Self>()?;
         h.check()?;
         Ok(h)
-    }
-}
-
-impl Contract for Humidity {
-    fn from_json_value(value: Value) -> Result<Self, ContractError> {
-        Self::from_input(&value)
-    }
-
-    fn from_json_str(text: &str) -> Result<Self, ContractError> {
-        Self::from_input(&Text::new::<Self>(text)?)
     }
 }
 

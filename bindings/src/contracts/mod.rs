@@ -44,26 +44,32 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// A data contract as the JS facade uses it: a named, versioned serde type that parses
-/// (and validates) JSON into its current version.
+/// (and validates) its input into its current version.
+///
+/// One method does the work: [`from_input`](Contract::from_input), over any [`Input`]
+/// (JSON text, a `serde_json::Value`, or in the browser a JS value read directly, with
+/// no JSON text in between). Its default is serde alone, with field paths; a contract
+/// with range checks or older versions overrides it (the built-ins do), and the override
+/// applies to every kind of input.
 pub trait Contract:
     SchemaType + Serialize + DeserializeOwned + Clone + core::fmt::Debug + Send + Sync + 'static
 {
-    /// Parses a JSON value into the current version, upgrading older versions where the
+    /// Parses `input` into the current version, upgrading older versions where the
     /// contract has a migration chain. Errors name the field path and the serde message.
-    fn from_json_value(value: Value) -> Result<Self, ContractError> {
-        from_value_with_path::<Self>(value)
+    fn from_input(input: &impl Input) -> Result<Self, ContractError> {
+        input.parse::<Self>()
     }
 
-    /// Parses JSON text (same rules). A syntax error is a [`ContractError`] with an empty
-    /// path and serde_json's message (which includes line and column).
-    ///
-    /// The default goes through [`from_json_value`](Contract::from_json_value); a
-    /// contract that overrides only that keeps its checks here too. The built-ins
-    /// override both to parse text directly (smaller wasm): see [`from_str_with_path`].
+    /// [`from_input`](Contract::from_input) over a `serde_json::Value`.
+    fn from_json_value(value: Value) -> Result<Self, ContractError> {
+        Self::from_input(&value)
+    }
+
+    /// [`from_input`](Contract::from_input) over JSON text. A syntax error is a
+    /// [`ContractError`] with an empty path and serde_json's message (which includes line
+    /// and column).
     fn from_json_str(text: &str) -> Result<Self, ContractError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| ContractError::new(Self::NAME, "", e.to_string()))?;
-        Self::from_json_value(value)
+        Self::from_input(&Text::new::<Self>(text)?)
     }
 }
 
@@ -95,7 +101,7 @@ fn path_error<T: SchemaType, E: core::fmt::Display>(err: serde_path_to_error::Er
 }
 
 /// The error, with the field a ``missing field `x` `` message names appended to `path`.
-fn with_missing_field(schema: &'static str, mut path: String, message: String) -> ContractError {
+pub(crate) fn with_missing_field(schema: &'static str, mut path: String, message: String) -> ContractError {
     if let Some(field) = missing_field(&message) {
         if !path.is_empty() {
             path.push('.');
@@ -110,14 +116,16 @@ fn missing_field(message: &str) -> Option<&str> {
     message.strip_prefix("missing field `")?.strip_suffix('`')
 }
 
-/// What the built-in contracts parse: JSON text (the JS facade) or a
-/// `serde_json::Value` ([`Contract::from_json_value`]).
-pub(crate) trait Input {
+/// What a contract parses ([`Contract::from_input`]): JSON text, a `serde_json::Value`,
+/// or (wasm32) a JS value (`crate::js::value::JsInput`).
+pub trait Input {
     /// The top level is an array.
     fn is_array(&self) -> bool;
-    /// `None` when the top level is not an object with `key`; else its `as_u64`.
-    fn field_u64(&self, key: &str) -> Option<Option<u64>>;
-    /// The typed parse, with path tracking.
+    /// `None` when the top level is not an object with `key`; else `Some` of the field
+    /// as a non-negative integer (`None` for anything else). For a peek before the typed
+    /// parse (e.g. a `schema_version` that picks the type).
+    fn field_u64(&self, key: &'static str) -> Option<Option<u64>>;
+    /// The typed parse, with path tracking: the whole input into `T`.
     fn parse<T: SchemaType + DeserializeOwned>(&self) -> Result<T, ContractError>;
 }
 
@@ -125,7 +133,7 @@ impl Input for Value {
     fn is_array(&self) -> bool {
         Value::is_array(self)
     }
-    fn field_u64(&self, key: &str) -> Option<Option<u64>> {
+    fn field_u64(&self, key: &'static str) -> Option<Option<u64>> {
         self.get(key).map(Value::as_u64)
     }
     fn parse<T: SchemaType + DeserializeOwned>(&self) -> Result<T, ContractError> {
@@ -134,7 +142,7 @@ impl Input for Value {
 }
 
 /// Parsed JSON text.
-pub(crate) struct Text(Json);
+pub struct Text(Json);
 
 impl Text {
     /// Parses `text`: a syntax error is `T`'s, with an empty path.
@@ -147,7 +155,7 @@ impl Input for Text {
     fn is_array(&self) -> bool {
         matches!(self.0, Json::Arr(_))
     }
-    fn field_u64(&self, key: &str) -> Option<Option<u64>> {
+    fn field_u64(&self, key: &'static str) -> Option<Option<u64>> {
         self.0.get(key).map(Json::as_u64)
     }
     fn parse<T: SchemaType + DeserializeOwned>(&self) -> Result<T, ContractError> {

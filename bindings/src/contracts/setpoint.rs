@@ -1,10 +1,9 @@
 //! `setpoint`: a command for a thermostat, `{ "target_celsius": f32, "timestamp": u64 }`
 //! (the shape the AimDB demo servers take on `commands/setpoint/<room>`).
 
-use super::{check_timestamp, require_object, Contract, ContractError, Input, Text};
+use super::{check_timestamp, require_object, Contract, ContractError, Input};
 use aimdb_data_contracts::{Observable, SchemaType, Settable};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// A target temperature for a room.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,22 +51,14 @@ impl Setpoint {
         }
         check_timestamp::<Self>(self.timestamp)
     }
+}
 
+impl Contract for Setpoint {
     fn from_input(input: &impl Input) -> Result<Self, ContractError> {
         require_object::<Self>(input, "struct Setpoint")?;
         let s = input.parse::<Self>()?;
         s.check()?;
         Ok(s)
-    }
-}
-
-impl Contract for Setpoint {
-    fn from_json_value(value: Value) -> Result<Self, ContractError> {
-        Self::from_input(&value)
-    }
-
-    fn from_json_str(text: &str) -> Result<Self, ContractError> {
-        Self::from_input(&Text::new::<Self>(text)?)
     }
 }
 

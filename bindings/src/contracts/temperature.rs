@@ -4,13 +4,12 @@
 // `migration_chain!` expands to paths under `alloc::`; bind the crate in this module.
 extern crate alloc;
 
-use super::{check_timestamp, require_object, Contract, ContractError, Input, Text};
+use super::{check_timestamp, require_object, Contract, ContractError, Input};
 use aimdb_data_contracts::{
     migration_chain, MigrationChain, MigrationError, MigrationStep, Observable, SchemaType,
     Settable,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The JSON field that carries the schema version.
 const VERSION_FIELD: &str = "schema_version";
@@ -89,7 +88,7 @@ impl Temperature {
     }
 }
 
-impl Temperature {
+impl Contract for Temperature {
     /// Dispatches on `schema_version`: 1 is upgraded through [`TemperatureV1ToV2`], 2 or
     /// absent parses as the current version; any other number is an error at path
     /// `schema_version`.
@@ -111,15 +110,6 @@ impl Temperature {
     }
 }
 
-impl Contract for Temperature {
-    fn from_json_value(value: Value) -> Result<Self, ContractError> {
-        Self::from_input(&value)
-    }
-
-    fn from_json_str(text: &str) -> Result<Self, ContractError> {
-        Self::from_input(&Text::new::<Self>(text)?)
-    }
-}
 
 /// A temperature reading, schema version 1 (legacy, accepted and upgraded):
 /// `{ "schema_version": 1, "temp": f32, "timestamp": u64, "unit": "C" | "F" | "K" }`.
@@ -225,7 +215,7 @@ fn migrate_v1(v1: TemperatureV1) -> Result<Temperature, ContractError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn parse(v: Value) -> Result<Temperature, ContractError> {
         Temperature::from_json_value(v)

@@ -21,7 +21,7 @@ struct Entry {
 }
 
 struct Subscription {
-    key: String,
+    record: Rc<dyn DynRecord>,
     cancelled: Rc<Cell<bool>>,
     /// Dropping the task cancels it.
     _task: aimdb_wasm::executors::Task<()>,
@@ -41,9 +41,17 @@ impl Records {
         self.index.get(key).and_then(|&at| self.list.get(at)).map(|(_, e)| e)
     }
 
-    fn push(&mut self, key: String, entry: Entry) {
-        self.index.insert(key.clone(), self.list.len());
+    /// The record's handle: its place in configuration order (records are never removed).
+    fn handle(&self, key: &str) -> Option<u32> {
+        self.index.get(key).map(|&at| at as u32)
+    }
+
+    /// Adds a record; returns its handle.
+    fn push(&mut self, key: String, entry: Entry) -> u32 {
+        let at = self.list.len();
+        self.index.insert(key.clone(), at);
         self.list.push((key, entry));
+        at as u32
     }
 
     fn clear(&mut self) {
@@ -67,13 +75,38 @@ struct Core {
 impl Core {
     /// Validates `json` against `key`'s contract and produces it: a local write, which
     /// linked bridges are told about.
+    #[cfg(feature = "bridge")]
     fn set_local(&self, key: &str, json: &str) -> Result<(), FacadeError> {
         let record =
             self.records.borrow().get(key).map(|e| e.record.clone()).ok_or_else(|| FacadeError::UnknownKey { key: key.into() })?;
         record.set_json(json)?;
-        #[cfg(feature = "bridge")]
-        self.notify(|o| o.local_write(key, &*record));
+        self.written(key, &record);
         Ok(())
+    }
+
+    /// The record behind a handle `configureRecord` returned.
+    fn record_at(&self, handle: u32) -> Result<(Rc<dyn DynRecord>, Option<String>), FacadeError> {
+        let records = self.records.borrow();
+        let (key, e) = records.list.get(handle as usize).ok_or_else(|| FacadeError::Engine {
+            key: String::new(),
+            message: format!("no record has handle {handle} in this WasmDb"),
+        })?;
+        // The key only when a bridge may need it (`written`).
+        #[cfg(feature = "bridge")]
+        let key = (!self.observers.borrow().is_empty()).then(|| key.clone());
+        #[cfg(not(feature = "bridge"))]
+        let key = {
+            let _ = key;
+            None
+        };
+        Ok((e.record.clone(), key))
+    }
+
+    /// A local write of `key` happened (`record` holds the value): linked bridges are
+    /// told.
+    #[cfg(feature = "bridge")]
+    fn written(&self, key: &str, record: &Rc<dyn DynRecord>) {
+        self.notify(|o| o.local_write(key, &**record));
     }
 
     /// Calls `f` on every live observer (none borrowed while it runs: `f` may re-enter).
@@ -125,7 +158,8 @@ pub(super) struct LinkedRecord {
 /// A bridge linked to a db (`RawBridge`), told what happens to it.
 #[cfg(feature = "bridge")]
 pub(super) trait DbObserver {
-    /// `key` was set locally (`db.set` or `WsBridge.write`); `record` holds the value.
+    /// `key` was set locally (`db.set`, each value of `db.setMany`, `WsBridge.write`);
+    /// `record` holds the value.
     fn local_write(&self, key: &str, record: &dyn DynRecord);
     /// A record was configured after the bridge connected.
     fn configured(&self, record: LinkedRecord);
@@ -176,11 +210,14 @@ impl RawDb {
         self.core.borrow().clone().ok_or(FacadeError::UseAfterFree)
     }
 
-    fn record(&self, key: &str) -> Result<Rc<dyn DynRecord>, FacadeError> {
+    /// The handle of `key`'s record (as `configureRecord` returned it), for Rust callers;
+    /// `UNKNOWN_KEY` if none. (The npm wrapper keeps the handles it was given.)
+    pub fn handle_of(&self, key: &str) -> Result<u32, JsValue> {
         let core = self.core()?;
-        let records = core.records.borrow();
-        records.get(key).map(|e| e.record.clone()).ok_or_else(|| FacadeError::UnknownKey { key: key.into() })
+        let handle = core.records.borrow().handle(key);
+        Ok(handle.ok_or_else(|| FacadeError::UnknownKey { key: key.into() })?)
     }
+
 }
 
 #[wasm_bindgen]
@@ -205,10 +242,11 @@ impl RawDb {
         })
     }
 
-    /// Configures `key`. The same schema and buffer again is a no-op; another is a
+    /// Configures `key` and returns its handle (for `setAt`, `latestAt`, ...). The same
+    /// schema and buffer again is a no-op (the same handle); another is a
     /// `SCHEMA_CONFLICT`.
     #[wasm_bindgen(js_name = configureRecord)]
-    pub fn configure_record(&self, key: &str, options_json: &str) -> Result<(), JsValue> {
+    pub fn configure_record(&self, key: &str, options_json: &str) -> Result<u32, JsValue> {
         let core = self.core()?;
         options::check_key(key)?;
         let opts = options::record_options(key, options_json)?;
@@ -230,7 +268,7 @@ impl RawDb {
             let existing = show(e.record.schema(), e.record.cfg(), &e.topic, e.link);
             let requested = show(schema.name(), &opts.buffer, &opts.topic, opts.link);
             if existing == requested {
-                return Ok(());
+                return Ok(core.records.borrow().handle(key).unwrap_or_default());
             }
             return Err(FacadeError::SchemaConflict { key: key.into(), existing, requested }.into());
         }
@@ -242,40 +280,63 @@ impl RawDb {
         })?;
         #[cfg(feature = "bridge")]
         let linked = LinkedRecord { key: key.into(), record: record.clone(), topic: opts.topic.clone(), link: opts.link };
-        core.records.borrow_mut().push(key.into(), Entry { record, topic: opts.topic, link: opts.link });
+        let handle = core.records.borrow_mut().push(key.into(), Entry { record, topic: opts.topic, link: opts.link });
         #[cfg(feature = "bridge")]
         core.notify(|o| o.configured(linked.clone()));
+        Ok(handle)
+    }
+
+    /// Reads `value` straight into the record's contract type (no JSON text) and
+    /// produces it; a violation is a `CONTRACT_VIOLATION` with the field path.
+    #[wasm_bindgen(js_name = setAt)]
+    pub fn set_at(&self, handle: u32, value: JsValue) -> Result<(), JsValue> {
+        let core = self.core()?;
+        let (record, _key) = core.record_at(handle)?;
+        record.set_js(&value)?;
+        #[cfg(feature = "bridge")]
+        if let Some(key) = _key {
+            core.written(&key, &record);
+        }
         Ok(())
     }
 
-    /// Validates `json` against the record's contract and produces it.
-    pub fn set(&self, key: &str, json: &str) -> Result<(), JsValue> {
-        Ok(self.core()?.set_local(key, json)?)
-    }
-
-    /// Values produced into `key` so far: the snapshot version.
-    pub fn version(&self, key: &str) -> Result<f64, JsValue> {
-        Ok(self.record(key)?.version() as f64)
-    }
-
-    /// The latest value of `key` as JSON, or `undefined` before the first.
-    pub fn latest(&self, key: &str) -> Result<Option<String>, JsValue> {
-        Ok(self.record(key)?.latest_json())
-    }
-
-    /// Starts a subscription to values produced from now on; `callback(json)` gets one
-    /// value (or, with `batch`, a JSON array). The current value is the caller's to hand
-    /// over (`latest`). Returns the id to `unsubscribe` with.
-    pub fn subscribe(&self, key: &str, callback: Function, batch: bool, on_lag: Option<Function>) -> Result<u32, JsValue> {
+    /// Validates every item of `values` (an array), then produces them in order: all or
+    /// nothing; a violation's path starts with the item's index (`[3].celsius`).
+    #[wasm_bindgen(js_name = setManyAt)]
+    pub fn set_many_at(&self, handle: u32, values: js_sys::Array) -> Result<u32, JsValue> {
         let core = self.core()?;
-        let record = self.record(key)?;
+        let (record, _key) = core.record_at(handle)?;
+        // Linked bridges are told about each value as it is produced (one frame each).
+        #[cfg(feature = "bridge")]
+        if let Some(key) = _key {
+            return Ok(record.set_many_js(&values, &mut || core.written(&key, &record))?);
+        }
+        Ok(record.set_many_js(&values, &mut || {})?)
+    }
+
+    /// The latest value as a JS object, the same object for every call (and every
+    /// SingleLatest / Mailbox subscriber) until the value changes; `undefined` before
+    /// the first.
+    #[wasm_bindgen(js_name = latestAt)]
+    pub fn latest_at(&self, handle: u32) -> Result<JsValue, JsValue> {
+        let (record, _) = self.core()?.record_at(handle)?;
+        Ok(record.latest_js().unwrap_or(JsValue::UNDEFINED))
+    }
+
+    /// Starts a subscription to values produced from now on; `callback(value)` gets one
+    /// value (or, with `batch`, an array). The current value is the caller's to hand
+    /// over (`latestAt`). Returns the id to `unsubscribe` with.
+    #[wasm_bindgen(js_name = subscribeAt)]
+    pub fn subscribe_at(&self, handle: u32, callback: Function, batch: bool, on_lag: Option<Function>) -> Result<u32, JsValue> {
+        let core = self.core()?;
+        let (record, _) = core.record_at(handle)?;
         let cancelled = Rc::new(Cell::new(false));
         let task = record.subscribe(SubscribeArgs { callback, batch, on_lag, cancelled: cancelled.clone() })?;
         let id = core.next_sub.get();
         core.next_sub.set(id.wrapping_add(1).max(1));
         let c = record.counters();
         c.subscribers.set(c.subscribers.get() + 1);
-        core.subs.borrow_mut().insert(id, Subscription { key: key.into(), cancelled, _task: task });
+        core.subs.borrow_mut().insert(id, Subscription { record, cancelled, _task: task });
         Ok(id)
     }
 
@@ -286,10 +347,8 @@ impl RawDb {
         let removed = core.subs.borrow_mut().remove(&id);
         if let Some(sub) = removed {
             sub.cancelled.set(true);
-            if let Some(e) = core.records.borrow().get(&sub.key) {
-                let c = e.record.counters();
-                c.subscribers.set(c.subscribers.get().saturating_sub(1));
-            }
+            let c = sub.record.counters();
+            c.subscribers.set(c.subscribers.get().saturating_sub(1));
             drop(sub); // cancels the task
         }
     }
@@ -340,13 +399,23 @@ impl Drop for RawDb {
     }
 }
 
+fn schema_of(schema_type: &str) -> Result<Rc<dyn schema::ErasedSchema>, FacadeError> {
+    schema::lookup(schema_type).ok_or_else(|| FacadeError::UnknownSchema { key: None, schema: schema_type.into() })
+}
+
 /// Validates `json` against `schemaType` without a database. Returns the value,
 /// migrated to the current version, as JSON.
 #[wasm_bindgen]
 pub fn validate(schema_type: &str, json: &str) -> Result<String, JsValue> {
-    let schema =
-        schema::lookup(schema_type).ok_or_else(|| FacadeError::UnknownSchema { key: None, schema: schema_type.into() })?;
-    Ok(schema.validate_json(json).map_err(|error| FacadeError::Contract { key: None, error })?)
+    Ok(schema_of(schema_type)?.validate_json(json).map_err(|error| FacadeError::Contract { key: None, error })?)
+}
+
+/// Validates a JS value against `schemaType` without a database (read straight into
+/// the contract type, as `setAt` does). Returns the value, migrated to the current
+/// version, as a JS object.
+#[wasm_bindgen(js_name = validateValue)]
+pub fn validate_value(schema_type: &str, value: JsValue) -> Result<JsValue, JsValue> {
+    Ok(schema_of(schema_type)?.validate_js(&value).map_err(|error| FacadeError::Contract { key: None, error })?)
 }
 
 /// The contracts this module carries, with their versions, as JSON

@@ -8,5 +8,7 @@ pub mod options;
 pub mod db;
 #[cfg(target_arch = "wasm32")]
 pub mod record;
+#[cfg(target_arch = "wasm32")]
+pub mod value;
 #[cfg(all(target_arch = "wasm32", feature = "bridge"))]
 pub mod bridge;

@@ -8,17 +8,18 @@
 
 use super::error::FacadeError;
 use super::options::describe;
+use super::value::{item_path, JsInput};
 use crate::contracts::Contract;
 use aimdb_core::buffer::BufferCfg;
 use aimdb_core::typed_record::RecordValue;
 use aimdb_core::{AimDb, AimDbBuilder, StringKey};
 use aimdb_wasm::buffer::{WasmBuffer, WasmBufferReader};
 use aimdb_wasm::{TickedExecutor, WasmAdapter};
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
 use core::future::{poll_fn, Future};
 use core::pin::{pin, Pin};
 use core::task::{Context, Poll, Waker};
-use js_sys::Function;
+use js_sys::{Array, Function};
 use serde::Serialize;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -77,10 +78,20 @@ pub trait DynRecord {
     fn cfg(&self) -> &BufferCfg;
     /// Validates JSON text against the contract and produces it.
     fn set_json(&self, text: &str) -> Result<(), FacadeError>;
+    /// Reads a JS value straight into the contract type (one pass, no JSON text) and
+    /// produces it.
+    fn set_js(&self, value: &JsValue) -> Result<(), FacadeError>;
+    /// Reads every item of `values` into the contract type, then produces them in order:
+    /// all or nothing (a violation is reported at `[index]` + the field path, and nothing
+    /// is produced). `each` runs after each value is produced. Returns how many were.
+    fn set_many_js(&self, values: &Array, each: &mut dyn FnMut()) -> Result<u32, FacadeError>;
     /// Values produced so far (changes exactly when the value does).
     fn version(&self) -> u64;
     /// The latest value as JSON text.
     fn latest_json(&self) -> Option<String>;
+    /// The latest value as the JS object every consumer of this version gets: made once
+    /// per version (then the same object), `None` before the first value.
+    fn latest_js(&self) -> Option<JsValue>;
     /// Starts a subscription task.
     fn subscribe(&self, args: SubscribeArgs) -> Result<aimdb_wasm::executors::Task<()>, FacadeError>;
     fn counters(&self) -> &Rc<Counters>;
@@ -97,6 +108,10 @@ pub fn poll_now<F: Future>(f: F) -> Option<F::Output> {
     }
 }
 
+/// The JS object of the latest value and the version it is of (shared by the record's
+/// `get()` and its SingleLatest / Mailbox subscriptions: one serialization per version).
+type LatestJs = Rc<RefCell<Option<(u64, JsValue)>>>;
+
 /// The typed record.
 pub struct TypedRecord<T: Contract> {
     key: String,
@@ -105,6 +120,7 @@ pub struct TypedRecord<T: Contract> {
     buffer: WasmBuffer<T>,
     executor: TickedExecutor,
     counters: Rc<Counters>,
+    latest_js: LatestJs,
 }
 
 impl<T: Contract> TypedRecord<T> {
@@ -129,7 +145,20 @@ impl<T: Contract> TypedRecord<T> {
             buffer,
             executor: ctx.executor.clone(),
             counters: Rc::default(),
+            latest_js: Rc::default(),
         }))
+    }
+
+    fn produce(&self, value: T) -> Result<(), FacadeError> {
+        match poll_now(self.db.produce::<T>(&self.key, value)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(FacadeError::Engine { key: self.key.clone(), message: e.to_string() }),
+            None => Err(FacadeError::Engine { key: self.key.clone(), message: "produce() did not complete".into() }),
+        }
+    }
+
+    fn violation(&self, error: crate::contracts::ContractError) -> FacadeError {
+        FacadeError::Contract { key: Some(self.key.clone()), error }
     }
 
     fn latest(&self) -> Option<T> {
@@ -147,6 +176,27 @@ fn to_json<T: Serialize>(v: &T, counters: &Counters) -> Option<String> {
     }
 }
 
+/// [`value::to_js`](super::value::to_js), counting a failure.
+fn to_js<T: Serialize>(v: &T, counters: &Counters) -> Option<JsValue> {
+    let js = super::value::to_js(v);
+    if js.is_none() {
+        counters.serialize_errors.set(counters.serialize_errors.get() + 1);
+    }
+    js
+}
+
+/// `cache`'s object if it is of `version`, else `make()`'s, kept for `version`.
+fn cached_js(cache: &LatestJs, version: u64, make: impl FnOnce() -> Option<JsValue>) -> Option<JsValue> {
+    if let Some((v, js)) = &*cache.borrow() {
+        if *v == version {
+            return Some(js.clone());
+        }
+    }
+    let js = make()?;
+    *cache.borrow_mut() = Some((version, js.clone()));
+    Some(js)
+}
+
 /// The typed half of a subscription: a buffer reader and the values it drained. Behind
 /// `dyn Feed` the subscription task (delivery, lag, cancellation) is compiled once for
 /// every contract.
@@ -157,10 +207,13 @@ trait Feed {
     /// drained.
     fn poll_drain(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<u64>;
     fn len(&self) -> usize;
-    /// Value `i` as JSON.
-    fn json_at(&self, i: usize, counters: &Counters) -> Option<String>;
-    /// Values `from..` as a JSON array.
-    fn json_from(&self, from: usize, counters: &Counters) -> Option<String>;
+    /// Value `i` as a JS object.
+    fn js_at(&self, i: usize, counters: &Counters) -> Option<JsValue>;
+    /// Values `from..` as a JS array.
+    fn js_from(&self, from: usize, counters: &Counters) -> Option<JsValue>;
+    /// The last value drained, which is the record's latest (SingleLatest / Mailbox:
+    /// the slot's value, delivered in the same poll), as the record's shared object.
+    fn js_latest(&self, counters: &Counters) -> Option<JsValue>;
     /// Withdraws a registration left by a `Pending` `poll_drain`.
     fn cancel_wait(&mut self);
 }
@@ -168,6 +221,8 @@ trait Feed {
 struct TypedFeed<T> {
     reader: WasmBufferReader<T>,
     items: Vec<T>,
+    buffer: WasmBuffer<T>,
+    latest_js: LatestJs,
 }
 
 impl<T: Contract> Feed for TypedFeed<T> {
@@ -180,11 +235,15 @@ impl<T: Contract> Feed for TypedFeed<T> {
     fn len(&self) -> usize {
         self.items.len()
     }
-    fn json_at(&self, i: usize, counters: &Counters) -> Option<String> {
-        to_json(&self.items[i], counters)
+    fn js_at(&self, i: usize, counters: &Counters) -> Option<JsValue> {
+        to_js(self.items.get(i)?, counters)
     }
-    fn json_from(&self, from: usize, counters: &Counters) -> Option<String> {
-        to_json(&&self.items[from..], counters)
+    fn js_from(&self, from: usize, counters: &Counters) -> Option<JsValue> {
+        to_js(&self.items.get(from..)?, counters)
+    }
+    fn js_latest(&self, counters: &Counters) -> Option<JsValue> {
+        let last = self.items.last()?;
+        cached_js(&self.latest_js, self.buffer.stats().produced, || to_js(last, counters))
     }
     fn cancel_wait(&mut self) {
         self.reader.cancel_wait();
@@ -244,14 +303,14 @@ fn spawn_subscription(
     let drain_max = if ring && !batch { YIELD_EVERY as usize } else { usize::MAX };
     let deliver = {
         let counters = counters.clone();
-        move |json: String, items: u64| {
+        move |value: JsValue, items: u64| {
             if cancelled.get() {
                 return false;
             }
             counters.delivered.set(counters.delivered.get() + items);
             // A throwing callback is reported by the npm wrapper around it; the
             // subscription goes on either way.
-            let _ = callback.call1(&JsValue::UNDEFINED, &JsValue::from_str(&json));
+            let _ = callback.call1(&JsValue::UNDEFINED, &value);
             !cancelled.get()
         }
     };
@@ -276,8 +335,8 @@ fn spawn_subscription(
             if ring && !batch {
                 // Every item, in order; stop at once if a callback unsubscribes.
                 for i in 0..len {
-                    if let Some(json) = feed.json_at(i, &counters) {
-                        if !deliver(json, 1) {
+                    if let Some(js) = feed.js_at(i, &counters) {
+                        if !deliver(js, 1) {
                             return;
                         }
                     }
@@ -290,15 +349,17 @@ fn spawn_subscription(
                 continue;
             }
             // A ring in batch mode: everything drained, as one array. SingleLatest /
-            // Mailbox: the latest value only (coalesced), as an array of one in batch
-            // mode so a batch callback always gets an array.
-            let from = if ring { 0 } else { len.saturating_sub(1) };
-            let payload = if batch {
-                feed.json_from(from, &counters).map(|j| (j, (len - from) as u64))
-            } else if len > 0 {
-                feed.json_at(len - 1, &counters).map(|j| (j, 1))
+            // Mailbox: the latest value only (coalesced), the record's object of that
+            // version (every subscriber and `get()` share it), as an array of one in
+            // batch mode so a batch callback always gets an array.
+            let payload = if ring {
+                if batch && len > 0 {
+                    feed.js_from(0, &counters).map(|js| (js, len as u64))
+                } else {
+                    None
+                }
             } else {
-                None
+                feed.js_latest(&counters).map(|js| if batch { (Array::of1(&js).into(), 1) } else { (js, 1) })
             };
             if let Some((json, n)) = payload {
                 if !deliver(json, n) {
@@ -322,12 +383,28 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
     }
 
     fn set_json(&self, text: &str) -> Result<(), FacadeError> {
-        let value = T::from_json_str(text).map_err(|error| FacadeError::Contract { key: Some(self.key.clone()), error })?;
-        match poll_now(self.db.produce::<T>(&self.key, value)) {
-            Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err(FacadeError::Engine { key: self.key.clone(), message: e.to_string() }),
-            None => Err(FacadeError::Engine { key: self.key.clone(), message: "produce() did not complete".into() }),
+        self.produce(T::from_json_str(text).map_err(|e| self.violation(e))?)
+    }
+
+    fn set_js(&self, value: &JsValue) -> Result<(), FacadeError> {
+        self.produce(T::from_input(&JsInput(value)).map_err(|e| self.violation(e))?)
+    }
+
+    fn set_many_js(&self, values: &Array, each: &mut dyn FnMut()) -> Result<u32, FacadeError> {
+        let n = values.length();
+        let mut items = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let v = values.get(i);
+            items.push(T::from_input(&JsInput(&v)).map_err(|mut e| {
+                e.path = item_path(i as usize, &e.path);
+                self.violation(e)
+            })?);
         }
+        for v in items {
+            self.produce(v)?;
+            each();
+        }
+        Ok(n)
     }
 
     fn version(&self) -> u64 {
@@ -338,6 +415,10 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
         to_json(&self.latest()?, &self.counters)
     }
 
+    fn latest_js(&self) -> Option<JsValue> {
+        cached_js(&self.latest_js, self.version(), || to_js(&self.latest()?, &self.counters))
+    }
+
     fn subscribe(&self, args: SubscribeArgs) -> Result<aimdb_wasm::executors::Task<()>, FacadeError> {
         let mut reader = self.buffer.subscribe();
         // The npm wrapper hands a new subscriber the current value itself, at once
@@ -346,7 +427,12 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
         if matches!(self.cfg, BufferCfg::SingleLatest) {
             let _ = reader.try_recv();
         }
-        let feed = Box::new(TypedFeed { reader, items: Vec::new() });
+        let feed = Box::new(TypedFeed {
+            reader,
+            items: Vec::new(),
+            buffer: self.buffer.clone(),
+            latest_js: self.latest_js.clone(),
+        });
         spawn_subscription(&self.executor, &self.cfg, &self.counters, args, feed)
     }
 
