@@ -517,7 +517,6 @@ export interface BridgeStats {
   framesSent: number;
   framesReceived: number;
   snapshots: number;
-  echoSuppressed: number;
   writesRejected: number;
   malformed: number;
   /** Data/snapshot frames for a topic no record maps to (dropped). */

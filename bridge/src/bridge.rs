@@ -11,8 +11,6 @@ mod writes;
 use core::fmt;
 use std::collections::VecDeque;
 
-use aimdb_ws_protocol::ClientMessage;
-
 use crate::backoff::Backoff;
 use crate::error::BridgeError;
 use crate::map::{OrderedSet, Set};
@@ -33,10 +31,6 @@ const FRAME_EXCERPT_CHARS: usize = 80;
 /// Confirm pings in a row without any `pong` (each waited `pongTimeoutMs`) after which
 /// a link with unconfirmed writes is treated as dead, even if other frames arrive.
 pub const CONFIRM_PINGS: u32 = 3;
-
-/// `{"type":"write","topic":` + `,"payload":` + `}`: a write frame is this plus the
-/// topic as a JSON string plus the payload's JSON.
-const WRITE_FRAME_OVERHEAD: usize = 36;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
@@ -59,8 +53,6 @@ struct Session {
     ping_at: Option<f64>,
     /// `(deadline, sent_at)`: set when a ping goes out; cleared by any inbound frame.
     pong_deadline: Option<(f64, f64)>,
-    /// Topics that got live data on this connection (a later snapshot is stale).
-    data_seen: Set<String>,
     /// A frame arrived on this socket: the link has lived (the backoff was reset).
     alive: bool,
     /// A ping is due to confirm the writes sent since the last one (at the next timer,
@@ -95,6 +87,8 @@ pub struct Bridge {
     sync: SyncRound,
     actions: VecDeque<Action>,
     stats: Stats,
+    /// The record the last routed frame went to (records are never removed).
+    last_route: Option<usize>,
 }
 
 impl fmt::Debug for Bridge {
@@ -145,6 +139,7 @@ impl Bridge {
             sync: SyncRound::default(),
             actions: VecDeque::new(),
             stats: Stats::default(),
+            last_route: None,
         })
     }
 
@@ -213,6 +208,21 @@ impl Bridge {
     /// The record key a topic maps to.
     pub fn key_of(&self, topic: &str) -> Option<&str> {
         self.records.by_topic(topic).map(|i| self.records.get(i).key.as_str())
+    }
+
+    /// The record number ([`Delivery::record`](crate::Delivery::record)) of a key.
+    pub fn record_of(&self, key: &str) -> Option<usize> {
+        self.records.by_key(key)
+    }
+
+    /// The key of record number `record` ([`Delivery::record`](crate::Delivery::record)).
+    pub fn record_key(&self, record: usize) -> Option<&str> {
+        self.records.try_get(record).map(|r| r.key.as_str())
+    }
+
+    /// The topic of record number `record`.
+    pub fn record_topic(&self, record: usize) -> Option<&str> {
+        self.records.try_get(record).map(|r| r.topic.as_str())
     }
 
     /// Writes waiting for a connection (including unconfirmed writes of a lost link,
@@ -323,12 +333,13 @@ impl Bridge {
     /// changes then). It is treated like the records given to `new`: with `lateJoin`, an
     /// `in`/`both` record a pattern covers has its exact topic subscribed (at once when
     /// connected, and on every reconnect) and joins a pending late-join round; an
-    /// `out`/`both` record can be written at once.
-    pub fn add_record(&mut self, record: RecordLink, _now_ms: f64) -> Result<(), ConfigError> {
+    /// `out`/`both` record can be written at once. Returns its record number
+    /// ([`Delivery::record`](crate::Delivery::record)): the number of records before it.
+    pub fn add_record(&mut self, record: RecordLink, _now_ms: f64) -> Result<usize, ConfigError> {
         let i = self.records.add(record)?;
         let r = self.records.get(i);
         if !(self.opts.late_join && r.link.is_inbound() && self.patterns.covers(&r.topic)) {
-            return Ok(());
+            return Ok(i);
         }
         let topic = r.topic.clone();
         self.sync.await_topic(&topic);
@@ -337,7 +348,7 @@ impl Bridge {
                 self.send_topics(conn, false, vec![topic]);
             }
         }
-        Ok(())
+        Ok(i)
     }
 
     // ───────────────────────────── events ─────────────────────────────
@@ -487,48 +498,35 @@ impl Bridge {
         }
     }
 
-    fn send(&mut self, conn: ConnId, msg: &ClientMessage) {
-        // Serializing these message types cannot fail (string keys only); if it ever
-        // did, the frame is skipped rather than panicking.
-        if let Ok(frame) = serde_json::to_string(msg) {
-            self.send_frame(conn, frame);
-        }
-    }
-
     fn send_frame(&mut self, conn: ConnId, frame: String) {
         self.stats.frames_sent += 1;
         self.actions.push_back(Action::Send { conn, frame });
     }
 
     /// `subscribe` (or `unsubscribe`) `topics`, in as many frames as needed to stay
-    /// under [`MAX_FRAME_BYTES`] (every topic is at most 64 KiB).
+    /// under [`MAX_FRAME_BYTES`] (every topic is at most 64 KiB). Written as `serde_json`
+    /// writes the protocol's `ClientMessage::Subscribe` / `Unsubscribe`.
     fn send_topics(&mut self, conn: ConnId, unsubscribe: bool, topics: Vec<String>) {
-        // `{"type":"unsubscribe","topics":[` + `]}`
-        const OVERHEAD: usize = 40;
-        let mut chunk = Vec::new();
-        let mut size = OVERHEAD;
-        let flush = |this: &mut Self, chunk: &mut Vec<String>| {
-            if chunk.is_empty() {
-                return;
-            }
-            let topics = core::mem::take(chunk);
-            let msg = if unsubscribe {
-                ClientMessage::Unsubscribe { topics }
-            } else {
-                ClientMessage::Subscribe { topics }
-            };
-            this.send(conn, &msg);
-        };
+        let head = if unsubscribe { r#"{"type":"unsubscribe","topics":["# } else { r#"{"type":"subscribe","topics":["# };
+        let mut frame = String::from(head);
+        let mut one = String::new();
         for t in topics {
-            let len = crate::records::json_string_len(&t) + 1;
-            if size + len > MAX_FRAME_BYTES && !chunk.is_empty() {
-                flush(self, &mut chunk);
-                size = OVERHEAD;
+            one.clear();
+            crate::json::push_str(&mut one, &t);
+            // `,` + the topic + `]}`
+            if frame.len() > head.len() && frame.len() + one.len() + 3 > MAX_FRAME_BYTES {
+                frame.push_str("]}");
+                self.send_frame(conn, core::mem::replace(&mut frame, String::from(head)));
             }
-            size += len;
-            chunk.push(t);
+            if frame.len() > head.len() {
+                frame.push(',');
+            }
+            frame.push_str(&one);
         }
-        flush(self, &mut chunk);
+        if frame.len() > head.len() {
+            frame.push_str("]}");
+            self.send_frame(conn, frame);
+        }
     }
 
     /// Ends the round if nothing is awaited any more (only while connected: before the

@@ -2,19 +2,24 @@
 //!
 //! The pure core of the browser's WebSocket bridge to an AimDB server. It owns every
 //! decision (connection status, reconnect backoff, the offline write queue, keepalive,
-//! the subscription set, late join, topic <-> record key mapping, echo suppression) and
+//! the subscription set, late join, topic <-> record key mapping) and
 //! none of the effects: no socket, no clock, no timer, no `web-sys`. A transport feeds it
 //! events and executes the [`Action`]s it queues; every call takes `now_ms` from the
 //! adapter's clock, so each behaviour is a deterministic native test (drive it with the
 //! `manual` executor's `VirtualClock::now_ms()` or plain numbers).
 //!
 //! The wire format is `aimdb_ws_protocol` 0.1.0's [`ClientMessage`] / [`ServerMessage`],
-//! the types the server itself uses; nothing here spells a frame by hand.
+//! the types the server itself uses. Frames are read and written on their text, never
+//! through a JSON tree: a `data`/`snapshot` envelope is checked in one pass and its
+//! payload handed over as the frame's own JSON text ([`Delivery::payload`]), which the
+//! caller parses once, straight into the record's type; a `write` frame is built around
+//! the payload's JSON text ([`Bridge::write_json`]). The tests check both directions
+//! against the protocol crate's serde (the derived `Deserialize` of `ServerMessage`,
+//! the `Serialize` of `ClientMessage`), so the format cannot drift.
 //!
 //! ## Driving it
 //! ```
 //! use aimdb_wasm_bridge::{Action, Bridge, BridgeOptions, Link, RecordLink, Status};
-//! use serde_json::json;
 //!
 //! let opts = BridgeOptions { subscribe_topics: vec!["temp/+".into()], ..Default::default() };
 //! let records = vec![RecordLink::new("temp.berlin"), RecordLink::new("cmd").topic("commands/x").link(Link::Out)];
@@ -24,17 +29,18 @@
 //! let Some(Action::Open { conn, .. }) = b.take_actions().into_iter().find(|a| matches!(a, Action::Open { .. })) else { panic!() };
 //! b.on_open(conn, 5.0);                       // -> Status(Connected), Send(subscribe ["temp/*", "temp/berlin"]), Send(ping)
 //! b.on_frame(conn, r#"{"type":"snapshot","topic":"temp/berlin","payload":{"celsius":18.5}}"#, 9.0);
-//! assert!(b.take_actions().iter().any(|a| matches!(a, Action::Deliver(d) if d.key == "temp.berlin" && d.snapshot)));
+//! let d = b.take_actions().into_iter().find_map(|a| match a { Action::Deliver(d) => Some(d), _ => None }).unwrap();
+//! assert_eq!((b.record_key(d.record), d.payload.as_str(), d.snapshot), (Some("temp.berlin"), r#"{"celsius":18.5}"#, true));
 //! assert_eq!(b.status(), Status::Connected);
-//! b.write("cmd", json!({"celsius": 21.5}), 10.0).unwrap(); // -> Send(write)
+//! b.write_json("cmd", r#"{"celsius":21.5}"#, 10.0).unwrap(); // -> Send(write)
 //! let timer = b.next_timer_ms();              // arm one timer; call b.on_timer(now) when it fires
 //! # assert!(timer.is_some());
 //! ```
 //!
 //! Inputs: [`Bridge::connect`], [`Bridge::disconnect`], [`Bridge::check_write`] then
 //! [`Bridge::write_json`] (or [`Bridge::write`]), [`Bridge::subscribe`] /
-//! [`Bridge::unsubscribe`], [`Bridge::add_record`], [`Bridge::note_inbound`] /
-//! [`Bridge::reject_inbound`] (what the caller did with a delivery), and the socket
+//! [`Bridge::unsubscribe`], [`Bridge::add_record`], [`Bridge::reject_inbound`] (the
+//! caller's contract refused a delivery), and the socket
 //! events [`Bridge::on_open`], [`Bridge::on_frame`], [`Bridge::on_binary_frame`],
 //! [`Bridge::on_frame_too_large`], [`Bridge::on_error`], [`Bridge::on_close`], plus
 //! [`Bridge::on_timer`] and [`Bridge::on_online`]. Outputs: the [`Action`] queue
@@ -97,28 +103,11 @@
 //! - **Frames over 16 MiB** make the server reset the TCP connection: none is sent
 //!   (see *Limits*).
 //!
-//! ## Echo suppression
-//! A `both` record receives values from the server and sends local values to it. If
-//! the caller's outbound side sees *every* value of the record, including those the
-//! bridge delivered, each inbound value would be written straight back.
-//!
-//! A "currently delivering" flag does not work: AimDB taps run as tasks, later than the
-//! push that triggered them. So the machine remembers, per `both` record, the values
-//! the caller applied from the server that have not come back yet (FIFO, at most
-//! [`ECHO_WINDOW`]), as **canonical JSON text**: after applying a delivery, the caller
-//! hands back the contract-normalized JSON of the value ([`Bridge::note_inbound`]),
-//! and its outbound side passes the same canonical form to [`Bridge::write_json`]. So
-//! `21` vs `21.0`, a migrated v1 payload or a dropped `null` compare equal once
-//! normalized, and strings compare cheaper than values. A write equal to a remembered
-//! text returns [`WriteOutcome::Suppressed`] and that entry and all older ones are
-//! forgotten (a latest-value buffer may have skipped the older ones). Any other text is
-//! a genuine local write and goes out. [`Bridge::should_send_json`] asks the same
-//! question without changing anything. A delivery the caller refused
-//! ([`Bridge::reject_inbound`]) is never remembered.
-//!
-//! Consequence, by design: a local write of exactly the value the server just sent for
-//! that record (before the outbound side saw the delivery) is not sent; the server
-//! already holds that value.
+//! ## No echo suppression needed
+//! A `both` record receives values from the server and sends local writes to it. The
+//! caller sends only *local* writes (the browser glue is told about each `db.set` /
+//! `WsBridge.write`, not about values the bridge delivered), so a delivered value is
+//! never written back and the machine keeps no memory of delivered values.
 //!
 //! ## Offline queue
 //! Writes while not connected (also before the first `connect()`, and while a
@@ -164,6 +153,7 @@ pub mod backoff;
 mod bridge;
 pub mod error;
 mod frame;
+mod json;
 mod map;
 pub mod options;
 mod outbox;
@@ -179,5 +169,4 @@ pub use aimdb_ws_protocol::{ClientMessage, ErrorCode, ServerMessage};
 pub use bridge::{Bridge, CONFIRM_PINGS, MAX_FRAME_BYTES};
 pub use error::{BridgeError, WriteError};
 pub use options::{BackoffOptions, BridgeOptions, ConfigError, Link, OverflowPolicy, RecordLink};
-pub use records::ECHO_WINDOW;
 pub use types::{Action, ConnId, Delivery, DropReason, DroppedWrite, Stats, Status, WriteOutcome};

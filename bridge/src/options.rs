@@ -245,7 +245,7 @@ pub enum Link {
     In,
     /// Record -> server only.
     Out,
-    /// Both directions (with echo suppression, see [`Bridge::write`](crate::Bridge::write)).
+    /// Both directions (local writes go out, server values come in; see the crate docs).
     Both,
 }
 

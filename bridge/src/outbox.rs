@@ -18,8 +18,17 @@ use crate::types::DropReason;
 pub(crate) struct Pending {
     pub(crate) record: usize,
     pub(crate) frame: String,
+    /// Where the payload starts in `frame` (it ends before the final `}`).
+    pub(crate) payload_at: usize,
     /// An earlier socket took it (it is a re-send now).
     pub(crate) resend: bool,
+}
+
+impl Pending {
+    /// The payload's JSON text.
+    pub(crate) fn payload(&self) -> &str {
+        self.frame.get(self.payload_at..self.frame.len().saturating_sub(1)).unwrap_or("")
+    }
 }
 
 struct InFlight {
@@ -156,7 +165,7 @@ mod tests {
     use super::*;
 
     fn w(n: usize) -> Pending {
-        Pending { record: n, frame: n.to_string(), resend: false }
+        Pending { record: n, frame: n.to_string(), payload_at: 0, resend: false }
     }
 
     fn queued(o: &mut Outbox) -> Vec<(usize, bool)> {

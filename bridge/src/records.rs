@@ -1,24 +1,21 @@
 //! The record table: key <-> topic lookups (hash maps, so 100k records stay linear),
-//! conflict checks, late-join coverage, and the echo windows of `both` records.
-
-use std::collections::VecDeque;
+//! conflict checks, late-join coverage, and each record's `write` frame prefix.
 
 use crate::map::{Map, Set};
 use crate::options::{ConfigError, Link, RecordLink};
 use crate::topic::{self, is_exact, pattern_matches};
 
-/// How many inbound values per `both` record are remembered for echo suppression.
-pub const ECHO_WINDOW: usize = 32;
-
 pub(crate) struct Record {
     pub(crate) key: String,
     pub(crate) topic: String,
     pub(crate) link: Link,
-    /// Length of the topic as a JSON string (for frame size checks).
-    pub(crate) topic_json_len: usize,
-    /// Canonical JSON of values delivered from the server and applied by the caller
-    /// ([`crate::Bridge::note_inbound`]), not yet matched by an outbound write (`both`).
-    pub(crate) echo: VecDeque<String>,
+    /// `{"type":"write","topic":"<topic>","payload":`: a write frame is this, the
+    /// payload's JSON and `}` (what `serde_json` writes for the protocol's
+    /// `ClientMessage::Write`).
+    pub(crate) write_prefix: String,
+    /// The socket on which live `data` for this record arrived last: a later
+    /// `snapshot` on the same socket is stale. 0: none (socket ids start at 1).
+    pub(crate) data_conn: u64,
 }
 
 /// The records, in the order added.
@@ -55,10 +52,12 @@ impl Records {
     pub(crate) fn add(&mut self, r: RecordLink) -> Result<usize, ConfigError> {
         let topic = self.check(&r)?;
         let i = self.list.len();
-        let topic_json_len = json_string_len(&topic);
+        let mut write_prefix = String::from(r#"{"type":"write","topic":"#);
+        crate::json::push_str(&mut write_prefix, &topic);
+        write_prefix.push_str(r#","payload":"#);
         self.by_key.insert(r.key.clone(), i);
         self.by_topic.insert(topic.clone(), i);
-        self.list.push(Record { key: r.key, topic, link: r.link, topic_json_len, echo: VecDeque::new() });
+        self.list.push(Record { key: r.key, topic, link: r.link, write_prefix, data_conn: 0 });
         Ok(i)
     }
 
@@ -76,6 +75,10 @@ impl Records {
 
     pub(crate) fn get(&self, i: usize) -> &Record {
         &self.list[i]
+    }
+
+    pub(crate) fn try_get(&self, i: usize) -> Option<&Record> {
+        self.list.get(i)
     }
 
     pub(crate) fn get_mut(&mut self, i: usize) -> &mut Record {
@@ -140,29 +143,9 @@ impl Patterns {
     }
 }
 
-/// The length of `s` encoded as a JSON string by `serde_json` (quotes and escapes
-/// included), without encoding it.
-pub(crate) fn json_string_len(s: &str) -> usize {
-    2 + s
-        .bytes()
-        .map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0x00..=0x1f => 6,
-            _ => 1,
-        })
-        .sum::<usize>()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_string_len_matches_serde_json() {
-        for s in ["", "a/b", "q\"uote\\", "\n\r\t\u{8}\u{c}\u{1}\u{1f}", "é€😀", "\u{7f}"] {
-            assert_eq!(json_string_len(s), serde_json::to_string(s).unwrap().len(), "{s:?}");
-        }
-    }
 
     #[test]
     fn coverage_by_exact_and_wildcard_patterns() {

@@ -3,9 +3,6 @@
 
 use core::fmt;
 
-use aimdb_ws_protocol::ServerMessage;
-use serde_json::Value;
-
 use crate::error::BridgeError;
 
 /// Identifies one socket. Every [`Action::Open`] carries a fresh id; the transport
@@ -57,13 +54,18 @@ impl fmt::Display for Status {
 /// A value from the server for a local record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
-    /// The local record key.
-    pub key: String,
-    /// The topic it came on.
-    pub topic: String,
-    /// The payload (`null` if the frame had none). Not validated: the caller checks
-    /// it against the record's contract and calls [`Bridge::reject_inbound`](crate::Bridge::reject_inbound) if it fails.
-    pub payload: Value,
+    /// The record's index in the machine's table: records are numbered from 0 in the
+    /// order given to [`Bridge::new`](crate::Bridge::new), then
+    /// [`Bridge::add_record`](crate::Bridge::add_record) (which returns it); a caller that
+    /// keeps its records in a `Vec` in that order finds the record without a lookup.
+    /// [`Bridge::record_key`](crate::Bridge::record_key) / [`Bridge::record_topic`](crate::Bridge::record_topic)
+    /// name it.
+    pub record: usize,
+    /// The payload's JSON text exactly as it stood in the frame (`null` if the frame
+    /// had none): parse it once, straight into the record's type. Only its JSON syntax
+    /// was checked: the caller checks it against the record's contract and calls
+    /// [`Bridge::reject_inbound`](crate::Bridge::reject_inbound) if it fails.
+    pub payload: String,
     /// From a late-join `snapshot` frame rather than live `data`.
     pub snapshot: bool,
 }
@@ -96,9 +98,8 @@ pub struct DroppedWrite {
     pub key: String,
     /// Its topic.
     pub topic: String,
-    /// The payload (for a write that was already handed to a socket, as read back
-    /// from its frame).
-    pub payload: Value,
+    /// The payload's JSON text, as it was written.
+    pub payload: String,
     /// Why.
     pub reason: DropReason,
 }
@@ -150,8 +151,10 @@ pub enum Action {
         /// Exact topics still without a value.
         missing: Vec<String>,
     },
-    /// A `query_result` or `topic_list` frame, for the request/response layer above.
-    Response(ServerMessage),
+    /// The text of a `query_result` or `topic_list` frame (checked against the
+    /// protocol's types), for a request/response layer above: parse it with
+    /// `serde_json::from_str::<aimdb_ws_protocol::ServerMessage>`.
+    Response(String),
 }
 
 /// What [`Bridge::write`](crate::Bridge::write) did with an accepted write.
@@ -168,9 +171,6 @@ pub enum WriteOutcome {
     /// The queue was full and the policy is `dropNewest`: this write was dropped
     /// (reported as [`Action::WriteDropped`]).
     DroppedNewest,
-    /// The value is one the bridge just delivered into this `both` record from the
-    /// server: not sent back (echo suppression).
-    Suppressed,
 }
 
 /// Counters. `queue_len` and `unconfirmed` are current lengths; everything else counts
@@ -207,8 +207,6 @@ pub struct Stats {
     pub writes_dropped: u64,
     /// Writes refused with an error.
     pub writes_rejected: u64,
-    /// Writes not sent because they echo an inbound value.
-    pub echo_suppressed: u64,
     /// Current offline queue length.
     pub queue_len: usize,
     /// `Deliver` actions (data + snapshots).

@@ -72,6 +72,12 @@ extern "C" {
     type MessageEvent;
     #[wasm_bindgen(method, getter)]
     fn data(this: &MessageEvent) -> JsValue;
+
+    /// A string or an ArrayBuffer, read for its `length` (a number for a string,
+    /// `undefined` -> `NaN` for an ArrayBuffer).
+    type Sized;
+    #[wasm_bindgen(method, getter)]
+    fn length(this: &Sized) -> f64;
 }
 
 /// `performance.now()`: the clock every bridge call is given.
@@ -121,6 +127,8 @@ struct Shared {
     online_cb: Closure<dyn FnMut()>,
     visible_cb: Option<Closure<dyn FnMut()>>,
     shut: Cell<bool>,
+    /// The clock at the last [`WebBridge::with`]: message events reuse it (see `open`).
+    last_now: Cell<f64>,
 }
 
 /// A [`Bridge`] wired to the browser. Cheap to clone (a handle).
@@ -182,6 +190,7 @@ impl WebBridge {
                 online_cb,
                 visible_cb,
                 shut: Cell::new(false),
+                last_now: Cell::new(now_ms()),
             }
         });
         add_global_listener("online", shared.online_cb.as_ref().unchecked_ref());
@@ -194,7 +203,14 @@ impl WebBridge {
     /// Runs `f` on the state machine (with `now_ms`), then executes the actions it
     /// queued and re-arms the timer. Re-entrant calls (from the handler) only queue.
     pub fn with<R>(&self, f: impl FnOnce(&mut Bridge, f64) -> R) -> R {
-        let r = f(&mut self.0.bridge.borrow_mut(), now_ms());
+        let now = now_ms();
+        self.0.last_now.set(now);
+        self.at(now, f)
+    }
+
+    /// [`with`](Self::with) at a given time.
+    fn at<R>(&self, now: f64, f: impl FnOnce(&mut Bridge, f64) -> R) -> R {
+        let r = f(&mut self.0.bridge.borrow_mut(), now);
         self.pump();
         r
     }
@@ -278,21 +294,25 @@ impl WebBridge {
                 match kind {
                     0 => wb.with(|b, now| b.on_open(conn, now)),
                     1 => {
+                        // The clock of the last other event, not `performance.now()`
+                        // (a cost per frame): `on_frame` reads the clock only for a
+                        // `pong`, to schedule a confirm ping "now", and the timer fires
+                        // at once for any time already past.
+                        let now = wb.0.last_now.get();
                         let data = ev.unchecked_into::<MessageEvent>().data();
-                        if data.is_string() {
+                        // A string's length in UTF-16 units (`NaN` for an ArrayBuffer).
+                        let units = data.unchecked_ref::<Sized>().length();
+                        if units.is_nan() {
+                            // `binaryType = 'arraybuffer'`: the size is known at once.
+                            let bytes = data.unchecked_ref::<ArrayBuffer>().byte_length() as usize;
+                            wb.at(now, |b, now| b.on_binary_frame(conn, bytes, now));
+                        } else if units as usize > wb.read(|b| b.max_frame_bytes()) {
                             // UTF-16 units <= UTF-8 bytes: a frame with more units than
                             // `maxFrameBytes` is too large for sure, and is never copied
                             // into wasm memory (the machine checks the exact size of the rest).
-                            let units = data.unchecked_ref::<js_sys::JsString>().length() as usize;
-                            if units > wb.read(|b| b.max_frame_bytes()) {
-                                wb.with(|b, now| b.on_frame_too_large(conn, units, now));
-                            } else if let Some(text) = data.as_string() {
-                                wb.with(|b, now| b.on_frame(conn, &text, now));
-                            }
-                        } else {
-                            // `binaryType = 'arraybuffer'`: the size is known at once.
-                            let bytes = data.unchecked_ref::<ArrayBuffer>().byte_length() as usize;
-                            wb.with(|b, now| b.on_binary_frame(conn, bytes, now));
+                            wb.at(now, |b, now| b.on_frame_too_large(conn, units as usize, now));
+                        } else if let Some(text) = data.as_string() {
+                            wb.at(now, |b, now| b.on_frame(conn, &text, now));
                         }
                     }
                     2 => wb.with(|b, now| b.on_error(conn, now)),

@@ -1,13 +1,13 @@
 //! Hostile servers and hostile configuration (issue 8): backoff that only resets after
 //! a link lived, late-join rounds that settle across lost links, inbound frame limits
 //! and bounded error texts, counters for everything dropped, timer and URL validation,
-//! records added later, and echo suppression on canonical JSON.
+//! records added later, and the wire format of the frames built on text.
 
 mod common;
 
 use aimdb_wasm_bridge::{
     Action, BackoffOptions, Bridge, BridgeError, BridgeOptions, ConfigError, Link, RecordLink,
-    ServerMessage, Status, WriteOutcome,
+    ClientMessage, ServerMessage, Status, WriteError, WriteOutcome,
 };
 use common::*;
 use serde_json::json;
@@ -161,7 +161,7 @@ fn error_texts_are_bounded() {
     for t in &texts {
         assert!(t.len() < 700, "{} bytes: {}", t.len(), &t[..200]);
     }
-    s.b.reject_inbound("x", &json!(1), huge.clone(), s.now);
+    s.b.reject_inbound("x", huge.clone(), s.now);
     let e = errors(&s.take()).remove(0);
     assert!(e.to_string().len() < 700);
     let w = s.b.write_json("x", &huge, s.now).unwrap_err();
@@ -253,7 +253,7 @@ fn records_added_after_construction_are_linked_like_the_others() {
     assert_eq!(subscribes(&s.take()), [vec!["s/b".to_string()]]);
     assert!(synced(&s.frame(c, &snapshot("s/a", json!(1)))).is_empty(), "s/b still awaited");
     let a = s.frame(c, &snapshot("s/b", json!(2)));
-    assert_eq!(deliveries(&a)[0].key, "s.b");
+    assert_eq!(s.b.record_key(deliveries(&a)[0].record), Some("s.b"));
     assert_eq!(synced(&a), [(false, vec![])]);
     // Not covered by a pattern: no subscription (as at connect); out: writable at once.
     s.b.add_record(RecordLink::new("other"), s.now).unwrap();
@@ -290,25 +290,52 @@ fn a_record_added_while_offline_is_awaited_and_subscribed_on_open() {
     assert_eq!(synced(&a), [(true, vec!["s/late".to_string()])]);
 }
 
-// ───────────────────────────── echo suppression ─────────────────────────────
+// ───────────────────────────── wire format ─────────────────────────────
 
-/// The machine compares the canonical JSON texts the caller hands it: an inbound value
-/// applied as `{"celsius":21.0}` suppresses exactly that text going back out; any
-/// other text (the glue normalizes `21` to `21.0` before) is a genuine write.
+/// Every frame the machine writes by hand is byte for byte what `serde_json` writes for
+/// the protocol crate's `ClientMessage` (payloads given compact, keys sorted, as
+/// `serde_json::Value` writes them), topics with characters JSON must escape included.
 #[test]
-fn echo_suppression_compares_canonical_json_texts() {
-    let mut s = Sim::new(quiet(), vec![RecordLink::new("sp").link(Link::Both)]);
-    let (c, _) = s.connected();
-    // A delivery alone remembers nothing: only what the caller applied counts.
-    s.frame(c, &data("sp", json!({"celsius": 21})));
-    assert!(s.b.should_send_json("sp", r#"{"celsius":21}"#));
-    s.b.note_inbound("sp", r#"{"celsius":21.0}"#);
-    assert!(!s.b.should_send_json("sp", r#"{"celsius":21.0}"#));
-    assert!(s.b.should_send_json("sp", r#"{"celsius":21}"#));
-    assert_eq!(s.b.write_json("sp", r#"{"celsius":21.0}"#, s.now), Ok(WriteOutcome::Suppressed));
-    assert_eq!(s.b.write_json("sp", r#"{"celsius":21.0}"#, s.now), Ok(WriteOutcome::Sent), "consumed");
-    // note_inbound ignores records that are not `both`.
-    s.b.note_inbound("nobody", "1");
-    assert_eq!(s.b.stats().echo_suppressed, 1);
-    assert!(s.take().iter().any(|a| matches!(a, Action::Send { .. })));
+fn frames_built_on_text_equal_the_protocol_crates_serde() {
+    let topics = ["cmd/a", "q\"uo\\te/\u{1}\n\t", "é/€/😀", "x\u{7f}/\u{1f}"];
+    let records: Vec<RecordLink> = topics.iter().enumerate().map(|(i, t)| out(&format!("k{i}")).topic(*t)).collect();
+    let o = BridgeOptions { subscribe_topics: topics.iter().map(|t| t.to_string()).collect(), ..quiet() };
+    let mut s = Sim::new(o, records);
+    let (c, a) = s.connected();
+    let frames = |a: &[Action]| -> Vec<String> {
+        a.iter().filter_map(|a| match a { Action::Send { frame, .. } => Some(frame.clone()), _ => None }).collect()
+    };
+    let topic_list: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+    let expect = [
+        serde_json::to_string(&ClientMessage::Subscribe { topics: topic_list.clone() }).unwrap(),
+        serde_json::to_string(&ClientMessage::Ping).unwrap(),
+    ];
+    assert_eq!(frames(&a), expect);
+    for (i, t) in topics.iter().enumerate() {
+        for payload in [json!({"a": [1, 2.5, null, "s\"x"], "b": {"c": true}}), json!(21.5), json!("t"), json!(null)] {
+            s.b.write_json(&format!("k{i}"), &payload.to_string(), s.now).unwrap();
+            let want = ClientMessage::Write { topic: t.to_string(), payload };
+            assert_eq!(frames(&s.take()), [serde_json::to_string(&want).unwrap()]);
+        }
+    }
+    // Whitespace around the payload is not copied; inside it is kept as given.
+    s.b.write_json("k0", " \n{ \"a\" : 1 }\t", s.now).unwrap();
+    assert_eq!(frames(&s.take()), [r#"{"type":"write","topic":"cmd/a","payload":{ "a" : 1 }}"#]);
+    s.b.unsubscribe(&topic_list, s.now).unwrap();
+    let want = serde_json::to_string(&ClientMessage::Unsubscribe { topics: topic_list }).unwrap();
+    assert_eq!(frames(&s.take()), [want]);
+    let _ = c;
+}
+
+/// `write_json` sends the caller's text as is, so it checks it is one JSON value.
+#[test]
+fn write_json_refuses_text_that_is_not_json() {
+    let mut s = Sim::new(quiet(), vec![out("k")]);
+    s.connected();
+    for bad in ["", "{", "[1,]", "{\"a\":1} 2", "nul", "\"\\x\"", "01"] {
+        let e = s.b.write_json("k", bad, s.now).unwrap_err();
+        assert!(matches!(&e, WriteError::InvalidPayload { key, .. } if key == "k"), "{bad:?}: {e:?}");
+    }
+    assert!(s.take().is_empty(), "nothing sent");
+    assert_eq!(s.b.stats().writes_rejected, 7);
 }

@@ -2,7 +2,9 @@
 //! machine is `aimdb_wasm_bridge::Bridge`, driven by its browser transport
 //! (`aimdb_wasm_bridge::web`); this file links it to a `RawDb`'s records:
 //!
-//! - inbound (`in`/`both`): a delivered payload goes through the record's contract
+//! - inbound (`in`/`both`): a delivered payload is the frame's own JSON text (the
+//!   machine parsed only the envelope); the record, found by its number (the machine's
+//!   and this file's tables are in the same order), parses it once through its contract
 //!   (`set_json`: validated, migrated, produced). A violation is handed back to the
 //!   machine (`reject_inbound`) and reported as a `CONTRACT_VIOLATION` error carrying
 //!   the topic; the record is not touched;
@@ -21,10 +23,11 @@ use super::options::Link as DbLink;
 use super::record::DynRecord;
 use aimdb_wasm_bridge::error::error_code_str;
 use aimdb_wasm_bridge::web::{self, WebBridge};
-use aimdb_wasm_bridge::{Action, Bridge, BridgeError, BridgeOptions, ConfigError, DropReason, Link, RecordLink, WriteError};
+use aimdb_wasm_bridge::{
+    Action, Bridge, BridgeError, BridgeOptions, ConfigError, Delivery, DropReason, Link, RecordLink, WriteError,
+};
 use core::cell::{Cell, RefCell};
 use js_sys::Function;
-use hashbrown::HashMap;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
 
@@ -112,8 +115,8 @@ struct Linked {
 struct Inner {
     web: WebBridge,
     db: DbHandle,
-    /// Linked records by key.
-    records: RefCell<HashMap<String, Linked>>,
+    /// Linked records by the machine's record number (same order as its table).
+    records: RefCell<Vec<Linked>>,
     on_error: Function,
     /// The db was freed or the bridge disposed: no more traffic.
     ended: Cell<bool>,
@@ -135,14 +138,25 @@ impl Inner {
         self.records.borrow_mut().clear();
     }
 
-    /// A value from the server for `key` (an `in`/`both` record).
-    fn deliver(&self, wb: &WebBridge, key: &str, topic: &str, payload: &serde_json::Value) {
-        let Some(record) = self.records.borrow().get(key).map(|l| l.record.clone()) else { return };
-        if let Err(e) = record.set_json(&payload.to_string()) {
+    /// The linked record `key` (its number and link), asking the machine's key map.
+    fn linked(&self, key: &str) -> Option<(Rc<dyn DynRecord>, Link)> {
+        let i = self.web.read(|b| b.record_of(key))?;
+        self.records.borrow().get(i).map(|l| (l.record.clone(), l.link))
+    }
+
+    /// A value from the server for an `in`/`both` record: its payload text is parsed
+    /// once, into the record's contract type.
+    fn deliver(&self, wb: &WebBridge, d: &Delivery) {
+        let Some(record) = self.records.borrow().get(d.record).map(|l| l.record.clone()) else { return };
+        if let Err(e) = record.set_json(&d.payload) {
+            let (key, topic) = wb.read(|b| {
+                let name = |s: Option<&str>| s.unwrap_or_default().to_owned();
+                (name(b.record_key(d.record)), name(b.record_topic(d.record)))
+            });
             let reason = e.message();
-            wb.with(|b, now| b.reject_inbound(key, payload, reason.as_str(), now));
+            wb.with(|b, now| b.reject_inbound(&key, reason.as_str(), now));
             let err = e.to_js();
-            let _ = js_sys::Reflect::set(&err, &"topic".into(), &topic.into());
+            let _ = js_sys::Reflect::set(&err, &"topic".into(), &topic.as_str().into());
             self.report(&err);
         }
     }
@@ -153,7 +167,7 @@ impl DbObserver for Inner {
         if self.ended.get() {
             return;
         }
-        if !self.records.borrow().get(key).is_some_and(|l| l.link.is_outbound()) {
+        if !self.linked(key).is_some_and(|(_, link)| link.is_outbound()) {
             return;
         }
         // `None` only if the value cannot be serialized; the record counts that.
@@ -172,8 +186,10 @@ impl DbObserver for Inner {
         let link = link_of(r.link);
         let rl = RecordLink { key: r.key.clone(), topic: r.topic, link };
         match self.web.with(|b, now| b.add_record(rl, now)) {
-            Ok(()) => {
-                self.records.borrow_mut().insert(r.key, Linked { record: r.record, link });
+            Ok(i) => {
+                let mut records = self.records.borrow_mut();
+                debug_assert_eq!(i, records.len(), "the machine numbers records in the order added");
+                records.push(Linked { record: r.record, link });
             }
             Err(e) => self.report(&config_error_js(&e)),
         }
@@ -213,10 +229,9 @@ impl RawBridge {
             .map(|r| RecordLink { key: r.key.clone(), topic: r.topic.clone(), link: link_of(r.link) })
             .collect();
         let bridge = Bridge::new(url, opts, links).map_err(|e| config_error_js(&e))?;
-        let records: HashMap<String, Linked> = linked
-            .into_iter()
-            .map(|r| (r.key, Linked { record: r.record, link: link_of(r.link) }))
-            .collect();
+        // Same order as `links`: the machine numbers its records in this order.
+        let records: Vec<Linked> =
+            linked.into_iter().map(|r| Linked { record: r.record, link: link_of(r.link) }).collect();
         let handle = db.handle()?;
         let mut observed: Result<(), FacadeError> = Ok(());
         let inner = Rc::new_cyclic(|me: &Weak<Inner>| {
@@ -225,7 +240,7 @@ impl RawBridge {
             let handler = move |wb: &WebBridge, action: Action| match action {
                 Action::Deliver(d) => {
                     if let Some(inner) = me2.upgrade() {
-                        inner.deliver(wb, &d.key, &d.topic, &d.payload);
+                        inner.deliver(wb, &d);
                     }
                 }
                 Action::Status(s) => {
@@ -292,7 +307,6 @@ impl RawBridge {
             confirmed: u64,
             connects: u64,
             dropped: u64,
-            echo_suppressed: u64,
             frames_received: u64,
             frames_sent: u64,
             last_error: Option<String>,
@@ -317,7 +331,6 @@ impl RawBridge {
             confirmed: s.writes_confirmed,
             connects: s.connects,
             dropped: s.writes_dropped,
-            echo_suppressed: s.echo_suppressed,
             frames_received: s.frames_received,
             frames_sent: s.frames_sent,
             last_error: s.last_error.map(|e| e.to_string()),
@@ -363,12 +376,7 @@ impl RawBridge {
         if inner.web.read(|b| b.is_disconnected_on_purpose()) {
             return Err(write_error_js(&WriteError::Disconnected { key: key.into() }));
         }
-        let (record, link) = inner
-            .records
-            .borrow()
-            .get(key)
-            .map(|l| (l.record.clone(), l.link))
-            .ok_or_else(|| FacadeError::UnknownKey { key: key.into() })?;
+        let (record, link) = inner.linked(key).ok_or_else(|| FacadeError::UnknownKey { key: key.into() })?;
         if !link.is_outbound() {
             return Err(write_error_js(&WriteError::NotOutbound { key: key.into(), link }));
         }

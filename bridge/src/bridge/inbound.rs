@@ -1,11 +1,9 @@
 //! Inbound frames: size limits, parsing, routing to records, late-join bookkeeping,
 //! pongs, and what the caller reports back about a delivery.
 
-use aimdb_ws_protocol::ServerMessage;
-use serde_json::Value;
-
 use super::{Bridge, Phase, FRAME_EXCERPT_CHARS};
 use crate::error::{excerpt, BridgeError};
+use crate::frame::Frame;
 use crate::types::{Action, ConnId, Delivery};
 
 impl Bridge {
@@ -26,8 +24,8 @@ impl Bridge {
             self.frame_too_large(text.len());
             return;
         }
-        let msg = match crate::frame::parse(text) {
-            Ok(m) => m,
+        let frame = match crate::frame::parse(text) {
+            Ok(f) => f,
             Err(e) => {
                 self.stats.malformed += 1;
                 let cut: String = text.chars().take(FRAME_EXCERPT_CHARS).collect();
@@ -35,26 +33,19 @@ impl Bridge {
                 return;
             }
         };
-        match msg {
-            ServerMessage::Data { topic, payload, ts: _ } => {
-                if self.route(&topic, payload, false) {
-                    self.session.data_seen.insert(topic.clone());
-                }
+        match frame {
+            Frame::Data { topic, payload } => {
+                self.route(conn, &topic, payload, false);
                 self.got_value_for(&topic);
             }
-            ServerMessage::Snapshot { topic, payload } => {
+            Frame::Snapshot { topic, payload } => {
                 self.stats.snapshots += 1;
-                if self.session.data_seen.contains(&topic) {
-                    // Live data already arrived on this connection: the snapshot is at
-                    // best the same value, at worst older. Do not move the record back.
-                    self.stats.stale_snapshots += 1;
-                } else {
-                    self.route(&topic, payload, true);
-                }
+                self.route(conn, &topic, payload, true);
                 self.got_value_for(&topic);
             }
-            ServerMessage::Error { code, topic, message } => {
+            Frame::Error { code, topic, message } => {
                 self.stats.server_errors += 1;
+                let topic: Option<String> = topic.map(Into::into);
                 let forbidden_awaited = matches!(code, aimdb_ws_protocol::ErrorCode::Forbidden)
                     && topic.as_ref().is_some_and(|t| self.sync.is_awaited(t));
                 let t = topic.clone();
@@ -68,11 +59,9 @@ impl Bridge {
                     }
                 }
             }
-            ServerMessage::Pong => self.on_pong(now_ms),
-            ServerMessage::Subscribed { .. } => {}
-            m @ (ServerMessage::QueryResult { .. } | ServerMessage::TopicList { .. }) => {
-                self.actions.push_back(Action::Response(m));
-            }
+            Frame::Pong => self.on_pong(now_ms),
+            Frame::Subscribed => {}
+            Frame::Response => self.actions.push_back(Action::Response(text.to_owned())),
         }
     }
 
@@ -99,9 +88,8 @@ impl Bridge {
 
     /// The caller's contract validation refused a delivered payload: counted in
     /// `Stats::rejected` and reported as `Error(PayloadRejected)` (the reason cut to
-    /// [`MAX_EXCERPT_CHARS`](crate::error::MAX_EXCERPT_CHARS) characters). Nothing is
-    /// remembered for echo suppression (only [`note_inbound`](Self::note_inbound) does).
-    pub fn reject_inbound(&mut self, key: &str, _payload: &Value, reason: impl Into<String>, _now_ms: f64) {
+    /// [`MAX_EXCERPT_CHARS`](crate::error::MAX_EXCERPT_CHARS) characters).
+    pub fn reject_inbound(&mut self, key: &str, reason: impl Into<String>, _now_ms: f64) {
         self.stats.rejected += 1;
         let reason = excerpt(&reason.into());
         self.error(BridgeError::PayloadRejected { key: key.to_owned(), reason });
@@ -146,22 +134,39 @@ impl Bridge {
         }
     }
 
-    /// Routes a `data`/`snapshot` payload; whether a record took it.
-    pub(super) fn route(&mut self, topic: &str, payload: Option<Value>, snapshot: bool) -> bool {
-        let Some(i) = self.records.by_topic(topic) else {
-            self.stats.unknown_topic += 1;
-            return false;
+    /// Routes a `data`/`snapshot` payload to its record. A snapshot after live data
+    /// of the same record on the same socket is stale: at best the same value, at
+    /// worst an older one, so it is not delivered (the record is not moved back).
+    pub(super) fn route(&mut self, conn: ConnId, topic: &str, payload: &str, snapshot: bool) {
+        // A stream mostly repeats its topic: compare with the last one before hashing.
+        let i = match self.last_route {
+            Some(i) if self.records.get(i).topic == topic => i,
+            _ => match self.records.by_topic(topic) {
+                Some(i) => {
+                    self.last_route = Some(i);
+                    i
+                }
+                None => {
+                    self.stats.unknown_topic += 1;
+                    return;
+                }
+            },
         };
-        let r = self.records.get(i);
+        let r = self.records.get_mut(i);
+        if snapshot && r.data_conn == conn.0 {
+            self.stats.stale_snapshots += 1;
+            return;
+        }
         if !r.link.is_inbound() {
             self.stats.not_inbound += 1;
-            return false;
+            return;
         }
-        let payload = payload.unwrap_or(Value::Null);
+        if !snapshot {
+            r.data_conn = conn.0;
+        }
         self.stats.delivered += 1;
-        let d = Delivery { key: r.key.clone(), topic: r.topic.clone(), payload, snapshot };
+        let d = Delivery { record: i, payload: payload.to_owned(), snapshot };
         self.actions.push_back(Action::Deliver(d));
-        true
     }
 
     pub(super) fn got_value_for(&mut self, topic: &str) {

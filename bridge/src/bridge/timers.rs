@@ -1,8 +1,6 @@
 //! The one timer: reconnect, connect timeout, keepalive and confirm pings, pong
 //! deadlines, and the late-join round's deadline.
 
-use aimdb_ws_protocol::ClientMessage;
-
 use super::{Bridge, Phase, CONFIRM_PINGS};
 use crate::error::BridgeError;
 use crate::types::{Action, ConnId};
@@ -111,7 +109,8 @@ impl Bridge {
     }
 
     pub(super) fn ping(&mut self, conn: ConnId, now_ms: f64) {
-        self.send(conn, &ClientMessage::Ping);
+        // What `serde_json` writes for the protocol's `ClientMessage::Ping`.
+        self.send_frame(conn, r#"{"type":"ping"}"#.to_owned());
         self.outbox.on_ping();
         let s = &mut self.session;
         s.last_ping_at = now_ms;

@@ -1,38 +1,16 @@
-//! Outbound writes: the pre-apply check, `write`/`write_json`, echo suppression, the
-//! hand-off to the socket (unconfirmed until a pong, see [`crate::outbox`]) and the
-//! offline queue's overflow policy.
+//! Outbound writes: the pre-apply check, `write_json`, the `write` frame built on the
+//! payload's text, the hand-off to the socket (unconfirmed until a pong, see
+//! [`crate::outbox`]) and the offline queue's overflow policy.
 
-use aimdb_ws_protocol::ClientMessage;
 use serde_json::Value;
 
-use super::{Bridge, Phase, MAX_FRAME_BYTES, WRITE_FRAME_OVERHEAD};
+use super::{Bridge, Phase, MAX_FRAME_BYTES};
 use crate::error::{excerpt, WriteError};
-use crate::options::{OverflowPolicy};
+use crate::options::OverflowPolicy;
 use crate::outbox::{Pending, Push};
-use crate::records::ECHO_WINDOW;
 use crate::types::{Action, ConnId, DropReason, DroppedWrite, WriteOutcome};
 
 impl Bridge {
-    /// [`should_send_json`](Self::should_send_json) with the payload as a value
-    /// (compared as its compact JSON text, `serde_json`'s key order).
-    pub fn should_send(&self, key: &str, payload: &Value) -> bool {
-        self.should_send_json(key, &payload.to_string())
-    }
-
-    /// Whether a write of `canonical_json` to `key` would go out: the record exists, is
-    /// linked `out`/`both`, and the text is not one of the values just delivered into
-    /// it (as given to [`note_inbound`](Self::note_inbound)). Does not change anything
-    /// ([`write_json`](Self::write_json) applies the same check itself).
-    pub fn should_send_json(&self, key: &str, canonical_json: &str) -> bool {
-        match self.records.by_key(key) {
-            Some(i) => {
-                let r = self.records.get(i);
-                r.link.is_outbound() && !r.echo.iter().any(|v| v == canonical_json)
-            }
-            None => false,
-        }
-    }
-
     /// Whether [`write_json`](Self::write_json) would accept `payload_json` (compact
     /// JSON, the contract's canonical form) for `key`, without changing anything: the
     /// checks to make *before* the caller applies the value locally, so that a refused
@@ -59,12 +37,18 @@ impl Bridge {
         Ok(())
     }
 
-    /// A local value for record `key` to go to the server (compared for echo
-    /// suppression as its compact JSON text; prefer [`write_json`](Self::write_json)
-    /// with the contract's canonical JSON).
+    /// [`write_json`](Self::write_json) with the payload as a `serde_json::Value` (a
+    /// convenience for native callers; the browser glue hands over text).
+    pub fn write(&mut self, key: &str, payload: Value, now_ms: f64) -> Result<WriteOutcome, WriteError> {
+        self.write_json(key, &payload.to_string(), now_ms)
+    }
+
+    /// A local value for record `key` (its JSON text, e.g. the contract's canonical
+    /// JSON) to go to the server. The `write` frame is built around the text as is
+    /// (byte for byte what `serde_json` writes for the protocol's
+    /// `ClientMessage::Write` with that payload); the text is only checked to be one
+    /// JSON value ([`WriteError::InvalidPayload`] otherwise).
     ///
-    /// - an echo of a value just delivered into this `both` record: `Ok(Suppressed)`,
-    ///   nothing sent (see the crate docs, *Echo suppression*);
     /// - after `disconnect()`: `Err(Disconnected)` + `WriteDropped`;
     /// - connected: a `write` frame, `Ok(Sent)`; it stays unconfirmed until a `pong`
     ///   (a confirm `ping` goes out at the next timer) and is re-sent after a reconnect
@@ -76,46 +60,18 @@ impl Bridge {
     /// Unknown keys, `in` records and frames over 16 MiB are refused with an error
     /// ([`check_write`](Self::check_write) asks the same without writing). An error
     /// changes nothing but the counters.
-    pub fn write(&mut self, key: &str, payload: Value, now_ms: f64) -> Result<WriteOutcome, WriteError> {
-        let text = payload.to_string();
-        self.write_counted(key, &text, payload, now_ms)
-    }
-
-    /// [`write`](Self::write) with the payload as JSON text: the contract's canonical
-    /// JSON of the value, compared as is with the values given to
-    /// [`note_inbound`](Self::note_inbound) for echo suppression. Refused with
-    /// [`WriteError::InvalidPayload`] if it does not parse.
     pub fn write_json(&mut self, key: &str, payload_json: &str, now_ms: f64) -> Result<WriteOutcome, WriteError> {
-        match serde_json::from_str(payload_json) {
-            Ok(v) => self.write_counted(key, payload_json, v, now_ms),
-            Err(e) => {
-                self.stats.writes_rejected += 1;
-                Err(WriteError::InvalidPayload { key: key.to_owned(), reason: excerpt(&e.to_string()) })
-            }
+        let result = self.write_inner(key, payload_json, now_ms);
+        if result.is_err() {
+            self.stats.writes_rejected += 1;
         }
-    }
-
-    /// The caller applied a delivered value to the `both` record `key`: remember its
-    /// canonical JSON (the text the caller's outbound side will pass to
-    /// [`write_json`](Self::write_json) for that same value), so that writing it back
-    /// is suppressed. At most [`ECHO_WINDOW`] values per record are remembered (the
-    /// oldest go first). Ignored for other records and unknown keys.
-    pub fn note_inbound(&mut self, key: &str, canonical_json: &str) {
-        let Some(i) = self.records.by_key(key) else { return };
-        let r = self.records.get_mut(i);
-        if r.link != crate::options::Link::Both {
-            return;
-        }
-        if r.echo.len() == ECHO_WINDOW {
-            r.echo.pop_front();
-        }
-        r.echo.push_back(canonical_json.to_owned());
+        result
     }
 
     /// The size rule of [`check_write`](Self::check_write): the frame of a payload of
     /// `payload_len` bytes of JSON for record `i`.
     pub(super) fn check_size(&self, key: &str, i: usize, payload_len: usize) -> Result<(), WriteError> {
-        let bytes = WRITE_FRAME_OVERHEAD.saturating_add(self.records.get(i).topic_json_len).saturating_add(payload_len);
+        let bytes = self.records.get(i).write_prefix.len().saturating_add(payload_len).saturating_add(1);
         if bytes > MAX_FRAME_BYTES {
             return Err(WriteError::TooLarge { key: key.to_owned(), bytes, limit: MAX_FRAME_BYTES });
         }
@@ -147,42 +103,22 @@ impl Bridge {
         }
     }
 
-    pub(super) fn write_counted(&mut self, key: &str, text: &str, payload: Value, now_ms: f64) -> Result<WriteOutcome, WriteError> {
-        let result = self.write_inner(key, text, payload, now_ms);
-        if result.is_err() {
-            self.stats.writes_rejected += 1;
-        }
-        result
-    }
-
-    pub(super) fn write_inner(&mut self, key: &str, text: &str, payload: Value, now_ms: f64) -> Result<WriteOutcome, WriteError> {
+    fn write_inner(&mut self, key: &str, payload: &str, now_ms: f64) -> Result<WriteOutcome, WriteError> {
         let i = self.outbound_record(key)?;
-        let r = self.records.get_mut(i);
-        if let Some(pos) = r.echo.iter().position(|v| v == text) {
-            // Values delivered before the echoed one were skipped by the record's
-            // reader (a latest-value buffer coalesces): forget them too.
-            r.echo.drain(..=pos);
-            self.stats.echo_suppressed += 1;
-            return Ok(WriteOutcome::Suppressed);
-        }
-        let topic = r.topic.clone();
         if self.deliberate {
-            self.report_drop(i, payload, DropReason::Disconnected);
+            self.report_drop(i, payload.to_owned(), DropReason::Disconnected);
             return Err(WriteError::Disconnected { key: key.to_owned() });
         }
-        // The rule `check_write` applies, then (below) the real frame's length.
-        self.check_size(key, i, text.len())?;
-        let msg = ClientMessage::Write { topic, payload };
-        let frame = serde_json::to_string(&msg)
-            .map_err(|e| WriteError::InvalidPayload { key: key.to_owned(), reason: excerpt(&e.to_string()) })?;
-        if frame.len() > MAX_FRAME_BYTES {
-            return Err(WriteError::TooLarge { key: key.to_owned(), bytes: frame.len(), limit: MAX_FRAME_BYTES });
-        }
-        let ClientMessage::Write { payload, .. } = msg else {
-            // Constructed as `Write` just above; kept fallible rather than panicking.
-            return Err(WriteError::InvalidPayload { key: key.to_owned(), reason: "internal".into() });
-        };
-        let w = Pending { record: i, frame, resend: false };
+        self.check_size(key, i, payload.len())?;
+        crate::json::validate(payload)
+            .map_err(|e| WriteError::InvalidPayload { key: key.to_owned(), reason: excerpt(&e) })?;
+        let payload = payload.trim_matches([' ', '\t', '\n', '\r']);
+        let prefix = &self.records.get(i).write_prefix;
+        let mut frame = String::with_capacity(prefix.len() + payload.len() + 1);
+        frame.push_str(prefix);
+        frame.push_str(payload);
+        frame.push('}');
+        let w = Pending { record: i, frame, payload_at: prefix.len(), resend: false };
         if let Phase::Open { conn } = self.phase {
             self.send_write(conn, w, now_ms);
             return Ok(WriteOutcome::Sent);
@@ -200,36 +136,26 @@ impl Bridge {
             }
             Push::DroppedNewest => {
                 self.stats.writes_dropped += 1;
-                self.report_drop(i, payload, DropReason::DroppedNewest);
+                self.report_drop(i, payload.to_owned(), DropReason::DroppedNewest);
                 Ok(WriteOutcome::DroppedNewest)
             }
             Push::Rejected => {
-                self.report_drop(i, payload, DropReason::QueueFull);
+                self.report_drop(i, payload.to_owned(), DropReason::QueueFull);
                 Err(WriteError::QueueFull { key: key.to_owned(), capacity: cap })
             }
         }
     }
 
-    /// Drops a write that will never be sent (counted, reported); its payload is read
-    /// back from its frame.
+    /// Drops a write that will never be sent (counted, reported).
     pub(super) fn drop_write(&mut self, w: Pending, reason: DropReason) {
         self.stats.writes_dropped += 1;
-        let payload = payload_of(&w.frame);
+        let payload = w.payload().to_owned();
         self.report_drop(w.record, payload, reason);
     }
 
-    pub(super) fn report_drop(&mut self, record: usize, payload: Value, reason: DropReason) {
+    pub(super) fn report_drop(&mut self, record: usize, payload: String, reason: DropReason) {
         let r = self.records.get(record);
         let d = DroppedWrite { key: r.key.clone(), topic: r.topic.clone(), payload, reason };
         self.actions.push_back(Action::WriteDropped(d));
-    }
-}
-
-/// The payload of a `write` frame this machine serialized (`null` if it cannot be read
-/// back, which does not happen).
-fn payload_of(frame: &str) -> Value {
-    match serde_json::from_str::<Value>(frame) {
-        Ok(Value::Object(mut m)) => m.remove("payload").unwrap_or(Value::Null),
-        _ => Value::Null,
     }
 }

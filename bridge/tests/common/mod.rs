@@ -71,16 +71,6 @@ impl Sim {
         self.take()
     }
 
-    /// Delivers `msg` and, like the JS glue after applying a value to its record, hands
-    /// each delivered value's canonical JSON back (`Value`'s text: sorted keys).
-    pub fn applied(&mut self, conn: ConnId, msg: &ServerMessage) -> Vec<Action> {
-        let a = self.frame(conn, msg);
-        for d in deliveries(&a) {
-            self.b.note_inbound(&d.key, &d.payload.to_string());
-        }
-        a
-    }
-
     /// The server answers the pings so far (a `pong`).
     pub fn pong(&mut self, conn: ConnId) -> Vec<Action> {
         self.frame(conn, &ServerMessage::Pong)
@@ -153,6 +143,17 @@ pub fn deliveries(actions: &[Action]) -> Vec<Delivery> {
         .collect()
 }
 
+/// `(record key, payload parsed, snapshot)` of each delivery.
+pub fn delivered(b: &Bridge, actions: &[Action]) -> Vec<(String, Value, bool)> {
+    deliveries(actions)
+        .into_iter()
+        .map(|d| {
+            let key = b.record_key(d.record).expect("a delivery names a record").to_owned();
+            (key, serde_json::from_str(&d.payload).expect("a delivered payload is JSON"), d.snapshot)
+        })
+        .collect()
+}
+
 pub fn errors(actions: &[Action]) -> Vec<BridgeError> {
     actions
         .iter()
@@ -187,7 +188,7 @@ pub fn dropped(actions: &[Action]) -> Vec<(Value, DropReason)> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::WriteDropped(d) => Some((d.payload.clone(), d.reason)),
+            Action::WriteDropped(d) => Some((serde_json::from_str(&d.payload).expect("a dropped payload is JSON"), d.reason)),
             _ => None,
         })
         .collect()
