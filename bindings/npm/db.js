@@ -240,6 +240,25 @@ export class WasmDb {
     call(() => r.setTicking(json));
   }
 
+  /** Runs one tick now (what `tick: 'manual'` waits for); returns its TickStats. */
+  tick() {
+    const r = this.#live();
+    return JSON.parse(call(() => r.tick()));
+  }
+
+  /** Moves the virtual clock of a `tick: 'manual'` db forward by `ms`; returns its time in ms. */
+  advanceTime(ms) {
+    const r = this.#live();
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `advanceTime: ms must be a finite number >= 0, got ${describeValue(ms)}` });
+    }
+    const now = call(() => r.advanceTime(ms));
+    if (now === undefined) {
+      throw new AimDbError({ code: 'NOT_AVAILABLE', message: "advanceTime: this db runs on the real clock; only a db created with tick: 'manual' has a virtual one" });
+    }
+    return now;
+  }
+
   stats() {
     const r = this.#live();
     return JSON.parse(call(() => r.stats()));

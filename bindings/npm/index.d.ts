@@ -421,6 +421,29 @@ export class WasmDb {
   ): Unsubscribe;
   /** Switches strategy, budget or poll limit at run time. Throws `INVALID_OPTIONS`. */
   setTicking(options: TickingOptions): void;
+  /**
+   * Runs one tick now: every subscriber gets what was set before it (a `'manual'` db runs
+   * nothing until this is called). Harmless under the other strategies; a no-op (0 polls)
+   * from inside a callback of a tick.
+   * @returns The tick's stats (`polls`, `ended`, ...).
+   * @throws AimDbError `USE_AFTER_FREE`, `PANIC`.
+   * @example
+   * const db = new WasmDb({ tick: 'manual' });
+   * db.configureRecord('sensors.temperature.vienna', { schemaType: 'temperature' });
+   * db.subscribe('sensors.temperature.vienna', (t) => seen.push(t.celsius));
+   * db.set('sensors.temperature.vienna', { celsius: 19, timestamp: 1 });
+   * db.tick();                                        // seen: [19]
+   */
+  tick(): TickStats;
+  /**
+   * Moves the virtual clock of a db made with `tick: 'manual'` forward by `ms` (timers of
+   * the engine that are due then run on the next `tick()`); ticks themselves take no virtual time.
+   * @param ms Milliseconds, finite and >= 0.
+   * @returns The clock's time afterwards, ms since the db was made.
+   * @throws AimDbError `INVALID_OPTIONS` (`ms` not a finite number >= 0), `NOT_AVAILABLE` (the db
+   * runs on the real clock: made with another strategy), `USE_AFTER_FREE`, `PANIC`.
+   */
+  advanceTime(ms: number): number;
   stats(): DbStats;
   /** Ends every subscription and task. Later calls throw `USE_AFTER_FREE`. Idempotent; never throws. */
   free(): void;

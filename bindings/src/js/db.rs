@@ -364,6 +364,30 @@ impl RawDb {
         Ok(())
     }
 
+    /// Runs one tick now (what `tick: 'manual'` waits for; harmless under the others and a
+    /// no-op from inside a callback of a tick) and returns its `TickStats` as JSON.
+    pub fn tick(&self) -> Result<String, JsValue> {
+        let stats = self.core()?.executor.tick();
+        serde_json::to_string(&stats)
+            .map_err(|e| FacadeError::Engine { key: String::new(), message: e.to_string() }.into())
+    }
+
+    /// Moves the virtual clock (a db made with `tick: 'manual'`) forward by `ms` and wakes
+    /// the timers now due (they run on the next tick). Returns the clock's new time in ms,
+    /// or `undefined` when the db runs on the real clock. `ms`: finite, >= 0.
+    #[wasm_bindgen(js_name = advanceTime)]
+    pub fn advance_time(&self, ms: f64) -> Result<Option<f64>, JsValue> {
+        let core = self.core()?;
+        let by = core::time::Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| FacadeError::InvalidOptions {
+            what: "advanceTime",
+            message: format!("ms must be a finite number >= 0, got {ms}"),
+        })?;
+        Ok(core.executor.clock().as_virtual().map(|clock| {
+            clock.advance(by);
+            clock.now_ms()
+        }))
+    }
+
     /// Executor and per-record counters, as JSON.
     pub fn stats(&self) -> Result<String, JsValue> {
         let core = self.core()?;
