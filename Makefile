@@ -7,6 +7,7 @@
 #   make package       npm tarballs of @aimdb/wasm and @aimdb/react in target/npm/ (npm i both)
 #   make test-node     @aimdb/wasm in Node 20 (node --test tests/node/; after make wasm)
 #   make test-types    type tests of the declarations (tests/types, @ts-expect-error lines)
+#   make test-example  the Vitest example of an app test on a 'manual' db (examples/vitest/)
 #   make test-package  make package's tarballs installed into a scratch Vite + React + TS app,
 #                      tsc, vite build, checked in headless Chromium (tests/install/)
 #   make bench         native benchmarks (aimdb-wasm-benches)
@@ -28,7 +29,7 @@ export CARGO_TERM_COLOR := never
 WASM_TARGET := wasm32-unknown-unknown
 BROWSER_CRATES := -p aimdb-wasm -p aimdb-wasm-executors -p aimdb-wasm-bindings
 
-.PHONY: setup test test-native test-browser test-js test-react test-node test-package test-types package wasm size bench bench-anchor bench-browser bench-browser-smoke clippy demo demo-check
+.PHONY: setup test test-native test-browser test-js test-react test-node test-package test-types test-example package wasm size bench bench-anchor bench-browser bench-browser-smoke clippy demo demo-check
 
 setup:
 	./scripts/setup.sh
@@ -40,6 +41,7 @@ test: setup
 	$(MAKE) --no-print-directory test-js
 	$(MAKE) --no-print-directory test-node
 	$(MAKE) --no-print-directory test-types
+	$(MAKE) --no-print-directory test-example
 	$(MAKE) --no-print-directory test-package
 	$(MAKE) --no-print-directory bench-browser-smoke
 	$(MAKE) --no-print-directory test-react
@@ -85,6 +87,11 @@ test-node:
 # The declarations as an app sees them: type tests (every @ts-expect-error line must be an error).
 test-types:
 	tsc --noEmit -p tests/types
+
+# The README's Vitest example (examples/vitest/): an app test on tick: 'manual', deterministic.
+test-example:
+	$(PKG_BUILT)
+	vitest run --config examples/vitest/vitest.config.js
 
 # The install path (tests/install/run.mjs): the tarballs of pkg/ as built, into a scratch app.
 test-package:
