@@ -380,22 +380,57 @@ export interface DbStats {
  * Every method taking a `key` throws `INVALID_KEY` for a key that is not a non-empty,
  * well-formed string of at most 1024 bytes of UTF-8, and `PANIC` after a panic.
  */
+/**
+ * A configured record by handle (`db.record(key)`, or what `configureRecord` returns): the
+ * same calls as the key-based ones on `WasmDb`, without the key lookup and key checks. One
+ * handle per record (`db.record(k) === db.record(k)`); after `db.free()` every call throws
+ * `USE_AFTER_FREE`.
+ */
+export interface RecordHandle<T = JsonObject> {
+  /** The record's key. */
+  readonly key: string;
+  /** As `db.get(key)`. */
+  get(): Readonly<T> | null;
+  /** As `db.set(key, value)`. Throws `CONTRACT_VIOLATION` (nothing produced). */
+  set(value: T): void;
+  /** As `db.setMany(key, values)`. Throws `CONTRACT_VIOLATION` (nothing produced). */
+  setMany(values: ReadonlyArray<T>): void;
+  /** As `db.subscribe(key, callback, options)`. */
+  subscribe(callback: (value: Readonly<T>) => void, options?: SubscribeOptions & { batch?: false }): Unsubscribe;
+  subscribe(callback: (values: ReadonlyArray<Readonly<T>>) => void, options: SubscribeOptions & { batch: true }): Unsubscribe;
+  subscribe(callback: (valueOrValues: Readonly<T> | ReadonlyArray<Readonly<T>>) => void, options?: SubscribeOptions): Unsubscribe;
+}
+
 export class WasmDb {
   /** Throws `INVALID_OPTIONS`. */
   constructor(options?: WasmDbOptions);
   /**
-   * Usable at once. Same schema and buffer again: no-op; different: `SCHEMA_CONFLICT`.
+   * Usable at once; returns the record's handle (as `record(key)`). Same schema and buffer
+   * again: no-op (the same handle); different: `SCHEMA_CONFLICT`.
    * Throws `INVALID_KEY`, `INVALID_OPTIONS`, `UNKNOWN_SCHEMA`, `INVALID_BUFFER`. A record
    * cannot be removed: its key and engine state live until `free()` (its key interned by
    * aimdb-core for the life of the module).
    */
-  configureRecord<S extends SchemaName>(key: string, options: RecordOptions<S>): void;
-  configureRecord(key: string, options: RecordOptions<string>): void;
+  configureRecord<S extends SchemaName>(key: string, options: RecordOptions<S>): RecordHandle<Schemas[S]>;
+  configureRecord<T = JsonObject>(key: string, options: RecordOptions<string>): RecordHandle<T>;
+  /** The handle of a configured record. Throws `UNKNOWN_KEY`, `INVALID_KEY`. */
+  record<T = JsonObject>(key: string): RecordHandle<T>;
   /**
    * Validates with the record's contract (migrating older versions) and produces the value.
+   * The value is read once, straight into the contract type (no JSON text): as
+   * `JSON.stringify` would carry it, except that `toJSON` is not called and fields a
+   * contract ignores are not read. What JSON cannot carry (NaN, ±Infinity, a BigInt, a
+   * cycle, a getter that throws) is a `CONTRACT_VIOLATION` at its `path`.
    * Throws `CONTRACT_VIOLATION` (nothing produced), `UNKNOWN_KEY`, `INVALID_KEY`.
    */
   set<T = JsonObject>(key: string, value: T): void;
+  /**
+   * Validates every value, then produces them in order, in one call: all or nothing. A
+   * violation is a `CONTRACT_VIOLATION` whose `path` starts with the value's index
+   * (`[3].celsius`), and nothing is produced; so is `values` not being an array.
+   * Ring subscribers get every value; linked bridges send each. Throws as `set`.
+   */
+  setMany<T = JsonObject>(key: string, values: ReadonlyArray<T>): void;
   /** The latest value (deep-frozen; the same object until it changes), or null. Throws `UNKNOWN_KEY`, `INVALID_KEY`. */
   get<T = JsonObject>(key: string): Readonly<T> | null;
   /**

@@ -58,6 +58,7 @@ import initFromIndex, {
   type ValidationResult,
   type SchemaInfo,
   type InitInput,
+  type RecordHandle,
 } from './index.js';
 
 const sameInit: typeof init = initFromIndex;
@@ -193,6 +194,30 @@ function values(d: WasmDb): number {
   void bySchema;
   return c;
 }
+
+// ---- setMany and records by handle ----
+function handles(d: WasmDb): number {
+  const t: Temperature = { schema_version: 2, celsius: 22.5, timestamp: 1 };
+  d.setMany<Temperature>('a', [t, { ...t, timestamp: 2 }]);
+  // @ts-expect-error: setMany takes an array
+  d.setMany<Temperature>('a', t);
+  const rec: RecordHandle<Temperature> = d.configureRecord('r', { schemaType: 'temperature', buffer: 'SpmcRing' });
+  rec.set(t);
+  rec.setMany([t]);
+  // @ts-expect-error: the handle's type is the contract's
+  rec.set({ percent: 1, timestamp: 1 });
+  const key: string = rec.key;
+  void key;
+  const latest = rec.get();
+  const stop = rec.subscribe((v) => console.log(v.celsius));
+  const stopBatch = rec.subscribe((vs) => console.log(vs.length), { batch: true });
+  stop();
+  stopBatch();
+  const h = d.record<Humidity>('b');
+  h.set({ percent: 40, timestamp: 1 });
+  return latest === null ? 0 : latest.celsius;
+}
+void handles;
 
 // ---- subscribe: single values, batches, options ----
 function subscriptions(d: WasmDb): Unsubscribe[] {

@@ -25,8 +25,9 @@
 //   is read once per mount: give the provider a new `key` to recreate the database. `fallback` is
 //   rendered until the database exists; an init/creation error is thrown from render (error boundary).
 //   `bridge` (optional): the default for `useBridgeStatus()`.
-// - `useRecord(key)`: useSyncExternalStore over `db.subscribe` / `db.get`. The value is the
-//   deep-frozen object `db.get()` returns: the same object until the record's value changes.
+// - `useRecord(key)`: useSyncExternalStore over `db.subscribe`: the value is the deep-frozen
+//   object the subscription delivers (`db.get()` only before it), the one `db.get()` returns
+//   too: the same object until the record's value changes, read once per change.
 // - `useRecordHistory(key, n)`: the last `n` values of a ring (SpmcRing) record, oldest first,
 //   starting with the value current at subscription. A frozen array whose identity changes only
 //   when a value arrives. Changing `key` or `n` starts a new history.
@@ -104,12 +105,38 @@ export function useDb() {
   return ctx.db;
 }
 
+/**
+ * The value a `useRecord` shows: `db.get(key)` until subscribed, then what the subscription
+ * delivers (the object `get()` returns for that version: nothing is read twice per change).
+ */
+function recordStore(db, key) {
+  let value;
+  let read = false;
+  return {
+    getSnapshot() {
+      if (!read) {
+        value = db.get(key);
+        read = true;
+      }
+      return value;
+    },
+    subscribe(onChange) {
+      // The first delivery is synchronous: the current value (unchanged since the render: no re-render).
+      return db.subscribe(key, (v) => {
+        read = true;
+        if (v === value) return;
+        value = v;
+        onChange();
+      });
+    },
+  };
+}
+
 /** The latest value of a record (deep-frozen, the same object until it changes), or null. */
 export function useRecord(key) {
   const db = useDb();
-  const subscribe = useCallback((onChange) => db.subscribe(key, () => onChange()), [db, key]);
-  const getSnapshot = useCallback(() => db.get(key), [db, key]);
-  return useSyncExternalStore(subscribe, getSnapshot, getSnapshot);
+  const store = useMemo(() => recordStore(db, key), [db, key]);
+  return useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot);
 }
 
 function historyStore(db, key, n) {

@@ -386,6 +386,59 @@ pub(crate) fn float(x: f64) -> String {
     }
 }
 
+/// Powers of ten a `f64` holds exactly.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// The `f64` nearest to `x`'s shortest decimal (what `JSON.parse` of serde_json's text
+/// of `x` gives: `20.1f32` is `20.1`, not `20.100000381469727`). Clinger's fast path (digits < 2^53, |exponent| <= 22: one rounding);
+/// anything else through serde_json's parser.
+pub fn f32_number(x: f32) -> f64 {
+    if !x.is_finite() {
+        return f64::NAN;
+    }
+    // serde_json's text of an f32: its shortest decimal.
+    let Ok(text) = serde_json::to_string(&x) else { return f64::from(x) };
+    let s = text.as_str();
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s),
+    };
+    let (mant, exp) = match body.find(['e', 'E']) {
+        Some(at) => (&body[..at], body[at + 1..].parse::<i32>().ok()),
+        None => (body, Some(0)),
+    };
+    let mut digits: u64 = 0;
+    let mut frac: i32 = 0;
+    let mut seen_dot = false;
+    let mut ok = exp.is_some();
+    for c in mant.bytes() {
+        match c {
+            b'.' => seen_dot = true,
+            b'0'..=b'9' => {
+                digits = digits * 10 + u64::from(c - b'0');
+                if seen_dot {
+                    frac += 1;
+                }
+                if digits >= 1 << 53 {
+                    ok = false;
+                    break;
+                }
+            }
+            _ => ok = false,
+        }
+    }
+    let e = exp.unwrap_or(0) - frac;
+    if ok && (-22..=22).contains(&e) {
+        let m = digits as f64;
+        let v = if e >= 0 { m * POW10[e as usize] } else { m / POW10[(-e) as usize] };
+        return if neg { -v } else { v };
+    }
+    serde_json::from_str::<f64>(s).unwrap_or(f64::from(x))
+}
+
 /// Deserializes `T` from `value` as from the `serde_json::Value` it stands for, and
 /// on failure says where, as `serde_path_to_error` would for that `Value`: the path
 /// (`""` for the whole value, `a.b`, `list[1]`) and the error.
@@ -719,6 +772,27 @@ impl fmt::Display for Json {
 mod tests {
     use super::*;
     use serde_json::Value;
+
+    #[test]
+    fn f32_number_is_the_shortest_decimal_parsed() {
+        let want = |x: f32| serde_json::from_str::<f64>(&serde_json::to_string(&x).unwrap()).unwrap();
+        for x in [20.1f32, 21.5, 0.0, -0.0, -0.1, 1e-7, 1.17549435e-38, 1e-45, 3.4028235e38, 100.0, 16777217.0, 0.3] {
+            assert_eq!(f32_number(x).to_bits(), want(x).to_bits(), "{x:e}");
+        }
+        assert_eq!(f32_number(20.1), 20.1);
+        // Every exponent, a spread of mantissas (a xorshift over the bit patterns).
+        let mut bits = 0x9e37_79b9u32;
+        for _ in 0..200_000 {
+            bits ^= bits << 13;
+            bits ^= bits >> 17;
+            bits ^= bits << 5;
+            let x = f32::from_bits(bits);
+            if x.is_finite() {
+                assert_eq!(f32_number(x).to_bits(), want(x).to_bits(), "{x:e} ({bits:#x})");
+            }
+        }
+        assert!(f32_number(f32::NAN).is_nan());
+    }
 
     /// Parses `text` both ways: same result or same error, same display.
     fn same(text: &str) {

@@ -57,7 +57,7 @@ impl<T: Contract> ErasedSchema for Schema<T> {
     #[cfg(target_arch = "wasm32")]
     fn validate_js(&self, value: &wasm_bindgen::JsValue) -> Result<wasm_bindgen::JsValue, ContractError> {
         let value = T::from_input(&crate::js::value::JsInput(value))?;
-        crate::js::value::to_js(&value).ok_or_else(|| ContractError::new(T::NAME, "", "the value cannot be written as JSON"))
+        crate::js::out::to_js(&value).map_err(|e| ContractError::new(T::NAME, "", e.to_string()))
     }
     #[cfg(target_arch = "wasm32")]
     fn create_record(

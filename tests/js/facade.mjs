@@ -442,6 +442,91 @@ function mainSuite() {
       throwsCode(() => db.get('nope'), 'UNKNOWN_KEY', 'unknown key');
     }));
 
+  test('one object per version: every SingleLatest subscriber and get() share it', async () =>
+    withDb(undefined, async (db) => {
+      db.configureRecord('t', { schemaType: 'temperature' });
+      const got = [[], [], []];
+      const unsubs = got.map((list) => db.subscribe('t', (v) => list.push(v)));
+      db.set('t', T(1));
+      db.set('t', T(2));
+      await waitFrames(() => got.every((l) => l.length === 1), 'one delivery each');
+      const v = db.get('t');
+      eq(v.celsius, 2, 'the latest');
+      for (const [i, l] of got.entries()) eq(l[0], v, `subscriber ${i} got the object get() returns`);
+      assert(Object.isFrozen(v), 'frozen');
+      // A later subscriber's synchronous first value is that object too.
+      let late = null;
+      unsubs.push(db.subscribe('t', (x) => (late = x)));
+      eq(late, v, 'a late subscriber gets the same object');
+      // An f32 is handed out as its shortest decimal (not 20.100000381469727).
+      db.set('t', T(20.1));
+      eq(db.get('t').celsius, 20.1, 'f32 20.1');
+      for (const u of unsubs) u();
+    }));
+
+  test('setMany: all values in order in one call; all or nothing, the error names [index].path', async () =>
+    withDb(undefined, async (db) => {
+      db.configureRecord('r', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 64 } });
+      const got = [];
+      const unsub = db.subscribe('r', (v) => got.push(v.timestamp));
+      db.setMany('r', range(0, 10).map((i) => T(i, i)));
+      eq(db.stats().records.r.produced, 10, 'ten produced');
+      eq(db.get('r').timestamp, 9, 'the last is the latest');
+      await waitFrames(() => got.length === 10, 'ten delivered');
+      deepEq(got, range(0, 10), 'in order');
+      // One bad value: nothing of the batch is produced.
+      const bad = [T(1, 100), T(2, 101), T(3, 102), { schema_version: 2, celsius: 'hot', timestamp: 103 }];
+      const e = throwsCode(() => db.setMany('r', bad), 'CONTRACT_VIOLATION', 'a bad item');
+      eq(e.path, '[3].celsius', 'path names the index and the field');
+      eq(e.key, 'r', 'key');
+      eq(e.schemaType, 'temperature', 'schemaType');
+      const m = throwsCode(() => db.setMany('r', [T(1, 1), { schema_version: 2, timestamp: 1 }]), 'CONTRACT_VIOLATION', 'missing field');
+      eq(m.path, '[1].celsius', 'missing field path');
+      const n = throwsCode(() => db.setMany('r', [T(1, 1), T(NaN, 2)]), 'CONTRACT_VIOLATION', 'NaN');
+      eq(n.path, '[1].celsius', 'NaN path');
+      assert(n.message.includes('not a finite number (NaN)'), n.message);
+      const v1 = [{ schema_version: 1, temp: 212, unit: 'F', timestamp: 200 }];
+      db.setMany('r', v1);
+      eq(db.get('r').celsius, 100, 'v1 items are migrated');
+      eq(db.stats().records.r.produced, 11, 'nothing of the refused batches was produced');
+      throwsCode(() => db.setMany('r', T(1)), 'CONTRACT_VIOLATION', 'not an array');
+      db.setMany('r', []);
+      eq(db.stats().records.r.produced, 11, 'an empty batch produces nothing');
+      throwsCode(() => db.setMany('nope', [T(1)]), 'UNKNOWN_KEY', 'unknown key');
+      throwsCode(() => db.setMany(42, [T(1)]), 'INVALID_KEY', 'invalid key');
+      unsub();
+    }));
+
+  test('records by handle: configureRecord / record(key) return one handle with get/set/setMany/subscribe', async () =>
+    withDb(undefined, async (db) => {
+      const h = db.configureRecord('t', { schemaType: 'temperature' });
+      eq(db.record('t'), h, 'record(key) is the handle configureRecord returned');
+      eq(db.configureRecord('t', { schemaType: 'temperature' }), h, 'configuring again: the same handle');
+      eq(h.key, 't', 'key');
+      assert(Object.isFrozen(h), 'the handle is frozen');
+      eq(h.get(), null, 'null first');
+      const got = [];
+      const unsub = h.subscribe((v) => got.push(v));
+      h.set(T(5));
+      eq(h.get(), db.get('t'), 'the same object as db.get');
+      eq(h.get().celsius, 5, 'set through the handle');
+      h.setMany([T(6), T(7)]);
+      eq(db.get('t').celsius, 7, 'setMany through the handle');
+      await waitFrames(() => got.length === 1, 'a delivery');
+      eq(got[0], h.get(), 'the subscriber got the latest object');
+      const e = throwsCode(() => h.set({ celsius: 'x', timestamp: 1 }), 'CONTRACT_VIOLATION', 'a violation through the handle');
+      eq(e.key, 't', 'the error names the key');
+      eq(e.path, 'celsius', 'and the path');
+      throwsCode(() => db.record('nope'), 'UNKNOWN_KEY', 'record() of an unknown key');
+      throwsCode(() => db.record(''), 'INVALID_KEY', 'record() of an invalid key');
+      unsub();
+      db.free();
+      throwsCode(() => h.get(), 'USE_AFTER_FREE', 'get after free');
+      throwsCode(() => h.set(T(1)), 'USE_AFTER_FREE', 'set after free');
+      throwsCode(() => h.setMany([T(1)]), 'USE_AFTER_FREE', 'setMany after free');
+      throwsCode(() => h.subscribe(() => {}), 'USE_AFTER_FREE', 'subscribe after free');
+    }));
+
   // ---- subscribe
 
   test('subscribe: a new subscriber gets the current value first, synchronously, exactly once', async () =>

@@ -115,6 +115,33 @@ describe('useRecord', () => {
     expect(seen[3]).toEqual(temp(23));
   });
 
+  it('reuses the delivered value: no db.get() per change', async () => {
+    const db = makeDb();
+    db.set(TEMP, temp(1));
+    const get = db.get.bind(db);
+    let gets = 0;
+    db.get = (key) => {
+      gets++;
+      return get(key);
+    };
+    const seen = [];
+    function Probe() {
+      seen.push(useRecord(TEMP));
+      return null;
+    }
+    await mount(h(AimDbProvider, { db }, h(Probe)));
+    const atMount = gets;
+    for (let i = 2; i <= 4; i++) {
+      db.set(TEMP, temp(i));
+      await until(() => seen.length === i, `value ${i}`);
+    }
+    await settle();
+    expect(seen.map((v) => v.celsius)).toEqual([1, 2, 3, 4]);
+    expect(seen[3]).toBe(get(TEMP)); // the object get() returns for that version
+    // WasmDb.subscribe reads the current value once when subscribing; the hook never calls get() for a change.
+    expect(gets).toBe(atMount);
+  });
+
   it('a re-render without a change returns the same object', async () => {
     const db = makeDb();
     db.set(TEMP, temp(5));

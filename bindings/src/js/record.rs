@@ -176,9 +176,9 @@ fn to_json<T: Serialize>(v: &T, counters: &Counters) -> Option<String> {
     }
 }
 
-/// [`value::to_js`](super::value::to_js), counting a failure.
-fn to_js<T: Serialize>(v: &T, counters: &Counters) -> Option<JsValue> {
-    let js = super::value::to_js(v);
+/// [`out::to_js`](super::out::to_js), counting a failure.
+fn to_js<T: Serialize + ?Sized>(v: &T, counters: &Counters) -> Option<JsValue> {
+    let js = super::out::to_js(v).ok();
     if js.is_none() {
         counters.serialize_errors.set(counters.serialize_errors.get() + 1);
     }
@@ -239,7 +239,7 @@ impl<T: Contract> Feed for TypedFeed<T> {
         to_js(self.items.get(i)?, counters)
     }
     fn js_from(&self, from: usize, counters: &Counters) -> Option<JsValue> {
-        to_js(&self.items.get(from..)?, counters)
+        to_js(self.items.get(from..)?, counters)
     }
     fn js_latest(&self, counters: &Counters) -> Option<JsValue> {
         let last = self.items.last()?;

@@ -30,29 +30,42 @@ use wasm_bindgen::{JsCast, JsValue};
 /// also how a cycle ends.
 pub const MAX_DEPTH: u32 = 128;
 
+/// Slots of the cache of JS strings of static names (field names, variant names).
+const KEY_SLOTS: usize = 64;
+
 thread_local! {
-    /// JS strings of struct field names, made once each (keyed by the `&'static str`'s
-    /// address and length).
-    static KEYS: RefCell<Vec<(usize, usize, JsValue)>> = const { RefCell::new(Vec::new()) };
+    /// JS strings of static names, made once each: direct-mapped by the `&'static str`'s
+    /// address (a clash replaces the slot's string; the names in use are a few dozen).
+    static KEYS: RefCell<Vec<Option<(usize, usize, JsValue)>>> = RefCell::new(vec![None; KEY_SLOTS]);
 }
 
-/// `obj[key]`; `Err` if reading it threw (a getter). `key` as a cached JS string.
-fn get_static(obj: &JsValue, key: &'static str) -> Result<JsValue, JsValue> {
+/// `f(key as a JS string)`, the string made once per static str. `f` may run JS that
+/// re-enters (a getter): the cache is only read while it runs.
+pub(crate) fn with_static_key<R>(key: &'static str, f: impl FnOnce(&JsValue) -> R) -> R {
     let id = (key.as_ptr() as usize, key.len());
+    let slot = (id.0 ^ (id.0 >> 7) ^ id.1) % KEY_SLOTS;
     KEYS.with(|keys| {
-        // Not borrowed while JS runs mutably: a getter may re-enter and read other keys.
         if let Ok(k) = keys.try_borrow() {
-            if let Some((.., js)) = k.iter().find(|(p, l, _)| (*p, *l) == id) {
-                return Reflect::get(obj, js);
+            if let Some(Some((p, l, js))) = k.get(slot) {
+                if (*p, *l) == id {
+                    return f(js);
+                }
             }
         }
         let js = JsValue::from_str(key);
-        let got = Reflect::get(obj, &js);
+        let r = f(&js);
         if let Ok(mut k) = keys.try_borrow_mut() {
-            k.push((id.0, id.1, js));
+            if let Some(s) = k.get_mut(slot) {
+                *s = Some((id.0, id.1, js));
+            }
         }
-        got
+        r
     })
+}
+
+/// `obj[key]`; `Err` if reading it threw (a getter).
+fn get_static(obj: &JsValue, key: &'static str) -> Result<JsValue, JsValue> {
+    with_static_key(key, |k| Reflect::get(obj, k))
 }
 
 /// What a JS value is, as JSON sees it.
@@ -147,13 +160,6 @@ impl Input for JsInput<'_> {
     fn parse<T: SchemaType + DeserializeOwned>(&self) -> Result<T, ContractError> {
         from_js(self.0).map_err(|(path, e)| with_missing_field(T::NAME, path, e.to_string()))
     }
-}
-
-/// The JS object of `v`, `None` if it cannot be written as JSON (a non-finite float):
-/// its JSON text (serde_json: an `f32` prints as its shortest decimal, so `20.1f32` is
-/// `20.1`, not `20.100000381469727`) parsed by the engine's `JSON.parse`.
-pub fn to_js<T: serde::Serialize>(v: &T) -> Option<JsValue> {
-    js_sys::JSON::parse(&serde_json::to_string(v).ok()?).ok()
 }
 
 /// `path` of an item of an array, under `[index]`: `[3]`, `[3].celsius`, `[3][0]`.
