@@ -1,6 +1,6 @@
 // WsBridge: a WasmDb's records linked to an AimDB server over WebSocket.
 import { AimDbError, assertReady, call, raw } from './runtime.js';
-import { checkKey, optionsJson, toJson } from './values.js';
+import { checkKey, describeValue, optionsJson, thrownText, toJson } from './values.js';
 import { WasmDb, rawOf } from './db.js';
 
 const STATUSES = ['connecting', 'connected', 'disconnected', 'reconnecting'];
@@ -44,6 +44,27 @@ export class WsBridge {
     if (typeof raw.RawBridge !== 'function') {
       throw new AimDbError({ code: 'NOT_AVAILABLE', message: 'WsBridge: this build of @aimdb/wasm was made without the bridge feature' });
     }
+    // The socket constructor: the `WebSocket` option (graphql-ws's `webSocketImpl`
+    // convention, e.g. the `ws` package in Node 20), else the global one. Checked before
+    // the db is touched.
+    let WebSocketImpl;
+    try {
+      WebSocketImpl = options !== null && typeof options === 'object' ? options.WebSocket : undefined;
+    } catch (e) {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WsBridge options: reading WebSocket threw: ${thrownText(e)}`, cause: e });
+    }
+    if (WebSocketImpl !== undefined && typeof WebSocketImpl !== 'function') {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WsBridge options: WebSocket must be a constructor, got ${describeValue(WebSocketImpl)}` });
+    }
+    WebSocketImpl ??= globalThis.WebSocket;
+    if (typeof WebSocketImpl !== 'function') {
+      throw new AimDbError({
+        code: 'NOT_AVAILABLE',
+        message:
+          'WsBridge: there is no WebSocket here (Node 20 has none): pass a constructor, e.g. ' +
+          "WsBridge.connect(db, url, { WebSocket }) with `import { WebSocket } from 'ws'`",
+      });
+    }
     const b = new WsBridge(CONNECT);
     const rawDb = rawOf(db);
     const onStatus = (s) => {
@@ -53,7 +74,9 @@ export class WsBridge {
     };
     const onError = (e) => notify(b.#errorCbs, e && e.name === 'AimDbError' ? new AimDbError(e) : e, 'error');
     const onSynced = (json) => b.#resolveSynced(Object.freeze(JSON.parse(json)));
-    b.#raw = call(() => raw.RawBridge.connect(rawDb, url, optionsJson(options, 'WsBridge options'), onStatus, onError, onSynced));
+    // JSON leaves the WebSocket constructor (a function) out.
+    const json = optionsJson(options, 'WsBridge options');
+    b.#raw = call(() => raw.RawBridge.connect(rawDb, url, json, onStatus, onError, onSynced, WebSocketImpl));
     return b;
   }
 

@@ -544,6 +544,14 @@ export interface WsBridgeOptions {
    * (`oversizedFrames`) and reported (`FRAME_TOO_LARGE` via `onError`). In [64, 2^30]. Default 4 MiB.
    */
   maxFrameBytes?: number;
+  /**
+   * The `WebSocket` constructor the bridge makes its sockets with (graphql-ws's
+   * `webSocketImpl` convention): needed where there is no global one, e.g. Node 20 with the
+   * `ws` package (`import { WebSocket } from 'ws'`). Called as `new WebSocket(url)`; the
+   * bridge uses `binaryType`, `onopen`, `onmessage`, `onerror`, `onclose`, `send` and `close`.
+   * @default globalThis.WebSocket
+   */
+  WebSocket?: new (url: string) => object;
 }
 
 export interface SyncResult {
@@ -603,7 +611,8 @@ export class WsBridge {
    * are linked as they are configured) and connects. Every local write of an `out` / `both`
    * record (`db.set`, `write`) is sent, in order; values the bridge delivered are not sent
    * back. The bridge ends when `db` is freed.
-   * Throws `INVALID_URL` for a URL that can never work, `INVALID_OPTIONS` for bad options.
+   * Throws `INVALID_URL` for a URL that can never work, `INVALID_OPTIONS` for bad options,
+   * `NOT_AVAILABLE` (before touching `db`) where there is no `WebSocket` and none is given.
    */
   static connect(db: WasmDb, url: string, options?: WsBridgeOptions): WsBridge;
   readonly status: BridgeStatus;

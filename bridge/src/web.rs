@@ -30,10 +30,11 @@ extern "C" {
     fn set_timeout(cb: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
-    #[wasm_bindgen(js_name = addEventListener)]
-    fn add_global_listener(kind: &str, cb: &Function);
-    #[wasm_bindgen(js_name = removeEventListener)]
-    fn remove_global_listener(kind: &str, cb: &Function);
+    // `catch`: a global without event listeners (Node) has no `online` event to miss.
+    #[wasm_bindgen(js_name = addEventListener, catch)]
+    fn add_global_listener(kind: &str, cb: &Function) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_name = removeEventListener, catch)]
+    fn remove_global_listener(kind: &str, cb: &Function) -> Result<(), JsValue>;
     #[wasm_bindgen(js_namespace = document, js_name = addEventListener)]
     fn add_document_listener(kind: &str, cb: &Function);
     #[wasm_bindgen(js_namespace = document, js_name = removeEventListener)]
@@ -47,9 +48,9 @@ extern "C" {
     #[wasm_bindgen(method, getter = visibilityState)]
     fn visibility_state(this: &Document) -> JsValue;
 
+    /// What the `WebSocket` constructor the bridge was given makes (the global one, or
+    /// e.g. the `ws` package's in Node): used through these members only.
     type WebSocket;
-    #[wasm_bindgen(constructor, catch)]
-    fn new(url: &str) -> Result<WebSocket, JsValue>;
     #[wasm_bindgen(method, catch)]
     fn send(this: &WebSocket, frame: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
@@ -129,6 +130,8 @@ struct Shared {
     shut: Cell<bool>,
     /// The clock at the last [`WebBridge::with`]: message events reuse it (see `open`).
     last_now: Cell<f64>,
+    /// The `WebSocket` constructor.
+    web_socket: Function,
 }
 
 /// A [`Bridge`] wired to the browser. Cheap to clone (a handle).
@@ -151,9 +154,10 @@ fn release(k: Socket) {
 }
 
 impl WebBridge {
-    /// Wires `bridge` to the browser. `handler` receives every action but `Open`,
-    /// `Send` and `Close`. Does not connect: call `with(|b, now| b.connect(now))`.
-    pub fn new(bridge: Bridge, handler: impl FnMut(&WebBridge, Action) + 'static) -> WebBridge {
+    /// Wires `bridge` to the browser; sockets are made with `new web_socket(url)` (a
+    /// `WebSocket` constructor). `handler` receives every action but `Open`, `Send` and
+    /// `Close`. Does not connect: call `with(|b, now| b.connect(now))`.
+    pub fn new(bridge: Bridge, web_socket: Function, handler: impl FnMut(&WebBridge, Action) + 'static) -> WebBridge {
         let shared = Rc::new_cyclic(|weak: &Weak<Shared>| {
             let w = weak.clone();
             let timer_cb = Closure::<dyn FnMut()>::new(move || {
@@ -191,9 +195,10 @@ impl WebBridge {
                 visible_cb,
                 shut: Cell::new(false),
                 last_now: Cell::new(now_ms()),
+                web_socket,
             }
         });
-        add_global_listener("online", shared.online_cb.as_ref().unchecked_ref());
+        let _ = add_global_listener("online", shared.online_cb.as_ref().unchecked_ref());
         if let Some(cb) = &shared.visible_cb {
             add_document_listener("visibilitychange", cb.as_ref().unchecked_ref());
         }
@@ -331,7 +336,8 @@ impl WebBridge {
                 }
             })
         };
-        match WebSocket::new(url) {
+        let args = js_sys::Array::of1(&JsValue::from_str(url));
+        match js_sys::Reflect::construct(&self.0.web_socket, &args).map(JsCast::unchecked_into::<WebSocket>) {
             Ok(ws) => {
                 ws.set_binary_type("arraybuffer");
                 let cbs = [cb(0), cb(1), cb(2), cb(3)];
@@ -381,7 +387,7 @@ impl Shared {
         if let Some((_, h)) = s.timer.borrow_mut().take() {
             clear_timeout(&h);
         }
-        remove_global_listener("online", s.online_cb.as_ref().unchecked_ref());
+        let _ = remove_global_listener("online", s.online_cb.as_ref().unchecked_ref());
         if let Some(cb) = &s.visible_cb {
             remove_document_listener("visibilitychange", cb.as_ref().unchecked_ref());
         }

@@ -41,3 +41,15 @@ export const contracts: [Temperature, Humidity, GpsLocation, Setpoint] = [
 ];
 // @ts-expect-error celsius is a number
 export const hot: Temperature = { schema_version: 2, celsius: 'hot', timestamp: 1 };
+
+// ---- WsBridge: the WebSocket option takes a constructor (e.g. the `ws` package's in Node)
+import { WasmDb, WsBridge } from '@aimdb/wasm';
+class NodeWebSocket {
+  binaryType = 'nodebuffer';
+  constructor(readonly url: string, readonly protocols?: string | string[]) {}
+}
+export function bridgeInNode(db: WasmDb): WsBridge {
+  // @ts-expect-error a constructor, not a package name
+  WsBridge.connect(db, 'ws://127.0.0.1:1/ws', { WebSocket: 'ws' });
+  return WsBridge.connect(db, 'ws://127.0.0.1:1/ws', { WebSocket: NodeWebSocket });
+}

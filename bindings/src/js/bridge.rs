@@ -210,7 +210,8 @@ pub struct RawBridge {
 #[wasm_bindgen]
 impl RawBridge {
     /// Links the records configured in `db` (now and later) and starts connecting.
-    /// `on_status(status)`, `on_error(AimDbError-like)`, `on_synced(json)`.
+    /// `on_status(status)`, `on_error(AimDbError-like)`, `on_synced(json)`; sockets are
+    /// made with `new web_socket(url)`.
     pub fn connect(
         db: &RawDb,
         url: &str,
@@ -218,6 +219,7 @@ impl RawBridge {
         on_status: Function,
         on_error: Function,
         on_synced: Function,
+        web_socket: Function,
     ) -> Result<RawBridge, JsValue> {
         let mut opts: BridgeOptions = from_json(options_json)?;
         if opts.seed.is_none() {
@@ -275,7 +277,7 @@ impl RawBridge {
                 }
                 _ => {}
             };
-            let web = WebBridge::new(bridge, handler);
+            let web = WebBridge::new(bridge, web_socket, handler);
             observed = db.observe(me.clone() as Weak<dyn DbObserver>);
             Inner {
                 web,
