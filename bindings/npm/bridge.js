@@ -65,6 +65,7 @@ export class WsBridge {
           "WsBridge.connect(db, url, { WebSocket }) with `import { WebSocket } from 'ws'`",
       });
     }
+    if (WebSocketImpl !== globalThis.WebSocket) WebSocketImpl = withErrorListener(WebSocketImpl);
     const b = new WsBridge(CONNECT);
     const rawDb = rawOf(db);
     const onStatus = (s) => {
@@ -167,3 +168,18 @@ export class WsBridge {
 }
 
 const CONNECT = Symbol('WsBridge.connect');
+
+/**
+ * `Impl`, whose sockets get a permanent no-op 'error' listener if they are EventEmitters
+ * (the `ws` package): an emitter throws an 'error' event nobody listens to, and closing a
+ * socket that is still connecting emits one after the bridge has let go of it. The
+ * bridge's own handlers are the socket's `on*` properties.
+ */
+function withErrorListener(Impl) {
+  const ignore = () => {};
+  return function (url) {
+    const ws = new Impl(url);
+    if (typeof ws.on === 'function') ws.on('error', ignore);
+    return ws;
+  };
+}

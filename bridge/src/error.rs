@@ -192,7 +192,7 @@ impl fmt::Display for WriteError {
             ),
             WriteError::Disconnected { .. } => write!(
                 f,
-                "write to {key}: the bridge was disconnected on purpose; call connect() first"
+                "write to {key}: the bridge was disconnected on purpose; call reconnect() first"
             ),
             WriteError::QueueFull { capacity, .. } => write!(
                 f,

@@ -202,8 +202,10 @@ pub struct Stats {
     pub unconfirmed: usize,
     /// Writes that entered the offline queue (not counting re-queued unconfirmed ones).
     pub writes_queued: u64,
-    /// Writes dropped by the overflow policy, or discarded (queued or unconfirmed) by
-    /// `disconnect()`. Each was reported as [`Action::WriteDropped`].
+    /// Writes dropped by the overflow policy, discarded (queued or unconfirmed) by
+    /// `disconnect()`, or refused after `disconnect()` or by a full queue under `reject`
+    /// (those also count in `writes_rejected`: in JS a `db.set` has set them locally
+    /// already). Each was reported as [`Action::WriteDropped`].
     pub writes_dropped: u64,
     /// Writes refused with an error.
     pub writes_rejected: u64,

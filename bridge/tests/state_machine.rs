@@ -166,10 +166,11 @@ fn writes_after_disconnect_are_rejected_with_a_typed_error() {
     s.take();
     let e = s.b.write("cmd.a", json!(1), s.now).unwrap_err();
     assert_eq!(e, WriteError::Disconnected { key: "cmd.a".into() });
-    assert!(e.to_string().contains("disconnected on purpose"), "{e}");
+    assert!(e.to_string().contains("disconnected on purpose; call reconnect() first"), "{e}");
     assert_eq!(dropped(&s.take()), [(json!(1), DropReason::Disconnected)]);
     assert_eq!(s.b.queue_len(), 0);
     assert_eq!(s.b.stats().writes_rejected, 1);
+    assert_eq!(s.b.stats().writes_dropped, 1, "reported as dropped, so counted as dropped");
     // After connect() writes queue again (still not open).
     s.b.connect(s.now);
     s.take();
@@ -442,7 +443,7 @@ fn overflow_reject() {
     assert!(full.to_string().contains("offline queue full (3 writes)"), "{full}");
     assert_eq!(dropped(&s.take()), [(json!(3), DropReason::QueueFull), (json!(4), DropReason::QueueFull)]);
     let st = s.b.stats();
-    assert_eq!((st.queue_len, st.writes_queued, st.writes_dropped, st.writes_rejected), (3, 3, 0, 2));
+    assert_eq!((st.queue_len, st.writes_queued, st.writes_dropped, st.writes_rejected), (3, 3, 2, 2));
     let (_, a) = s.connected();
     assert_eq!(writes(&a).iter().map(|w| w.1.clone()).collect::<Vec<_>>(), [json!(0), json!(1), json!(2)]);
 }

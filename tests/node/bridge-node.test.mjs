@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import init, { AimDbError, WasmDb, WsBridge } from '../../pkg/index.js';
-import { startServer } from '../js/server.mjs';
+import { freePort, startServer } from '../js/server.mjs';
 
 await init();
 const newDb = () => {
@@ -76,4 +76,37 @@ test("the WebSocket option ('ws' package): live data in, a write out, against th
     [['commands/setpoint/room1', 21.5]],
   );
   assert.deepEqual(errors, []);
+});
+
+test('ws: disconnect() while connecting does not crash Node; later writes are counted and reported', async () => {
+  // (Before: ws emitted an 'error' nobody listened to, which threw out of the process.)
+  const db = newDb();
+  const port = await freePort(); // nothing listens there
+  let socket;
+  class TrackedWebSocket extends WebSocket {
+    constructor(url) {
+      super(url);
+      socket = this;
+    }
+  }
+  const bridge = WsBridge.connect(db, `ws://127.0.0.1:${port}/ws`, { WebSocket: TrackedWebSocket, autoReconnect: false });
+  const errors = [];
+  bridge.onError((e) => errors.push(e));
+  bridge.disconnect();
+  assert.equal(bridge.status, 'disconnected');
+  // A db.set of an out record: set locally, not sent; reported and counted as dropped.
+  db.set('commands.setpoint.room1', { target_celsius: 19, timestamp: 7 });
+  assert.equal(db.get('commands.setpoint.room1').target_celsius, 19);
+  assert.deepEqual(errors.map((e) => [e.code, e.reason]), [['WRITE_DROPPED', 'disconnected']]);
+  assert.equal(bridge.stats().dropped, 1);
+  // bridge.write refuses, sets nothing, and names the method that helps.
+  assert.throws(
+    () => bridge.write('commands.setpoint.room1', { target_celsius: 20, timestamp: 8 }),
+    (e) => e instanceof AimDbError && e.code === 'BRIDGE_DISCONNECTED' && /reconnect\(\)/.test(e.message),
+  );
+  assert.equal(db.get('commands.setpoint.room1').target_celsius, 19);
+  // ws ends the half-open socket on a later turn: 'error', then 'close'.
+  await new Promise((resolve) => (socket.readyState === WebSocket.CLOSED ? resolve() : socket.once('close', resolve)));
+  bridge.free();
+  db.free();
 });

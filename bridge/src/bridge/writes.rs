@@ -106,6 +106,8 @@ impl Bridge {
     fn write_inner(&mut self, key: &str, payload: &str, now_ms: f64) -> Result<WriteOutcome, WriteError> {
         let i = self.outbound_record(key)?;
         if self.deliberate {
+            // Reported as dropped, so counted as dropped (and as rejected, by write_json).
+            self.stats.writes_dropped += 1;
             self.report_drop(i, payload.to_owned(), DropReason::Disconnected);
             return Err(WriteError::Disconnected { key: key.to_owned() });
         }
@@ -140,6 +142,7 @@ impl Bridge {
                 Ok(WriteOutcome::DroppedNewest)
             }
             Push::Rejected => {
+                self.stats.writes_dropped += 1;
                 self.report_drop(i, payload.to_owned(), DropReason::QueueFull);
                 Err(WriteError::QueueFull { key: key.to_owned(), capacity: cap })
             }
