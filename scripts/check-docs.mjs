@@ -30,10 +30,10 @@ function jsdocOf(node, sf) {
   return docs.length ? docs[docs.length - 1] : null;
 }
 
-function check(file, sf, node, name, { needDefault = false, needThrows = false, needExample = false, inherited = null } = {}) {
+function check(file, sf, node, name, { needDefault = false, needThrows = false, needExample = false, inherited = null, doc: given } = {}) {
   checked++;
   const at = `${file}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1} ${name}`;
-  const own = jsdocOf(node, sf);
+  const own = given !== undefined ? given : jsdocOf(node, sf);
   if (!own && inherited) return; // a later overload: its group was checked at the first signature
   const doc = own;
   if (!doc) return void problems.push(`${at}: no JSDoc`);
@@ -87,7 +87,14 @@ for (const file of FILES) {
       const name = node.name.getText();
       check(file, sf, node, name);
       if (name === 'ErrorCode' && ts.isUnionTypeNode(node.type)) {
-        for (const t of node.type.types) check(file, sf, t, `${name} ${t.getText()}`);
+        // A member's comment stands before its `|`: look between the previous member and it.
+        let from = node.type.getFullStart();
+        for (const t of node.type.types) {
+          const between = sf.getFullText().slice(from, t.getStart(sf));
+          const docs = between.match(/\/\*\*[\s\S]*?\*\//g);
+          check(file, sf, t, `${name} ${t.getText()}`, { inherited: null, doc: docs ? docs[docs.length - 1] : null });
+          from = t.getEnd();
+        }
       }
     } else if (ts.isVariableStatement(node)) {
       for (const d of node.declarationList.declarations) check(file, sf, node, d.name.getText());
