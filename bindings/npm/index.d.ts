@@ -501,47 +501,105 @@ export interface SchemaInfo {
 /** The contracts this module carries. */
 export function knownSchemas(): ReadonlyArray<Readonly<SchemaInfo>>;
 
+/**
+ * A bridge's link state: `'connecting'` (the first attempt, right after `connect()` or
+ * `reconnect()`), `'connected'`, `'reconnecting'` (waiting or retrying after a lost link or a
+ * failed attempt), `'disconnected'` (after `disconnect()`, or when retries are off).
+ */
 export type BridgeStatus = 'connecting' | 'connected' | 'disconnected' | 'reconnecting';
 
+/** Reconnect delays: `initialMs * factor^n`, capped at `maxMs`, each +/- `jitter`. */
 export interface BackoffOptions {
-  /** First delay, ms. Default 500. */
+  /**
+   * First delay, ms.
+   * @default 500
+   */
   initialMs?: number;
-  /** Cap, ms. Default 8000. */
+  /**
+   * Cap, ms.
+   * @default 8000
+   */
   maxMs?: number;
-  /** Growth factor. Default 2. */
+  /**
+   * Growth factor.
+   * @default 2
+   */
   factor?: number;
-  /** Jitter fraction in [0, 1). Default 0.2. */
+  /**
+   * Jitter fraction in [0, 1).
+   * @default 0.2
+   */
   jitter?: number;
 }
 
+/** `WsBridge.connect(db, url, options)`. Bad values: `INVALID_OPTIONS` from `connect()`. */
 export interface WsBridgeOptions {
-  /** Patterns subscribed on every (re)connect: `#` any number of levels, `+` / `*` one level. */
+  /**
+   * Patterns subscribed on every (re)connect: `#` any number of levels, `+` / `*` one level.
+   * @default []
+   */
   subscribeTopics?: string[];
-  /** Default true (default backoff). */
+  /**
+   * Reconnect after a lost link or a failed attempt (`true`: the default backoff).
+   * @default true
+   */
   autoReconnect?: boolean | BackoffOptions;
-  /** Jitter seed (default: from Math.random()). */
+  /**
+   * Jitter seed, for reproducible delays.
+   * @default from Math.random()
+   */
   seed?: number;
-  /** Also subscribe the exact topics of covered in/both records, for their snapshots. Default true. */
+  /**
+   * Also subscribe the exact topics of covered in/both records, for their snapshots.
+   * @default true
+   */
   lateJoin?: boolean;
-  /** ms to wait for late-join snapshots before `synced` resolves with `timedOut` (0 = forever). Default 3000. */
+  /**
+   * ms to wait for late-join snapshots before `synced` resolves with `timedOut` (0 = forever).
+   * @default 3000
+   */
   syncTimeoutMs?: number;
-  /** Writes kept while offline. Default 256. */
+  /**
+   * Writes kept while offline.
+   * @default 256
+   */
   maxOfflineQueue?: number;
-  /** Default 'dropOldest'. */
+  /**
+   * What a full offline queue does with one more write: drop the oldest queued, drop the new
+   * one, or refuse it (`bridge.write` throws `QUEUE_FULL`). Dropped writes are counted and
+   * reported (`WRITE_DROPPED`).
+   * @default 'dropOldest'
+   */
   overflow?: 'dropOldest' | 'dropNewest' | 'reject';
-  /** Ping interval, ms (0 = off). Default 30000. */
+  /**
+   * Ping interval, ms (0 = off).
+   * @default 30000
+   */
   keepaliveMs?: number;
-  /** Link dead when nothing arrives this long after a ping, ms. Default 10000. */
+  /**
+   * Link dead when nothing arrives this long after a ping, ms.
+   * @default 10000
+   */
   pongTimeoutMs?: number;
-  /** Abandon an attempt that has not opened after this long, ms (0 = never). Default 10000. */
+  /**
+   * Abandon an attempt that has not opened after this long, ms (0 = never).
+   * @default 10000
+   */
   connectTimeoutMs?: number;
-  /** Report CONNECTION_REFUSED after this many consecutive attempts failed before opening. Default 3. */
+  /**
+   * Report `CONNECTION_REFUSED` after this many consecutive attempts failed before opening.
+   * @default 3
+   */
   refusedAfter?: number;
-  /** Sent as `?token=` (a browser cannot set headers on a WebSocket). */
+  /**
+   * Sent as `?token=` (a browser cannot set headers on a WebSocket).
+   * @default none
+   */
   token?: string;
   /**
    * Inbound text frames longer than this many UTF-8 bytes are dropped unparsed, counted
-   * (`oversizedFrames`) and reported (`FRAME_TOO_LARGE` via `onError`). In [64, 2^30]. Default 4 MiB.
+   * (`oversizedFrames`) and reported (`FRAME_TOO_LARGE` via `onError`). In [64, 2^30].
+   * @default 4194304 (4 MiB)
    */
   maxFrameBytes?: number;
   /**
@@ -554,6 +612,7 @@ export interface WsBridgeOptions {
   WebSocket?: new (url: string) => object;
 }
 
+/** What `bridge.synced` resolves to. */
 export interface SyncResult {
   /** The sync timeout ended the late-join phase. */
   readonly timedOut: boolean;
@@ -561,6 +620,7 @@ export interface SyncResult {
   readonly missing: ReadonlyArray<string>;
 }
 
+/** `bridge.stats()`: counters since `connect()`, and current lengths. */
 export interface BridgeStats {
   /** Write frames handed to a socket (a re-sent write counts again, see `resent`). */
   sent: number;
@@ -576,14 +636,25 @@ export interface BridgeStats {
   rejected: number;
   /** Current offline queue length. */
   queued: number;
-  /** Writes dropped (overflow policy, or queued/unconfirmed ones at disconnect()); each reported as WRITE_DROPPED. */
+  /**
+   * Writes given up, each reported as `WRITE_DROPPED`: by the overflow policy, queued or
+   * unconfirmed ones at `disconnect()`, and `db.set`s of out records after `disconnect()` or
+   * refused by a full queue under `'reject'`.
+   */
   dropped: number;
+  /** Attempts after a lost link or a failed attempt. */
   reconnects: number;
+  /** Connection attempts (sockets opened). */
   connects: number;
+  /** Frames handed to a socket. */
   framesSent: number;
+  /** Frames received (text, binary and oversized). */
   framesReceived: number;
+  /** `snapshot` frames received. */
   snapshots: number;
+  /** Writes refused with an error (thrown by `write`, or reported for a `db.set`). */
   writesRejected: number;
+  /** Frames that are not protocol messages (`MALFORMED_FRAME`). */
   malformed: number;
   /** Data/snapshot frames for a topic no record maps to (dropped). */
   unknownTopic: number;
@@ -595,15 +666,26 @@ export interface BridgeStats {
   binaryFrames: number;
   /** Snapshots not applied because live data for the topic came first. */
   staleSnapshots: number;
+  /** Error messages from the server (`SERVER_ERROR`). */
   serverErrors: number;
   /** Message of the last error, or null. */
   lastError: string | null;
 }
 
-/** Removes a listener. */
+/** Removes a listener. Idempotent. */
 export type RemoveListener = () => void;
 
-/** Links a WasmDb's records to an AimDB server over WebSocket. */
+/**
+ * Links a WasmDb's records to an AimDB server over WebSocket: inbound values go through
+ * the records' contracts, local writes of `out` / `both` records are sent (queued while
+ * offline, at least once).
+ * @example
+ * const bridge = WsBridge.connect(db, 'ws://127.0.0.1:8080/ws', { subscribeTopics: ['sensors/#'] });
+ * bridge.status;                                   // 'connecting', readable at once
+ * bridge.onStatusChange((s) => console.log(s));    // later transitions: 'connected', ...
+ * bridge.onError((e) => console.warn(e.code, e.topic, e.message));
+ * await bridge.synced;
+ */
 export class WsBridge {
   private constructor();
   /**
@@ -611,32 +693,73 @@ export class WsBridge {
    * are linked as they are configured) and connects. Every local write of an `out` / `both`
    * record (`db.set`, `write`) is sent, in order; values the bridge delivered are not sent
    * back. The bridge ends when `db` is freed.
-   * Throws `INVALID_URL` for a URL that can never work, `INVALID_OPTIONS` for bad options,
-   * `NOT_AVAILABLE` (before touching `db`) where there is no `WebSocket` and none is given.
+   * The status is `'connecting'` when it returns.
+   * @throws AimDbError `INVALID_URL` (a URL that can never work; never retried), `INVALID_OPTIONS`
+   * (bad options, `db` not a WasmDb), `NOT_AVAILABLE` (before touching `db`: no `WebSocket` here
+   * and none given, or a build without the bridge), `USE_AFTER_FREE` (`db` freed), `NOT_INITIALIZED`.
+   * @example
+   * // Node 20: no global WebSocket, so pass one
+   * import { WebSocket } from 'ws';
+   * const bridge = WsBridge.connect(db, 'ws://127.0.0.1:8080/ws', { subscribeTopics: ['sensors/#'], WebSocket });
    */
   static connect(db: WasmDb, url: string, options?: WsBridgeOptions): WsBridge;
+  /**
+   * The current status, readable at once: `'connecting'` right after `connect()` (no listener
+   * can be attached before that; `onStatusChange` reports only the transitions after it).
+   */
   readonly status: BridgeStatus;
   /** Resolves when the first connection's late-join phase is over. */
   readonly synced: Promise<SyncResult>;
+  /**
+   * Calls `callback` on every status change from now on (not with the current status: read
+   * `status` for that). A listener that throws is logged; the others still run.
+   * Never throws.
+   */
   onStatusChange(callback: (status: BridgeStatus) => void): RemoveListener;
+  /**
+   * Calls `callback` with every error the bridge reports (inbound contract violations,
+   * dropped writes, lost links, ...; see `ErrorCode`). Never throws.
+   */
   onError(callback: (error: AimDbError) => void): RemoveListener;
+  /**
+   * Adds topic patterns (sent now if connected, and on every reconnect).
+   * @throws AimDbError `INVALID_OPTIONS` (a malformed pattern), `USE_AFTER_FREE`.
+   */
   subscribe(topics: string | readonly string[]): void;
+  /**
+   * Removes topic patterns.
+   * @throws AimDbError `INVALID_OPTIONS` (a malformed pattern), `USE_AFTER_FREE`.
+   */
   unsubscribe(topics: string | readonly string[]): void;
   /**
    * Validates against the contract, checks the bridge can take the write, then sets it locally
    * and sends it (queued while offline). Throws AimDbError, and sets nothing, for
    * `CONTRACT_VIOLATION`, `UNKNOWN_KEY`, `NOT_OUTBOUND`, `QUEUE_FULL` (overflow 'reject'),
    * `FRAME_TOO_LARGE`, `BRIDGE_DISCONNECTED` (after disconnect()), `USE_AFTER_FREE` (bridge or db freed).
+   * @throws AimDbError with the codes above, and `INVALID_KEY`.
    */
   write<T = JsonObject>(key: string, value: T): void;
+  /**
+   * The counters.
+   * @throws AimDbError `USE_AFTER_FREE`.
+   */
   stats(): BridgeStats;
-  /** Connects again after disconnect(), or retries at once while waiting. */
+  /**
+   * Connects again after disconnect(), or retries at once while waiting.
+   * @throws AimDbError `USE_AFTER_FREE` (bridge or db freed).
+   */
   reconnect(): void;
-  /** Closes on purpose: status 'disconnected', no reconnect, queued writes dropped. */
+  /**
+   * Closes on purpose: status 'disconnected', no reconnect, queued writes dropped (counted,
+   * reported). Later `write` throws `BRIDGE_DISCONNECTED`. Never throws (a no-op once freed).
+   */
   disconnect(): void;
-  /** Disconnects and frees the bridge. Idempotent; safe from inside a listener (takes effect when the call in progress returns). */
+  /** Disconnects and frees the bridge. Idempotent; safe from inside a listener (takes effect when the call in progress returns). Never throws. */
   free(): void;
-  /** @internal Test hook: sockets whose event closures the bridge still holds. */
+  /**
+   * @internal Test hook: sockets whose event closures the bridge still holds.
+   * @throws AimDbError `USE_AFTER_FREE`.
+   */
   __heldSockets(): number;
 }
 
@@ -653,6 +776,8 @@ export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembl
  * rejects with what went wrong (a fetch or compile error) and can be retried: the next call
  * starts over.
  * @param input The module, or `{ module_or_path }` holding it (wasm-bindgen's form).
+ * @throws Never synchronously: the promise rejects with the fetch or file-read error, or a
+ * `WebAssembly.CompileError` / `LinkError` for bytes that are not this module.
  * @example
  * import init, { WasmDb } from '@aimdb/wasm';
  * await init();                                   // browser, bundler or Node 20
@@ -672,6 +797,8 @@ export default function init(
  * not this module (browsers refuse synchronous compiles of modules over 4 KB on the main
  * thread: use it in Workers and Node).
  * @param module The bytes or compiled module, or `{ module }` holding them (wasm-bindgen's form).
+ * @throws {WebAssembly.CompileError} for bytes that are not this module (`RangeError` in a
+ * browser's main thread for a module over 4 KB).
  * @example
  * import { readFileSync } from 'node:fs';
  * import { createRequire } from 'node:module';
