@@ -65,7 +65,7 @@ function members(file, sf, owner, list, { options = false } = {}) {
 }
 
 for (const file of FILES) {
-  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  const text = fs.readFileSync(path.resolve(ROOT, file), "utf8");
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const fnSeen = new Map();
   for (const node of sf.statements) {
