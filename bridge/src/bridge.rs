@@ -538,7 +538,7 @@ impl Bridge {
     }
 
     fn finish_sync(&mut self, timed_out: bool) {
-        let missing = self.sync.finish();
+        let missing = self.sync.finish(self.records.topics());
         self.actions.push_back(Action::Synced { timed_out, missing });
     }
 

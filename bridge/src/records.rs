@@ -77,6 +77,11 @@ impl Records {
         &self.list[i]
     }
 
+    /// The records' topics, in the order added.
+    pub(crate) fn topics(&self) -> impl Iterator<Item = &str> {
+        self.list.iter().map(|r| r.topic.as_str())
+    }
+
     pub(crate) fn try_get(&self, i: usize) -> Option<&Record> {
         self.list.get(i)
     }

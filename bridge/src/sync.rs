@@ -13,7 +13,7 @@ pub(crate) struct SyncRound {
     pending: bool,
     awaited: Set<String>,
     /// Awaited topics whose subscription the server refused (`FORBIDDEN`).
-    denied: Vec<String>,
+    denied: Set<String>,
     deadline: Option<f64>,
 }
 
@@ -59,7 +59,7 @@ impl SyncRound {
     /// The server refused `topic`: no value will come; it stays listed as missing.
     pub(crate) fn deny(&mut self, topic: &str) -> bool {
         if self.got(topic) {
-            self.denied.push(topic.to_owned());
+            self.denied.insert(topic.to_owned());
             return true;
         }
         false
@@ -70,13 +70,13 @@ impl SyncRound {
         self.pending && self.awaited.is_empty()
     }
 
-    /// Ends the round: the topics that sent nothing (refused or still awaited), sorted.
-    pub(crate) fn finish(&mut self) -> Vec<String> {
+    /// Ends the round: the topics that sent nothing (refused or still awaited), in the
+    /// order of `record_topics` (every awaited topic is a record's topic).
+    pub(crate) fn finish<'a>(&mut self, record_topics: impl Iterator<Item = &'a str>) -> Vec<String> {
         self.pending = false;
         self.deadline = None;
-        let mut missing = core::mem::take(&mut self.denied);
-        missing.extend(core::mem::take(&mut self.awaited));
-        missing.sort();
-        missing
+        let denied = core::mem::take(&mut self.denied);
+        let awaited = core::mem::take(&mut self.awaited);
+        record_topics.filter(|t| awaited.contains(*t) || denied.contains(*t)).map(str::to_owned).collect()
     }
 }

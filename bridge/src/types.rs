@@ -141,7 +141,7 @@ pub enum Action {
     /// A late-join round is over: every awaited topic produced a value or was refused
     /// by the server (`timed_out: false`), or `syncTimeoutMs` passed (`timed_out:
     /// true`). `missing` lists the awaited topics that sent nothing (refused or timed
-    /// out), sorted. Once per round: a round starts at [`Bridge::connect`](crate::Bridge::connect)
+    /// out), in the order the records were added. Once per round: a round starts at [`Bridge::connect`](crate::Bridge::connect)
     /// and at each open after the previous round ended; its timeout runs across lost
     /// links and failed attempts, so the first round ends within `syncTimeoutMs` of
     /// `connect()` even if no link ever opens.
