@@ -1,6 +1,6 @@
 // WasmDb: records configured, set, read and subscribed; validate() and knownSchemas().
 import { AimDbError, assertReady, call, panicError, poisoned, raw, rethrow } from './runtime.js';
-import { checkKey, deepFreeze, describeValue, excerpt, optionsJson, thrownText, toJson } from './values.js';
+import { checkKey, deepFreeze, describeValue, excerpt, optionsJson, tapeDone, tapeEncode, tapeStrs, thrownText, toJson } from './values.js';
 
 /** The RawDb of a live WasmDb (for WsBridge.connect). */
 export let rawOf;
@@ -118,7 +118,15 @@ export class WasmDb {
   #setAt(h, key, value) {
     const r = this.#live();
     try {
-      r.setAt(h, value);
+      const len = tapeEncode(value);
+      if (len < 0) r.setAt(h, value);
+      else {
+        try {
+          r.setTape(h, len, tapeStrs());
+        } finally {
+          tapeDone();
+        }
+      }
     } catch (e) {
       valueError(e, value, key);
     }
@@ -130,7 +138,15 @@ export class WasmDb {
       throw new AimDbError({ code: 'CONTRACT_VIOLATION', message: `record \`${excerpt(key)}\`: setMany takes an array of values, got ${describeValue(values)}`, key, path: '', serdeMessage: `expected an array, got ${describeValue(values)}` });
     }
     try {
-      r.setManyAt(h, values);
+      const len = tapeEncode(values);
+      if (len < 0) r.setManyAt(h, values);
+      else {
+        try {
+          r.setManyTape(h, len, tapeStrs());
+        } finally {
+          tapeDone();
+        }
+      }
     } catch (e) {
       valueError(e, values, key);
     }

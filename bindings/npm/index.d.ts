@@ -389,13 +389,13 @@ export interface DbStats {
 export interface RecordHandle<T = JsonObject> {
   /** The record's key. */
   readonly key: string;
-  /** As `db.get(key)`. */
+  /** As `db.get(key)`. @throws {AimDbError} `USE_AFTER_FREE`, `PANIC`. */
   get(): Readonly<T> | null;
-  /** As `db.set(key, value)`. Throws `CONTRACT_VIOLATION` (nothing produced). */
+  /** As `db.set(key, value)`. @throws {AimDbError} `CONTRACT_VIOLATION` (nothing produced), `USE_AFTER_FREE`, `PANIC`. */
   set(value: T): void;
-  /** As `db.setMany(key, values)`. Throws `CONTRACT_VIOLATION` (nothing produced). */
+  /** As `db.setMany(key, values)`. @throws {AimDbError} `CONTRACT_VIOLATION` (nothing produced), `USE_AFTER_FREE`, `PANIC`. */
   setMany(values: ReadonlyArray<T>): void;
-  /** As `db.subscribe(key, callback, options)`. */
+  /** As `db.subscribe(key, callback, options)`. @throws {AimDbError} `INVALID_OPTIONS`, `USE_AFTER_FREE`, `PANIC`. */
   subscribe(callback: (value: Readonly<T>) => void, options?: SubscribeOptions & { batch?: false }): Unsubscribe;
   subscribe(callback: (values: ReadonlyArray<Readonly<T>>) => void, options: SubscribeOptions & { batch: true }): Unsubscribe;
   subscribe(callback: (valueOrValues: Readonly<T> | ReadonlyArray<Readonly<T>>) => void, options?: SubscribeOptions): Unsubscribe;
@@ -406,14 +406,24 @@ export class WasmDb {
   constructor(options?: WasmDbOptions);
   /**
    * Usable at once; returns the record's handle (as `record(key)`). Same schema and buffer
-   * again: no-op (the same handle); different: `SCHEMA_CONFLICT`.
-   * Throws `INVALID_KEY`, `INVALID_OPTIONS`, `UNKNOWN_SCHEMA`, `INVALID_BUFFER`. A record
+   * again: no-op (the same handle); different: `SCHEMA_CONFLICT`. A record
    * cannot be removed: its key and engine state live until `free()` (its key interned by
    * aimdb-core for the life of the module).
+   * @throws {AimDbError} `INVALID_KEY`, `INVALID_OPTIONS`, `UNKNOWN_SCHEMA`, `INVALID_BUFFER`, `SCHEMA_CONFLICT`.
+   * @example
+   * const vienna = db.configureRecord('sensors.temperature.vienna', { schemaType: 'temperature' });
+   * vienna.set({ celsius: 22.5, timestamp: Date.now() });
    */
   configureRecord<S extends SchemaName>(key: string, options: RecordOptions<S>): RecordHandle<Schemas[S]>;
   configureRecord<T = JsonObject>(key: string, options: RecordOptions<string>): RecordHandle<T>;
-  /** The handle of a configured record. Throws `UNKNOWN_KEY`, `INVALID_KEY`. */
+  /**
+   * The handle of a configured record (the one `configureRecord` returned).
+   * @throws {AimDbError} `UNKNOWN_KEY`, `INVALID_KEY`, `USE_AFTER_FREE`.
+   * @example
+   * const t = db.record<Temperature>('sensors.temperature.vienna');
+   * t.set({ celsius: 21, timestamp: Date.now() });
+   * const latest = t.get();
+   */
   record<T = JsonObject>(key: string): RecordHandle<T>;
   /**
    * Validates with the record's contract (migrating older versions) and produces the value.
@@ -428,7 +438,13 @@ export class WasmDb {
    * Validates every value, then produces them in order, in one call: all or nothing. A
    * violation is a `CONTRACT_VIOLATION` whose `path` starts with the value's index
    * (`[3].celsius`), and nothing is produced; so is `values` not being an array.
-   * Ring subscribers get every value; linked bridges send each. Throws as `set`.
+   * Ring subscribers get every value; linked bridges send each.
+   * @throws {AimDbError} `CONTRACT_VIOLATION` (nothing produced), `UNKNOWN_KEY`, `INVALID_KEY`, `USE_AFTER_FREE`.
+   * @example
+   * db.setMany('sensors.temperature.berlin', [
+   *   { celsius: 21, timestamp: 1 },
+   *   { celsius: 22, timestamp: 2 },
+   * ]);
    */
   setMany<T = JsonObject>(key: string, values: ReadonlyArray<T>): void;
   /** The latest value (deep-frozen; the same object until it changes), or null. Throws `UNKNOWN_KEY`, `INVALID_KEY`. */

@@ -1,6 +1,6 @@
 // Values and names on their way into wasm: key checks, JSON text of values and options,
 // typed errors that never throw themselves, and deep-freezing what comes out.
-import { AimDbError } from './runtime.js';
+import { AimDbError, raw } from './runtime.js';
 
 /** Longest record key or schema name, in bytes of UTF-8 (aimdb-core never frees a record key);
  * `MAX_KEY_BYTES` in bindings/src/js/options.rs. Checked before a key enters wasm memory. */
@@ -110,4 +110,140 @@ export function optionsJson(options, what) {
   if (options == null) return '{}';
   if (typeof options !== 'object') throw invalid(`expected an object, got ${describeValue(options)}`);
   return jsonText(options, (problem, path, cause) => invalid(`${at(path, 'the options')} is ${problem}`, cause));
+}
+
+// ---- The tape: a value encoded into wasm memory for one call (bindings/src/js/tape.rs
+// describes the slots). What the encoder does not take (a non-finite number, a BigInt,
+// nesting deeper than 128, a getter that throws, a call made while one is encoding: a
+// getter may call db.set) is passed as the JS value itself instead, read field by field.
+const NUM = 3;
+const STR = 4;
+const ARR = 5;
+const OBJ = 6;
+const MAX_DEPTH = 128;
+let mem = null;
+let slots = null;
+let cap = 0;
+let pos = 0;
+let strs = [];
+let busy = false;
+/** Interned key strings -> id (Rust's table); a key it no longer takes travels as a string. */
+const keyIds = new Map();
+let keysFull = false;
+
+function reslot(need) {
+  if (need > cap) cap = Math.max(need, 2 * cap, 1024);
+  slots = new Float64Array(mem.buffer, raw.tapePtr(cap), cap);
+}
+
+function keySlot(k) {
+  let id = keyIds.get(k);
+  if (id === undefined) {
+    id = keysFull ? -1 : raw.internKey(k);
+    // The call may have grown wasm memory (then `slots` is detached).
+    if (slots.buffer !== mem.buffer) reslot(cap);
+    if (id < 0) {
+      keysFull = true;
+      strs.push(k);
+      return -strs.length;
+    }
+    keyIds.set(k, id);
+  }
+  return id;
+}
+
+function enc(v, depth) {
+  if (pos + 2 > cap) reslot(pos + 2);
+  switch (typeof v) {
+    case 'number':
+      if (!Number.isFinite(v)) return false;
+      slots[pos] = NUM;
+      slots[pos + 1] = v;
+      pos += 2;
+      return true;
+    case 'string':
+      slots[pos] = STR;
+      slots[pos + 1] = strs.length;
+      pos += 2;
+      strs.push(v);
+      return true;
+    case 'boolean':
+      slots[pos++] = v ? 2 : 1;
+      return true;
+    case 'object': {
+      if (v === null) {
+        slots[pos++] = 0;
+        return true;
+      }
+      if (depth >= MAX_DEPTH) return false;
+      if (Array.isArray(v)) {
+        const n = v.length;
+        slots[pos] = ARR;
+        slots[pos + 1] = n;
+        pos += 2;
+        for (let i = 0; i < n; i++) {
+          const x = v[i];
+          const t = typeof x;
+          if (x === undefined || t === 'function' || t === 'symbol') {
+            if (pos + 1 > cap) reslot(pos + 1);
+            slots[pos++] = 0;
+          } else if (!enc(x, depth + 1)) return false;
+        }
+        return true;
+      }
+      const at = pos;
+      slots[at] = OBJ;
+      pos += 2;
+      let n = 0;
+      const keys = Object.keys(v);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
+        const x = v[k];
+        const t = typeof x;
+        if (x === undefined || t === 'function' || t === 'symbol') continue;
+        const ks = keySlot(k);
+        if (pos + 1 > cap) reslot(pos + 1);
+        slots[pos++] = ks;
+        if (!enc(x, depth + 1)) return false;
+        n++;
+      }
+      slots[at + 1] = n;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Encodes `value` on the tape: its length in slots (then the tape is held until
+ * `tapeDone()`; `tapeStrs()` are its strings), or -1 if the value is to be passed itself.
+ */
+export function tapeEncode(value) {
+  if (busy) return -1;
+  if (mem === null) mem = raw.wasmMemory();
+  if (slots === null || slots.buffer !== mem.buffer) reslot(cap);
+  pos = 0;
+  strs = [];
+  busy = true;
+  let ok = false;
+  try {
+    const t = typeof value;
+    ok = value === undefined || t === 'function' || t === 'symbol' ? enc(null, 0) : enc(value, 0);
+  } catch {
+    // A getter threw: the value itself goes in, and is reported at its path.
+  }
+  if (!ok) {
+    busy = false;
+    return -1;
+  }
+  return pos;
+}
+
+/** The strings of the tape just encoded (undefined: none). */
+export const tapeStrs = () => (strs.length === 0 ? undefined : strs);
+
+/** Releases the tape after the call that read it. */
+export function tapeDone() {
+  busy = false;
 }

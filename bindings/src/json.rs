@@ -776,7 +776,7 @@ mod tests {
     #[test]
     fn f32_number_is_the_shortest_decimal_parsed() {
         let want = |x: f32| serde_json::from_str::<f64>(&serde_json::to_string(&x).unwrap()).unwrap();
-        for x in [20.1f32, 21.5, 0.0, -0.0, -0.1, 1e-7, 1.17549435e-38, 1e-45, 3.4028235e38, 100.0, 16777217.0, 0.3] {
+        for x in [20.1f32, 21.5, 0.0, -0.0, -0.1, 1e-7, f32::MIN_POSITIVE, 1e-45, f32::MAX, 100.0, 16_777_216.0, 0.3] {
             assert_eq!(f32_number(x).to_bits(), want(x).to_bits(), "{x:e}");
         }
         assert_eq!(f32_number(20.1), 20.1);

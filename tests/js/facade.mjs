@@ -497,6 +497,30 @@ function mainSuite() {
       unsub();
     }));
 
+  test('set: a getter that calls db.set while the value is read; strings, nested values and many keys', () =>
+    withDb(undefined, (db) => {
+      db.configureRecord('t', { schemaType: 'temperature' });
+      db.configureRecord('u', { schemaType: 'temperature' });
+      // The inner set runs while the outer value is being encoded: both land, neither is mixed up.
+      db.set('t', { schema_version: 2, get celsius() { db.set('u', T(7, 7)); return 3; }, timestamp: 3 });
+      eq(db.get('t').celsius, 3, 'outer value');
+      eq(db.get('u').celsius, 7, 'inner value');
+      // A v1 value carries a string; a refused string is quoted.
+      db.set('t', { schema_version: 1, temp: 32, unit: 'F', timestamp: 4 });
+      eq(db.get('t').celsius, 0, 'v1 with a string field');
+      const e = throwsCode(() => db.set('t', { schema_version: 1, temp: 32, unit: 'Q', timestamp: 4 }), 'CONTRACT_VIOLATION', 'bad unit');
+      eq(e.path, 'unit', 'unit path');
+      assert(e.serdeMessage.includes('"Q"'), e.serdeMessage);
+      // Thousands of distinct unknown keys (past the interned-key table) are still named.
+      for (let i = 0; i < 5000; i++) {
+        const k = `extra_${i}`;
+        const x = throwsCode(() => db.set('t', { ...T(1), [k]: 1 }), 'CONTRACT_VIOLATION', k);
+        if (!x.serdeMessage.includes(`unknown field \`${k}\``)) throw new Error(`${k}: ${x.serdeMessage}`);
+      }
+      db.set('t', T(9, 9));
+      eq(db.get('t').celsius, 9, 'still fine');
+    }));
+
   test('records by handle: configureRecord / record(key) return one handle with get/set/setMany/subscribe', async () =>
     withDb(undefined, async (db) => {
       const h = db.configureRecord('t', { schemaType: 'temperature' });

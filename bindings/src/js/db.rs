@@ -5,6 +5,7 @@
 use super::error::FacadeError;
 use super::options::{self, describe, Link};
 use super::record::{DynRecord, RecordCtx, SubscribeArgs};
+use super::tape;
 use crate::schema;
 use aimdb_wasm::{LogSink, TickedExecutor, WasmAdapter};
 use core::cell::{Cell, RefCell};
@@ -298,6 +299,32 @@ impl RawDb {
             core.written(&key, &record);
         }
         Ok(())
+    }
+
+    /// `setAt` for a value the wrapper encoded on the tape (`len` slots; `strs`: the
+    /// strings it refers to): one call, nothing read back from JS.
+    #[wasm_bindgen(js_name = setTape)]
+    pub fn set_tape(&self, handle: u32, len: u32, strs: JsValue) -> Result<(), JsValue> {
+        let core = self.core()?;
+        let (record, _key) = core.record_at(handle)?;
+        tape::with_tape(len, &strs, |t| record.set_tape(t))?;
+        #[cfg(feature = "bridge")]
+        if let Some(key) = _key {
+            core.written(&key, &record);
+        }
+        Ok(())
+    }
+
+    /// `setManyAt` for an array the wrapper encoded on the tape.
+    #[wasm_bindgen(js_name = setManyTape)]
+    pub fn set_many_tape(&self, handle: u32, len: u32, strs: JsValue) -> Result<u32, JsValue> {
+        let core = self.core()?;
+        let (record, _key) = core.record_at(handle)?;
+        #[cfg(feature = "bridge")]
+        if let Some(key) = _key {
+            return Ok(tape::with_tape(len, &strs, |t| record.set_many_tape(t, &mut || core.written(&key, &record)))?);
+        }
+        Ok(tape::with_tape(len, &strs, |t| record.set_many_tape(t, &mut || {}))?)
     }
 
     /// Validates every item of `values` (an array), then produces them in order: all or

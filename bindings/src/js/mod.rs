@@ -11,6 +11,8 @@ pub mod record;
 #[cfg(target_arch = "wasm32")]
 pub mod out;
 #[cfg(target_arch = "wasm32")]
+pub mod tape;
+#[cfg(target_arch = "wasm32")]
 pub mod value;
 #[cfg(all(target_arch = "wasm32", feature = "bridge"))]
 pub mod bridge;

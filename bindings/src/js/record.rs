@@ -8,6 +8,7 @@
 
 use super::error::FacadeError;
 use super::options::describe;
+use super::tape::Tape;
 use super::value::{item_path, JsInput};
 use crate::contracts::Contract;
 use aimdb_core::buffer::BufferCfg;
@@ -85,6 +86,11 @@ pub trait DynRecord {
     /// all or nothing (a violation is reported at `[index]` + the field path, and nothing
     /// is produced). `each` runs after each value is produced. Returns how many were.
     fn set_many_js(&self, values: &Array, each: &mut dyn FnMut()) -> Result<u32, FacadeError>;
+    /// Reads the value on the tape (the wrapper's encoding of a JS value) into the
+    /// contract type and produces it.
+    fn set_tape(&self, tape: &Tape<'_>) -> Result<(), FacadeError>;
+    /// [`set_many_js`](DynRecord::set_many_js) for an array on the tape.
+    fn set_many_tape(&self, tape: &Tape<'_>, each: &mut dyn FnMut()) -> Result<u32, FacadeError>;
     /// Values produced so far (changes exactly when the value does).
     fn version(&self) -> u64;
     /// The latest value as JSON text.
@@ -155,6 +161,16 @@ impl<T: Contract> TypedRecord<T> {
             Some(Err(e)) => Err(FacadeError::Engine { key: self.key.clone(), message: e.to_string() }),
             None => Err(FacadeError::Engine { key: self.key.clone(), message: "produce() did not complete".into() }),
         }
+    }
+
+    /// Produces `items` in order, `each` after each one.
+    fn produce_all(&self, items: Vec<T>, each: &mut dyn FnMut()) -> Result<u32, FacadeError> {
+        let n = items.len() as u32;
+        for v in items {
+            self.produce(v)?;
+            each();
+        }
+        Ok(n)
     }
 
     fn violation(&self, error: crate::contracts::ContractError) -> FacadeError {
@@ -400,11 +416,26 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
                 self.violation(e)
             })?);
         }
-        for v in items {
-            self.produce(v)?;
-            each();
+        self.produce_all(items, each)
+    }
+
+    fn set_tape(&self, tape: &Tape<'_>) -> Result<(), FacadeError> {
+        self.produce(T::from_input(&tape.input(0)).map_err(|e| self.violation(e))?)
+    }
+
+    fn set_many_tape(&self, tape: &Tape<'_>, each: &mut dyn FnMut()) -> Result<u32, FacadeError> {
+        let Some(at) = tape.items() else {
+            let e = crate::contracts::ContractError::new(T::NAME, "", "setMany takes an array of values");
+            return Err(self.violation(e));
+        };
+        let mut items = Vec::with_capacity(at.len());
+        for (i, &p) in at.iter().enumerate() {
+            items.push(T::from_input(&tape.input(p)).map_err(|mut e| {
+                e.path = item_path(i, &e.path);
+                self.violation(e)
+            })?);
         }
-        Ok(n)
+        self.produce_all(items, each)
     }
 
     fn version(&self) -> u64 {

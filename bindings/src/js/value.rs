@@ -109,7 +109,7 @@ fn threw() -> Error {
 }
 
 /// A number as JSON text carries it: integers as `u64` / `i64`, others as `f64`.
-fn visit_num<'de, V: Visitor<'de>>(n: f64, visitor: V) -> Result<V::Value, Error> {
+pub(crate) fn visit_num<'de, V: Visitor<'de>>(n: f64, visitor: V) -> Result<V::Value, Error> {
     if !n.is_finite() {
         let shown = if n.is_nan() {
             "NaN"
