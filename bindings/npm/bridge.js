@@ -4,6 +4,10 @@ import { checkKey, describeValue, optionsJson, thrownText, toJson } from './valu
 import { WasmDb, rawOf } from './db.js';
 
 const STATUSES = ['connecting', 'connected', 'disconnected', 'reconnecting'];
+/** The counters in the order RawBridge.stats() returns them (bindings/src/js/bridge.rs). */
+const STATS = ['binaryFrames', 'confirmed', 'connects', 'dropped', 'framesReceived', 'framesSent', 'malformed', 'notInbound',
+  'oversizedFrames', 'queued', 'received', 'reconnects', 'rejected', 'resent', 'sent', 'serverErrors', 'snapshots',
+  'staleSnapshots', 'unconfirmed', 'unknownTopic', 'writesRejected'];
 
 function notify(set, arg, what) {
   for (const cb of [...set]) {
@@ -138,7 +142,12 @@ export class WsBridge {
   }
 
   stats() {
-    return JSON.parse(this.#call((r) => r.stats()));
+    const out = this.#call((r) => {
+      const o = { lastError: r.lastError() ?? null };
+      r.stats().forEach((n, i) => (o[STATS[i]] = n));
+      return o;
+    });
+    return out;
   }
 
   /** Connects again after disconnect(), or retries at once while waiting to reconnect. */

@@ -112,6 +112,11 @@ test('(1) live data and late-join snapshots land in local records, validated, an
     for (const v of seen.humidity) assert(typeof v.percent === 'number', `humidity ${JSON.stringify(v)}`);
     assert(db.get('sensors.temperature.vienna') !== null, 'get() after delivery');
     const s = b.stats();
+    // Exactly the counters BridgeStats declares, each a number (lastError: string | null).
+    const names = 'binaryFrames confirmed connects dropped framesReceived framesSent lastError malformed notInbound oversizedFrames queued received reconnects rejected resent sent serverErrors snapshots staleSnapshots unconfirmed unknownTopic writesRejected';
+    assert(Object.keys(s).sort().join(' ') === names, `stats keys ${Object.keys(s).sort()}`);
+    assert(Object.entries(s).every(([k, v]) => (k === 'lastError' ? v === null : Number.isInteger(v) && v >= 0)), `stats ${JSON.stringify(s)}`);
+    assert(s.framesSent >= 2 && s.framesReceived >= s.received && s.connects === 1, `stats in their places: ${JSON.stringify(s)}`);
     assert(s.snapshots >= 1, `late-join snapshots received: ${JSON.stringify(s)}`);
     assert(s.received >= 6 && s.rejected === 0, `stats ${JSON.stringify(s)}`);
     assert(b.status === 'connected' && tr.statuses.join() === 'connecting,connected', `statuses ${tr.statuses}`);

@@ -298,61 +298,41 @@ impl RawBridge {
         self.inner.web.read(|b| b.status().as_str().to_owned())
     }
 
-    /// Counters, as JSON.
-    pub fn stats(&self) -> String {
+    /// Counters, as numbers in the order of `STATS` in bridge.js (which names them);
+    /// the last error is [`last_error`](Self::last_error).
+    pub fn stats(&self) -> Vec<f64> {
         let s = self.inner.web.read(|b| b.stats());
-        // Keys sorted.
-        #[derive(serde::Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Out {
-            binary_frames: u64,
-            confirmed: u64,
-            connects: u64,
-            dropped: u64,
-            frames_received: u64,
-            frames_sent: u64,
-            last_error: Option<String>,
-            malformed: u64,
-            not_inbound: u64,
-            oversized_frames: u64,
-            queued: usize,
-            received: u64,
-            reconnects: u64,
-            rejected: u64,
-            resent: u64,
-            sent: u64,
-            server_errors: u64,
-            snapshots: u64,
-            stale_snapshots: u64,
-            unconfirmed: usize,
-            unknown_topic: u64,
-            writes_rejected: u64,
-        }
-        serde_json::to_string(&Out {
-            binary_frames: s.binary_frames,
-            confirmed: s.writes_confirmed,
-            connects: s.connects,
-            dropped: s.writes_dropped,
-            frames_received: s.frames_received,
-            frames_sent: s.frames_sent,
-            last_error: s.last_error.map(|e| e.to_string()),
-            malformed: s.malformed,
-            not_inbound: s.not_inbound,
-            oversized_frames: s.oversized_frames,
-            queued: s.queue_len,
-            received: s.delivered,
-            reconnects: s.reconnects,
-            rejected: s.rejected,
-            resent: s.writes_resent,
-            sent: s.writes_sent,
-            server_errors: s.server_errors,
-            snapshots: s.snapshots,
-            stale_snapshots: s.stale_snapshots,
-            unconfirmed: s.unconfirmed,
-            unknown_topic: s.unknown_topic,
-            writes_rejected: s.writes_rejected,
-        })
-        .unwrap_or_default()
+        [
+            s.binary_frames,
+            s.writes_confirmed,
+            s.connects,
+            s.writes_dropped,
+            s.frames_received,
+            s.frames_sent,
+            s.malformed,
+            s.not_inbound,
+            s.oversized_frames,
+            s.queue_len as u64,
+            s.delivered,
+            s.reconnects,
+            s.rejected,
+            s.writes_resent,
+            s.writes_sent,
+            s.server_errors,
+            s.snapshots,
+            s.stale_snapshots,
+            s.unconfirmed as u64,
+            s.unknown_topic,
+            s.writes_rejected,
+        ]
+        .map(|n| n as f64)
+        .to_vec()
+    }
+
+    /// The message of the last error reported, if any.
+    #[wasm_bindgen(js_name = lastError)]
+    pub fn last_error(&self) -> Option<String> {
+        self.inner.web.read(|b| b.stats().last_error.map(|e| e.to_string()))
     }
 
     /// Adds subscription patterns (`topics_json`: a JSON array of strings).
