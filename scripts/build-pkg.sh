@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package @aimdb/wasm into pkg/:
 #   cargo (release, opt-level z, lto) -> wasm-bindgen --target web -> wasm-opt -Oz (npm binaryen)
-#   + the hand-written wrapper (bindings/npm/index.js, index.d.ts, package.json).
+#   + the hand-written wrapper (bindings/npm/*.js, index.d.ts, package.json); then the JS is
+#   minified (scripts/minify-js.mjs).
 # `build-pkg.sh --lean` builds the package without WsBridge (no `bridge` feature) into
 # target/pkg-lean/ instead, for `make size`.
 set -euo pipefail
@@ -27,8 +28,8 @@ wasm-bindgen --target web --out-dir "$out" --out-name aimdb_wasm_bindings \
 node_modules/.bin/wasm-opt -Oz -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
   "$out/aimdb_wasm_bindings_bg.wasm" -o "$out/aimdb_wasm_bindings_bg.wasm"
-# The glue's JSDoc blocks (the Rust doc comments of the #[wasm_bindgen] items) are for
-# no one: the package's types are index.d.ts, and the glue is internal to index.js.
-perl -0pi -e 's{^[ \t]*/\*\*\n(?:[ \t]*\*(?:[ \t][^\n]*)?\n)*?[ \t]*\*/\n}{}gm' "$out/aimdb_wasm_bindings.js"
 cp bindings/npm/package.json bindings/npm/index.d.ts "${WRAPPER_JS[@]/#/bindings/npm/}" "$out/"
+# Size: the glue and the wrapper minified (names of exports, functions and classes kept). The
+# readable wrapper is bindings/npm/; the package's types are index.d.ts.
+node scripts/minify-js.mjs "$out/aimdb_wasm_bindings.js" "${WRAPPER_JS[@]/#/$out/}"
 echo "pkg/ built: $(ls "$out" | tr '\n' ' ')"
