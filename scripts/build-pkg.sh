@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the npm package @aimdb/wasm into pkg/:
 #   cargo (release, opt-level z, lto) -> wasm-bindgen --target web -> wasm-opt -Oz (npm binaryen)
-#   + the hand-written wrapper (bindings/npm/*.js, index.d.ts, package.json); then the JS is
-#   minified (scripts/minify-js.mjs).
+#   + the hand-written wrapper (bindings/npm/*.js, index.d.ts, package.json); then the names
+#   between wasm and glue are shortened and the JS is minified (scripts/minify-*.mjs).
 # `build-pkg.sh --lean` builds the package without WsBridge (no `bridge` feature) into
 # target/pkg-lean/ instead, for `make size`.
 set -euo pipefail
@@ -29,7 +29,9 @@ node_modules/.bin/wasm-opt -Oz -Oz --enable-bulk-memory --enable-nontrapping-flo
   --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
   "$out/aimdb_wasm_bindings_bg.wasm" -o "$out/aimdb_wasm_bindings_bg.wasm"
 cp bindings/npm/package.json bindings/npm/index.d.ts "${WRAPPER_JS[@]/#/bindings/npm/}" "$out/"
-# Size: the glue and the wrapper minified (names of exports, functions and classes kept). The
+# Size: wasm-bindgen's import/export names (hash-suffixed, in both files) shortened, then
+# the glue and the wrapper minified (names of exports, functions and classes kept). The
 # readable wrapper is bindings/npm/; the package's types are index.d.ts.
+node scripts/minify-names.mjs "$out/aimdb_wasm_bindings_bg.wasm" "$out/aimdb_wasm_bindings.js"
 node scripts/minify-js.mjs "$out/aimdb_wasm_bindings.js" "${WRAPPER_JS[@]/#/$out/}"
 echo "pkg/ built: $(ls "$out" | tr '\n' ' ')"
