@@ -120,8 +120,29 @@ export interface Schemas {
   /** `{ target_celsius, timestamp }`. */
   setpoint: Setpoint;
 }
-/** The name of a contract this module knows (a key of `Schemas`). */
+/**
+ * The name of a contract this module knows (a key of `Schemas`). A contract registered from
+ * Rust is added by declaration merging, so a misspelt `schemaType` stays a type error:
+ * @example
+ * declare module '@aimdb/wasm' {
+ *   interface Schemas { pressure: { hpa: number; timestamp: number } }
+ * }
+ */
 export type SchemaName = keyof Schemas;
+
+/**
+ * What a write accepts for a record whose values are `T`: `T` with its `schema_version`
+ * optional (left out: the current version), and for `temperature` also version 1 (migrated).
+ */
+export type ValueInput<T> =
+  | (T extends { schema_version: infer V } ? Omit<T, 'schema_version'> & { schema_version?: V } : T)
+  | (T extends Temperature ? TemperatureV1 : never);
+
+/**
+ * A key a typed `WasmDb<M>` does not name (`never` for one it does): the untyped calls take
+ * these, so a key of `M` always gets its declared type.
+ */
+export type UntypedKey<M, K extends string> = K extends keyof M ? never : K;
 
 export interface RecordOptions<S extends string = SchemaName> {
   schemaType: S;
@@ -392,16 +413,31 @@ export interface RecordHandle<T = JsonObject> {
   /** As `db.get(key)`. @throws {AimDbError} `USE_AFTER_FREE`, `PANIC`. */
   get(): Readonly<T> | null;
   /** As `db.set(key, value)`. @throws {AimDbError} `CONTRACT_VIOLATION` (nothing produced), `USE_AFTER_FREE`, `PANIC`. */
-  set(value: T): void;
+  set(value: ValueInput<T>): void;
   /** As `db.setMany(key, values)`. @throws {AimDbError} `CONTRACT_VIOLATION` (nothing produced), `USE_AFTER_FREE`, `PANIC`. */
-  setMany(values: ReadonlyArray<T>): void;
+  setMany(values: ReadonlyArray<ValueInput<T>>): void;
   /** As `db.subscribe(key, callback, options)`. @throws {AimDbError} `INVALID_OPTIONS`, `USE_AFTER_FREE`, `PANIC`. */
   subscribe(callback: (value: Readonly<T>) => void, options?: SubscribeOptions & { batch?: false }): Unsubscribe;
   subscribe(callback: (values: ReadonlyArray<Readonly<T>>) => void, options: SubscribeOptions & { batch: true }): Unsubscribe;
   subscribe(callback: (valueOrValues: Readonly<T> | ReadonlyArray<Readonly<T>>) => void, options?: SubscribeOptions): Unsubscribe;
 }
 
-export class WasmDb {
+/**
+ * The database in the page: records validated by Rust contracts, run by the real AimDB engine.
+ *
+ * Typed keys: `M` maps record keys to their value types, so `set`, `get`, `subscribe` and
+ * `record` of those keys are checked without restating the type (other keys stay untyped:
+ * JSON objects, or the type given as `db.get<T>(key)`). `configureRecord` returns a handle
+ * typed by the contract either way.
+ * @example
+ * import init, { WasmDb, type Temperature, type Setpoint } from '@aimdb/wasm';
+ * await init();
+ * const db = new WasmDb<{ 'sensors.temperature.vienna': Temperature; 'commands.setpoint.room1': Setpoint }>();
+ * db.configureRecord('sensors.temperature.vienna', { schemaType: 'temperature' });
+ * db.set('sensors.temperature.vienna', { celsius: 22.5, timestamp: Date.now() });
+ * db.get('sensors.temperature.vienna')?.celsius;     // number | undefined
+ */
+export class WasmDb<M extends object = {}> {
   /** Throws `INVALID_OPTIONS`. */
   constructor(options?: WasmDbOptions);
   /**
@@ -415,7 +451,6 @@ export class WasmDb {
    * vienna.set({ celsius: 22.5, timestamp: Date.now() });
    */
   configureRecord<S extends SchemaName>(key: string, options: RecordOptions<S>): RecordHandle<Schemas[S]>;
-  configureRecord<T = JsonObject>(key: string, options: RecordOptions<string>): RecordHandle<T>;
   /**
    * The handle of a configured record (the one `configureRecord` returned).
    * @throws {AimDbError} `UNKNOWN_KEY`, `INVALID_KEY`, `USE_AFTER_FREE`.
@@ -424,6 +459,7 @@ export class WasmDb {
    * t.set({ celsius: 21, timestamp: Date.now() });
    * const latest = t.get();
    */
+  record<K extends keyof M & string>(key: K): RecordHandle<M[K]>;
   record<T = JsonObject>(key: string): RecordHandle<T>;
   /**
    * Validates with the record's contract (migrating older versions) and produces the value.
@@ -433,7 +469,8 @@ export class WasmDb {
    * cycle, a getter that throws) is a `CONTRACT_VIOLATION` at its `path`.
    * Throws `CONTRACT_VIOLATION` (nothing produced), `UNKNOWN_KEY`, `INVALID_KEY`.
    */
-  set<T = JsonObject>(key: string, value: T): void;
+  set<K extends keyof M & string>(key: K, value: ValueInput<M[K]>): void;
+  set<T = JsonObject, K extends string = string>(key: UntypedKey<M, K>, value: T): void;
   /**
    * Validates every value, then produces them in order, in one call: all or nothing. A
    * violation is a `CONTRACT_VIOLATION` whose `path` starts with the value's index
@@ -446,27 +483,44 @@ export class WasmDb {
    *   { celsius: 22, timestamp: 2 },
    * ]);
    */
-  setMany<T = JsonObject>(key: string, values: ReadonlyArray<T>): void;
+  setMany<K extends keyof M & string>(key: K, values: ReadonlyArray<ValueInput<M[K]>>): void;
+  setMany<T = JsonObject, K extends string = string>(key: UntypedKey<M, K>, values: ReadonlyArray<T>): void;
   /** The latest value (deep-frozen; the same object until it changes), or null. Throws `UNKNOWN_KEY`, `INVALID_KEY`. */
-  get<T = JsonObject>(key: string): Readonly<T> | null;
+  get<K extends keyof M & string>(key: K): Readonly<M[K]> | null;
+  get<T = JsonObject, K extends string = string>(key: UntypedKey<M, K>): Readonly<T> | null;
   /**
    * A new subscriber gets the current value at once, then later values from the ticks.
    * Throws `UNKNOWN_KEY`, `INVALID_KEY`, `INVALID_OPTIONS` (callback not a function,
    * options whose getters throw); never after the subscription was made.
    */
-  subscribe<T = JsonObject>(
-    key: string,
+  subscribe<K extends keyof M & string>(
+    key: K,
+    callback: (value: Readonly<M[K]>) => void,
+    options?: SubscribeOptions & { batch?: false },
+  ): Unsubscribe;
+  subscribe<K extends keyof M & string>(
+    key: K,
+    callback: (values: ReadonlyArray<Readonly<M[K]>>) => void,
+    options: SubscribeOptions & { batch: true },
+  ): Unsubscribe;
+  subscribe<K extends keyof M & string>(
+    key: K,
+    callback: (valueOrValues: Readonly<M[K]> | ReadonlyArray<Readonly<M[K]>>) => void,
+    options?: SubscribeOptions,
+  ): Unsubscribe;
+  subscribe<T = JsonObject, K extends string = string>(
+    key: UntypedKey<M, K>,
     callback: (value: Readonly<T>) => void,
     options?: SubscribeOptions & { batch?: false },
   ): Unsubscribe;
-  subscribe<T = JsonObject>(
-    key: string,
+  subscribe<T = JsonObject, K extends string = string>(
+    key: UntypedKey<M, K>,
     callback: (values: ReadonlyArray<Readonly<T>>) => void,
     options: SubscribeOptions & { batch: true },
   ): Unsubscribe;
   /** Options only known at run time: the callback must handle both shapes. */
-  subscribe<T = JsonObject>(
-    key: string,
+  subscribe<T = JsonObject, K extends string = string>(
+    key: UntypedKey<M, K>,
     callback: (valueOrValues: Readonly<T> | ReadonlyArray<Readonly<T>>) => void,
     options?: SubscribeOptions,
   ): Unsubscribe;
@@ -508,7 +562,6 @@ export type ValidationResult<T> = { ok: true; value: Readonly<T> } | { ok: false
  * not a usable string); only `NOT_INITIALIZED` and `PANIC` are thrown.
  */
 export function validate<S extends SchemaName>(schemaType: S, value: unknown): ValidationResult<Schemas[S]>;
-export function validate(schemaType: string, value: unknown): ValidationResult<JsonValue>;
 
 export interface SchemaInfo {
   name: string;

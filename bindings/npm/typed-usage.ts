@@ -128,14 +128,16 @@ function records(d: WasmDb): void {
   d.configureRecord('d', { schemaType: 'temperature', buffer: { type: 'SpmcRing' } });
   d.configureRecord('e', { schemaType: 'temperature', buffer: { type: 'SingleLatest' }, topic: 'x/y', link: 'both' });
   d.configureRecord('f', { schemaType: 'temperature', buffer: { type: 'Mailbox' }, link: 'out' });
-  // App-registered contracts are reachable by name too.
+  // App-registered contracts are reachable by name once declared (the Schemas merge at the end).
   d.configureRecord('g', { schemaType: 'my_app_schema' });
+  // @ts-expect-error: a misspelt contract name
+  d.configureRecord('g', { schemaType: 'temprature' });
   const buffers: BufferOption[] = ['SingleLatest', 'Mailbox', 'SpmcRing', { type: 'SpmcRing', capacity: 8 }];
   for (const buffer of buffers) d.configureRecord('h', { schemaType: 'humidity', buffer });
   const ro: RecordOptions = { schemaType: 'humidity' };
   const name: SchemaName = ro.schemaType;
   d.configureRecord('i', { schemaType: name });
-  const custom: RecordOptions<string> = { schemaType: 'custom', buffer: 'Mailbox' };
+  const custom: RecordOptions<'custom'> = { schemaType: 'custom', buffer: 'Mailbox' };
   d.configureRecord('j', custom);
 
   // @ts-expect-error: wrong buffer option (no such buffer)
@@ -320,9 +322,9 @@ function validation(input: unknown): number {
   const percent: number = h.ok ? h.value.percent : -1;
   const gps = validate('gps_location', { latitude: 0, longitude: 0, timestamp: 0 });
   const alt: number | undefined = gps.ok ? gps.value.altitude : undefined;
-  // A contract the types do not know: a JSON value.
+  // An app contract declared by merging into Schemas: its declared type.
   const other = validate('my_app_schema', {});
-  const otherValue: JsonValue = other.ok ? other.value : null;
+  const otherValue: JsonValue = other.ok ? other.value.label : null;
   void otherValue;
   return (err.path ?? '').length + percent + (alt ?? 0);
 }
@@ -459,3 +461,11 @@ async function main(): Promise<void> {
   d.free();
 }
 void main;
+
+// App contracts (registered from Rust) declared by merging into Schemas.
+declare module '@aimdb/wasm' {
+  interface Schemas {
+    my_app_schema: { label: string };
+    custom: { n: number };
+  }
+}

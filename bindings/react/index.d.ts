@@ -19,7 +19,7 @@ export interface AimDbConfig {
   init?: InitInput | Promise<InitInput>;
   options?: WasmDbOptions;
   /** `configureRecord(key, options)` for each entry, before the children render. */
-  records?: { readonly [key: string]: RecordOptions<string> };
+  records?: { readonly [key: string]: RecordOptions };
 }
 
 interface ProviderCommonProps {

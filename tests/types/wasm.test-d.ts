@@ -43,7 +43,7 @@ export const contracts: [Temperature, Humidity, GpsLocation, Setpoint] = [
 export const hot: Temperature = { schema_version: 2, celsius: 'hot', timestamp: 1 };
 
 // ---- WsBridge: the WebSocket option takes a constructor (e.g. the `ws` package's in Node)
-import { WasmDb, WsBridge } from '@aimdb/wasm';
+import { WasmDb, WsBridge, validate } from '@aimdb/wasm';
 class NodeWebSocket {
   binaryType = 'nodebuffer';
   constructor(readonly url: string, readonly protocols?: string | string[]) {}
@@ -52,4 +52,80 @@ export function bridgeInNode(db: WasmDb): WsBridge {
   // @ts-expect-error a constructor, not a package name
   WsBridge.connect(db, 'ws://127.0.0.1:1/ws', { WebSocket: 'ws' });
   return WsBridge.connect(db, 'ws://127.0.0.1:1/ws', { WebSocket: NodeWebSocket });
+}
+
+// ---- A key tied to its contract once: WasmDb<M> over a { key: Type } map ----
+import type { JsonObject, RecordHandle, ValueInput } from '@aimdb/wasm';
+import type { AimDbConfig } from '@aimdb/react';
+
+interface Records {
+  'sensors.temperature.vienna': Temperature;
+  'commands.setpoint.room1': Setpoint;
+}
+export function typedDb(db: WasmDb<Records>): number {
+  db.set('sensors.temperature.vienna', { celsius: 21, timestamp: 1 }); // schema_version may be left out
+  db.set('sensors.temperature.vienna', { schema_version: 2, celsius: 21, timestamp: 1 });
+  db.set('sensors.temperature.vienna', { schema_version: 1, temp: 70, unit: 'F', timestamp: 1 }); // migrated
+  // @ts-expect-error celsius is a number
+  db.set('sensors.temperature.vienna', { celsius: 'hot', timestamp: 1 });
+  // @ts-expect-error timestamp is missing
+  db.set('sensors.temperature.vienna', { celsius: 21 });
+  // @ts-expect-error a setpoint record takes setpoints
+  db.set('commands.setpoint.room1', { celsius: 21, timestamp: 1 });
+  // @ts-expect-error no such field in the contract
+  db.set('sensors.temperature.vienna', { celsius: 21, timestamp: 1, humidity: 3 });
+  // @ts-expect-error every value of a batch is checked
+  db.setMany('sensors.temperature.vienna', [{ celsius: 21, timestamp: 1 }, { celsius: '22', timestamp: 2 }]);
+  const next: number = db.get('sensors.temperature.vienna')!.celsius + 1;
+  // @ts-expect-error a temperature has no percent
+  db.get('sensors.temperature.vienna')!.percent;
+  // @ts-expect-error celsius is not a string
+  const s: string = db.get('sensors.temperature.vienna')!.celsius;
+  // @ts-expect-error the value may be null before the first
+  db.get('sensors.temperature.vienna').celsius;
+  db.subscribe('sensors.temperature.vienna', (t) => void (t.celsius + 1));
+  db.subscribe('sensors.temperature.vienna', (ts) => void ts[0]?.celsius, { batch: true });
+  // @ts-expect-error the callback gets temperatures
+  db.subscribe('sensors.temperature.vienna', (t) => void t.percent);
+  const handle: RecordHandle<Setpoint> = db.record('commands.setpoint.room1');
+  handle.set({ target_celsius: 20, timestamp: 2 });
+  // Keys the map does not name stay untyped (JSON objects, or the type given).
+  db.set('other.key', { anything: [1, 'two'] });
+  const j: JsonObject | null = db.get('other.key');
+  const h = db.get<Humidity>('other.humidity');
+  void s, j, h;
+  return next;
+}
+
+// ---- configureRecord's handle is typed by the contract; contract names are checked ----
+export function handles(db: WasmDb): number {
+  const humidity = db.configureRecord('sensors.humidity.vienna', { schemaType: 'humidity' });
+  humidity.set({ percent: 40, timestamp: 1 });
+  // @ts-expect-error percent is a number
+  humidity.set({ percent: 'wet', timestamp: 1 });
+  // @ts-expect-error a misspelt contract name is an error, not a JsonObject record
+  db.configureRecord('x', { schemaType: 'temprature' });
+  const v = validate('setpoint', { target_celsius: 20, timestamp: 1 });
+  // @ts-expect-error validate checks the name too
+  validate('setpiont', {});
+  const input: ValueInput<Temperature> = { celsius: 1, timestamp: 1 };
+  void input;
+  // @ts-expect-error the React provider's records are checked the same way
+  const config: AimDbConfig = { records: { a: { schemaType: 'humdity' } } };
+  void config;
+  return humidity.get()!.percent + (v.ok ? v.value.target_celsius : 0);
+}
+
+// ---- custom contracts (registered from Rust) join by declaration merging ----
+export function custom(db: WasmDb): number {
+  const p = db.configureRecord('sensors.pressure.vienna', { schemaType: 'pressure' });
+  p.set({ hpa: 1013.25, timestamp: 1 });
+  // @ts-expect-error hpa is a number
+  p.set({ hpa: 'high', timestamp: 1 });
+  return p.get()?.hpa ?? 0;
+}
+declare module '@aimdb/wasm' {
+  interface Schemas {
+    pressure: { hpa: number; timestamp: number };
+  }
 }
