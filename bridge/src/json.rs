@@ -63,6 +63,16 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Skips whitespace, then consumes `null` if it is next.
+    pub(crate) fn eat_null(&mut self) -> bool {
+        self.ws();
+        if self.text[self.i..].starts_with("null") {
+            self.i += 4;
+            return true;
+        }
+        false
+    }
+
     /// Only whitespace is left.
     pub(crate) fn end(&mut self) -> R<()> {
         self.ws();

@@ -1,7 +1,7 @@
 //! Options of the bridge and of its records.
 //!
-//! Every type here deserializes from the camelCase JS shape (`serde`), with the
-//! defaults of the issue for every missing field:
+//! [`BridgeOptions::from_json`] reads the camelCase JS shape, with the defaults of the
+//! issue for every missing field:
 //!
 //! ```text
 //! { subscribeTopics: [], autoReconnect: true | false | { initialMs: 500, maxMs: 8000, factor: 2, jitter: 0.2 },
@@ -16,7 +16,6 @@
 //! timeout and sync timeout respectively; any other value below 1 ms is refused.
 
 use core::fmt;
-use serde::{Deserialize, Deserializer};
 
 use crate::error::Quoted;
 use crate::topic::TopicError;
@@ -57,8 +56,7 @@ fn check_timer(field: &'static str, value: f64, zero_disables: bool) -> Result<(
 
 /// Reconnect backoff: `initialMs * factor^n`, capped at `maxMs`, jittered by
 /// `±jitter` (a fraction). See [`crate::backoff`].
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BackoffOptions {
     /// First delay, ms, in `[1, 2^31 - 1]`.
     pub initial_ms: f64,
@@ -98,8 +96,7 @@ impl BackoffOptions {
 }
 
 /// What a full offline queue does with one more write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OverflowPolicy {
     /// Drop the oldest queued write, queue the new one (default).
     #[default]
@@ -111,15 +108,13 @@ pub enum OverflowPolicy {
 }
 
 /// Options of a [`Bridge`](crate::Bridge).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BridgeOptions {
     /// Patterns to subscribe to on every (re)connect, MQTT style: a `+` level is sent as
     /// the server's `*`, `#` passes through (see [`crate::topic`]).
     pub subscribe_topics: Vec<String>,
     /// Reconnect with this backoff after an unexpected close; `None` = stay
     /// disconnected. JS: `true` (defaults), `false`, or a backoff object.
-    #[serde(deserialize_with = "auto_reconnect")]
     pub auto_reconnect: Option<BackoffOptions>,
     /// Seed of the jitter PRNG; `None` (not given) = [`DEFAULT_SEED`] in the machine,
     /// a random seed in the browser transport. An explicit value is always kept.
@@ -206,39 +201,9 @@ impl BridgeOptions {
     }
 }
 
-fn auto_reconnect<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BackoffOptions>, D::Error> {
-    // What `#[serde(untagged)] enum { Flag(bool), Backoff(BackoffOptions) }` accepts,
-    // with its error, without serde's `Content` buffering (~6 KB of wasm).
-    use serde::de::{value::MapAccessDeserializer, value::SeqAccessDeserializer, Error, MapAccess, SeqAccess, Visitor};
-    struct V;
-    const NO_MATCH: &str = "data did not match any variant of untagged enum Either";
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<BackoffOptions>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("untagged enum Either")
-        }
-        fn visit_bool<E: Error>(self, b: bool) -> Result<Self::Value, E> {
-            Ok(b.then(BackoffOptions::default))
-        }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            BackoffOptions::deserialize(MapAccessDeserializer::new(map)).map(Some).map_err(|_| A::Error::custom(NO_MATCH))
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-            BackoffOptions::deserialize(SeqAccessDeserializer::new(seq)).map(Some).map_err(|_| A::Error::custom(NO_MATCH))
-        }
-        fn visit_i64<E: Error>(self, _: i64) -> Result<Self::Value, E> { Err(E::custom(NO_MATCH)) }
-        fn visit_u64<E: Error>(self, _: u64) -> Result<Self::Value, E> { Err(E::custom(NO_MATCH)) }
-        fn visit_f64<E: Error>(self, _: f64) -> Result<Self::Value, E> { Err(E::custom(NO_MATCH)) }
-        fn visit_str<E: Error>(self, _: &str) -> Result<Self::Value, E> { Err(E::custom(NO_MATCH)) }
-        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> { Err(E::custom(NO_MATCH)) }
-        fn visit_none<E: Error>(self) -> Result<Self::Value, E> { Err(E::custom(NO_MATCH)) }
-    }
-    d.deserialize_any(V)
-}
 
 /// The direction(s) a record is linked in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Link {
     /// Server -> record only (default).
     #[default]
@@ -269,16 +234,13 @@ impl Link {
 }
 
 /// A local record the bridge connects to a topic.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordLink {
     /// The local record key, e.g. `temp.berlin`.
     pub key: String,
     /// Explicit topic; `None` = [`default_topic`](crate::topic::default_topic) of the key.
-    #[serde(default)]
     pub topic: Option<String>,
     /// Direction (default `in`).
-    #[serde(default)]
     pub link: Link,
 }
 
@@ -314,6 +276,12 @@ pub enum ConfigError {
     InvalidUrl {
         /// What is wrong.
         reason: &'static str,
+    },
+    /// The options object does not have the documented shape: an unknown field, a
+    /// value of the wrong type, an unknown `overflow` policy ([`BridgeOptions::from_json`]).
+    InvalidOptions {
+        /// What is wrong, naming the field.
+        message: String,
     },
     /// A numeric option out of range.
     InvalidOption {
@@ -369,6 +337,7 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigError::InvalidUrl { reason } => write!(f, "invalid bridge URL: {reason}"),
+            ConfigError::InvalidOptions { message } => write!(f, "invalid WsBridge options: {message}"),
             ConfigError::InvalidOption { field, value, want } => {
                 write!(f, "option {field} = {value}: expected {want}")
             }
@@ -396,54 +365,8 @@ impl std::error::Error for ConfigError {}
 mod tests {
     use super::*;
 
-    #[test]
-    fn js_shape_with_defaults() {
-        let o: BridgeOptions = serde_json::from_str("{}").unwrap();
-        assert_eq!(o, BridgeOptions::default());
-        assert_eq!(o.auto_reconnect, Some(BackoffOptions::default()));
-        assert_eq!(o.max_offline_queue, 256);
-        assert_eq!(o.keepalive_ms, 30_000.0);
-        assert_eq!(o.pong_timeout_ms, 10_000.0);
-        assert_eq!(o.sync_timeout_ms, 3000.0);
 
-        let o: BridgeOptions = serde_json::from_str(
-            r#"{"subscribeTopics":["a/+"],"autoReconnect":{"maxMs":1000},"overflow":"reject",
-                "lateJoin":false,"token":"t","maxOfflineQueue":2}"#,
-        )
-        .unwrap();
-        assert_eq!(o.subscribe_topics, ["a/+"]);
-        assert_eq!(
-            o.auto_reconnect,
-            Some(BackoffOptions { max_ms: 1000.0, ..BackoffOptions::default() })
-        );
-        assert_eq!(o.overflow, OverflowPolicy::Reject);
-        assert!(!o.late_join);
-        assert_eq!(o.token.as_deref(), Some("t"));
 
-        let o: BridgeOptions = serde_json::from_str(r#"{"autoReconnect":false}"#).unwrap();
-        assert_eq!(o.auto_reconnect, None);
-        let o: BridgeOptions = serde_json::from_str(r#"{"overflow":"dropNewest"}"#).unwrap();
-        assert_eq!(o.overflow, OverflowPolicy::DropNewest);
-    }
-
-    #[test]
-    fn unknown_fields_and_values_are_refused() {
-        assert!(serde_json::from_str::<BridgeOptions>(r#"{"keepAlive":1}"#).is_err());
-        assert!(serde_json::from_str::<BridgeOptions>(r#"{"overflow":"drop"}"#).is_err());
-    }
-
-    #[test]
-    fn records_from_js() {
-        let r: Vec<RecordLink> = serde_json::from_str(
-            r#"[{"key":"temp.berlin"},{"key":"cmd","topic":"commands/x","link":"out"},{"key":"b","link":"both"}]"#,
-        )
-        .unwrap();
-        assert_eq!(r[0], RecordLink::new("temp.berlin"));
-        assert_eq!(r[0].resolved_topic(), "temp/berlin");
-        assert_eq!(r[1].resolved_topic(), "commands/x");
-        assert_eq!(r[1].link, Link::Out);
-        assert_eq!(r[2].link, Link::Both);
-    }
 
     #[test]
     fn validation_names_the_field() {
@@ -503,7 +426,7 @@ mod tests {
 
     #[test]
     fn max_frame_bytes_default_and_range() {
-        let o: BridgeOptions = serde_json::from_str(r#"{"maxFrameBytes":1000}"#).unwrap();
+        let o = BridgeOptions::from_json(r#"{"maxFrameBytes":1000}"#).unwrap();
         assert_eq!(o.max_frame_bytes, 1000);
         assert!(o.validate().is_ok());
         assert_eq!(BridgeOptions::default().max_frame_bytes, 4 * 1024 * 1024);
@@ -511,19 +434,19 @@ mod tests {
             let o = BridgeOptions { max_frame_bytes: bad, ..BridgeOptions::default() };
             assert!(o.validate().unwrap_err().to_string().contains("maxFrameBytes"), "{bad}");
         }
-        assert!(serde_json::from_str::<BridgeOptions>(r#"{"maxFrameBytes":-1}"#).is_err());
-        assert!(serde_json::from_str::<BridgeOptions>(r#"{"maxFrameBytes":1.5}"#).is_err());
+        assert!(BridgeOptions::from_json(r#"{"maxFrameBytes":-1}"#).is_err());
+        assert!(BridgeOptions::from_json(r#"{"maxFrameBytes":1.5}"#).is_err());
     }
 
     /// An explicit seed equal to the default used to be indistinguishable from none
     /// (and was replaced by a random one).
     #[test]
     fn an_explicit_seed_is_told_apart_from_none() {
-        let o: BridgeOptions = serde_json::from_str("{}").unwrap();
+        let o = BridgeOptions::from_json("{}").unwrap();
         assert_eq!(o.seed, None);
-        let o: BridgeOptions = serde_json::from_str(&format!(r#"{{"seed":{DEFAULT_SEED}}}"#)).unwrap();
+        let o = BridgeOptions::from_json(&format!(r#"{{"seed":{DEFAULT_SEED}}}"#)).unwrap();
         assert_eq!(o.seed, Some(DEFAULT_SEED));
-        let o: BridgeOptions = serde_json::from_str(r#"{"seed":0}"#).unwrap();
+        let o = BridgeOptions::from_json(r#"{"seed":0}"#).unwrap();
         assert_eq!(o.seed, Some(0));
     }
 }

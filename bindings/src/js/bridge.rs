@@ -80,19 +80,6 @@ fn reported_as_dropped(e: &WriteError) -> bool {
     matches!(e, WriteError::Disconnected { .. } | WriteError::QueueFull { .. })
 }
 
-/// Parses `text` into `T` through [`crate::json`] (its own error type: serde_json's typed
-/// deserialization errors would bring `core`'s float formatting into the wasm module).
-fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, JsValue> {
-    let j = crate::json::parse(text).map_err(|e| invalid_options(e.to_string()))?;
-    crate::json::deserialize_with_path(&j).map_err(|(path, e)| {
-        invalid_options(if path.is_empty() { e.to_string() } else { format!("{path}: {e}") })
-    })
-}
-
-fn invalid_options(message: String) -> JsValue {
-    FacadeError::InvalidOptions { what: "WsBridge options", message }.into()
-}
-
 fn db_freed_error() -> JsValue {
     js_error("USE_AFTER_FREE", "the WasmDb of this WsBridge was freed", &[])
 }
@@ -221,7 +208,7 @@ impl RawBridge {
         on_synced: Function,
         web_socket: Function,
     ) -> Result<RawBridge, JsValue> {
-        let mut opts: BridgeOptions = from_json(options_json)?;
+        let mut opts = BridgeOptions::from_json(options_json).map_err(|e| config_error_js(&e))?;
         if opts.seed.is_none() {
             opts.seed = Some(web::random_seed());
         }
@@ -337,13 +324,13 @@ impl RawBridge {
 
     /// Adds subscription patterns (`topics_json`: a JSON array of strings).
     pub fn subscribe(&self, topics_json: &str) -> Result<(), JsValue> {
-        let topics: Vec<String> = from_json(topics_json)?;
+        let topics = aimdb_wasm_bridge::strings_from_json(topics_json, "topics").map_err(|e| config_error_js(&e))?;
         self.inner.web.with(|b, now| b.subscribe(&topics, now)).map_err(|e| config_error_js(&e))
     }
 
     /// Removes subscription patterns.
     pub fn unsubscribe(&self, topics_json: &str) -> Result<(), JsValue> {
-        let topics: Vec<String> = from_json(topics_json)?;
+        let topics = aimdb_wasm_bridge::strings_from_json(topics_json, "topics").map_err(|e| config_error_js(&e))?;
         self.inner.web.with(|b, now| b.unsubscribe(&topics, now)).map_err(|e| config_error_js(&e))
     }
 
