@@ -32,11 +32,6 @@ export class RecordHandle {
   }
 }
 
-/** Re-throws `e`; a CONTRACT_VIOLATION of a value JSON cannot carry is reported as that, at its path. */
-function valueError(e, value, key) {
-  if (e && e.code === 'CONTRACT_VIOLATION') toJson(value, key); // throws for NaN, BigInt, a cycle, a throwing getter
-  rethrow(e);
-}
 
 /** The database in the page: records validated by Rust contracts, run by the real AimDB engine. */
 export class WasmDb {
@@ -115,20 +110,22 @@ export class WasmDb {
     return this.#subscribeAt(this.#handle(key), key, callback, options);
   }
 
+  // A value goes in on the tape (one call); what the tape does not take is either what JSON
+  // cannot carry (toJson throws CONTRACT_VIOLATION at its path) or goes in as JSON text.
   #setAt(h, key, value) {
     const r = this.#live();
+    const len = tapeEncode(value);
+    if (len < 0) {
+      const json = toJson(value, key);
+      call(() => r.setText(h, json));
+      return;
+    }
     try {
-      const len = tapeEncode(value);
-      if (len < 0) r.setAt(h, value);
-      else {
-        try {
-          r.setTape(h, len, tapeStrs());
-        } finally {
-          tapeDone();
-        }
-      }
+      r.setTape(h, len, tapeStrs());
     } catch (e) {
-      valueError(e, value, key);
+      rethrow(e);
+    } finally {
+      tapeDone();
     }
   }
 
@@ -137,18 +134,19 @@ export class WasmDb {
     if (!Array.isArray(values)) {
       throw new AimDbError({ code: 'CONTRACT_VIOLATION', message: `record \`${excerpt(key)}\`: setMany takes an array of values, got ${describeValue(values)}`, key, path: '', serdeMessage: `expected an array, got ${describeValue(values)}` });
     }
+    const len = tapeEncode(values);
+    if (len < 0) {
+      toJson(values, key); // what JSON cannot carry, at its path ([3].celsius)
+      const texts = values.map((v) => toJson(v, key));
+      call(() => r.setManyText(h, texts));
+      return;
+    }
     try {
-      const len = tapeEncode(values);
-      if (len < 0) r.setManyAt(h, values);
-      else {
-        try {
-          r.setManyTape(h, len, tapeStrs());
-        } finally {
-          tapeDone();
-        }
-      }
+      r.setManyTape(h, len, tapeStrs());
     } catch (e) {
-      valueError(e, values, key);
+      rethrow(e);
+    } finally {
+      tapeDone();
     }
   }
 
@@ -208,7 +206,7 @@ export class WasmDb {
       // share (frozen by the first); ring items: their own.
       deepFreeze(value);
       try {
-        callback(value);
+        callback(value, unsubscribe);
       } catch (e) {
         report(e);
       }
@@ -223,6 +221,8 @@ export class WasmDb {
           }
         }
       : undefined;
+    // Callbacks get `unsubscribe` as their second argument: a callback can end its own
+    // subscription, also on the synchronous first delivery (before subscribe() returned).
     const id = call(() => r.subscribeAt(h, deliver, batch, lag));
     const unsubscribe = () => {
       if (!active) return;
@@ -242,7 +242,7 @@ export class WasmDb {
     }
     if (current !== null) {
       try {
-        callback(batch ? Object.freeze([current]) : current);
+        callback(batch ? Object.freeze([current]) : current, unsubscribe);
       } catch (e) {
         report(e);
       }
@@ -301,11 +301,15 @@ export function validate(schemaType, value) {
   try {
     checkKey(schemaType, 'schemaType', 'schemaType');
     if (typeof value === 'string') return { ok: true, value: deepFreeze(JSON.parse(call(() => raw.validate(schemaType, value)))) };
+    const len = tapeEncode(value);
+    if (len < 0) {
+      const json = toJson(value, undefined, schemaType);
+      return { ok: true, value: deepFreeze(JSON.parse(call(() => raw.validate(schemaType, json)))) };
+    }
     try {
-      return { ok: true, value: deepFreeze(call(() => raw.validateValue(schemaType, value))) };
-    } catch (e) {
-      if (e && e.code === 'CONTRACT_VIOLATION') toJson(value, undefined, schemaType);
-      throw e;
+      return { ok: true, value: deepFreeze(call(() => raw.validateTape(schemaType, len, tapeStrs()))) };
+    } finally {
+      tapeDone();
     }
   } catch (e) {
     if (e instanceof AimDbError && e.code !== 'PANIC') return { ok: false, error: e };

@@ -417,9 +417,9 @@ export interface RecordHandle<T = JsonObject> {
   /** As `db.setMany(key, values)`. @throws {AimDbError} `CONTRACT_VIOLATION` (nothing produced), `USE_AFTER_FREE`, `PANIC`. */
   setMany(values: ReadonlyArray<ValueInput<T>>): void;
   /** As `db.subscribe(key, callback, options)`. @throws {AimDbError} `INVALID_OPTIONS`, `USE_AFTER_FREE`, `PANIC`. */
-  subscribe(callback: (value: Readonly<T>) => void, options?: SubscribeOptions & { batch?: false }): Unsubscribe;
-  subscribe(callback: (values: ReadonlyArray<Readonly<T>>) => void, options: SubscribeOptions & { batch: true }): Unsubscribe;
-  subscribe(callback: (valueOrValues: Readonly<T> | ReadonlyArray<Readonly<T>>) => void, options?: SubscribeOptions): Unsubscribe;
+  subscribe(callback: (value: Readonly<T>, unsubscribe: Unsubscribe) => void, options?: SubscribeOptions & { batch?: false }): Unsubscribe;
+  subscribe(callback: (values: ReadonlyArray<Readonly<T>>, unsubscribe: Unsubscribe) => void, options: SubscribeOptions & { batch: true }): Unsubscribe;
+  subscribe(callback: (valueOrValues: Readonly<T> | ReadonlyArray<Readonly<T>>, unsubscribe: Unsubscribe) => void, options?: SubscribeOptions): Unsubscribe;
 }
 
 /**
@@ -464,8 +464,8 @@ export class WasmDb<M extends object = {}> {
   /**
    * Validates with the record's contract (migrating older versions) and produces the value.
    * The value is read once, straight into the contract type (no JSON text): as
-   * `JSON.stringify` would carry it, except that `toJSON` is not called and fields a
-   * contract ignores are not read. What JSON cannot carry (NaN, ±Infinity, a BigInt, a
+   * `JSON.stringify` would carry it, except that `toJSON` is not called. What JSON cannot
+   * carry (NaN, ±Infinity, a BigInt, a
    * cycle, a getter that throws) is a `CONTRACT_VIOLATION` at its `path`.
    * Throws `CONTRACT_VIOLATION` (nothing produced), `UNKNOWN_KEY`, `INVALID_KEY`.
    */
@@ -489,39 +489,47 @@ export class WasmDb<M extends object = {}> {
   get<K extends keyof M & string>(key: K): Readonly<M[K]> | null;
   get<T = JsonObject, K extends string = string>(key: UntypedKey<M, K>): Readonly<T> | null;
   /**
-   * A new subscriber gets the current value at once, then later values from the ticks.
-   * Throws `UNKNOWN_KEY`, `INVALID_KEY`, `INVALID_OPTIONS` (callback not a function,
-   * options whose getters throw); never after the subscription was made.
+   * A new subscriber gets the current value at once (synchronously, before `subscribe`
+   * returns), then later values from the ticks. The callback's second argument ends the
+   * subscription, so a callback can stop itself even on that first delivery.
+   * @throws AimDbError `UNKNOWN_KEY`, `INVALID_KEY`, `INVALID_OPTIONS` (callback not a function,
+   * options whose getters throw), `USE_AFTER_FREE`; never after the subscription was made
+   * (a callback that throws is reported to `onError`).
+   * @example
+   * const unsubscribe = db.subscribe('sensors.temperature.vienna', (t, stop) => {
+   *   draw(t.celsius);
+   *   if (t.celsius > 30) stop();                 // the same function subscribe returns
+   * });
    */
   subscribe<K extends keyof M & string>(
     key: K,
-    callback: (value: Readonly<M[K]>) => void,
+    callback: (value: Readonly<M[K]>, unsubscribe: Unsubscribe) => void,
     options?: SubscribeOptions & { batch?: false },
   ): Unsubscribe;
   subscribe<K extends keyof M & string>(
     key: K,
-    callback: (values: ReadonlyArray<Readonly<M[K]>>) => void,
+    callback: (values: ReadonlyArray<Readonly<M[K]>>, unsubscribe: Unsubscribe) => void,
     options: SubscribeOptions & { batch: true },
   ): Unsubscribe;
   subscribe<K extends keyof M & string>(
     key: K,
-    callback: (valueOrValues: Readonly<M[K]> | ReadonlyArray<Readonly<M[K]>>) => void,
+    callback: (valueOrValues: Readonly<M[K]> | ReadonlyArray<Readonly<M[K]>>, unsubscribe: Unsubscribe) => void,
     options?: SubscribeOptions,
   ): Unsubscribe;
   subscribe<T = JsonObject, K extends string = string>(
     key: UntypedKey<M, K>,
-    callback: (value: Readonly<T>) => void,
+    callback: (value: Readonly<T>, unsubscribe: Unsubscribe) => void,
     options?: SubscribeOptions & { batch?: false },
   ): Unsubscribe;
   subscribe<T = JsonObject, K extends string = string>(
     key: UntypedKey<M, K>,
-    callback: (values: ReadonlyArray<Readonly<T>>) => void,
+    callback: (values: ReadonlyArray<Readonly<T>>, unsubscribe: Unsubscribe) => void,
     options: SubscribeOptions & { batch: true },
   ): Unsubscribe;
   /** Options only known at run time: the callback must handle both shapes. */
   subscribe<T = JsonObject, K extends string = string>(
     key: UntypedKey<M, K>,
-    callback: (valueOrValues: Readonly<T> | ReadonlyArray<Readonly<T>>) => void,
+    callback: (valueOrValues: Readonly<T> | ReadonlyArray<Readonly<T>>, unsubscribe: Unsubscribe) => void,
     options?: SubscribeOptions,
   ): Unsubscribe;
   /** Switches strategy, budget or poll limit at run time. Throws `INVALID_OPTIONS`. */

@@ -436,7 +436,14 @@ pub fn f32_number(x: f32) -> f64 {
         let v = if e >= 0 { m * POW10[e as usize] } else { m / POW10[(-e) as usize] };
         return if neg { -v } else { v };
     }
-    serde_json::from_str::<f64>(s).unwrap_or(f64::from(x))
+    // Through the `Json` parser, not `from_str::<f64>`: serde_json's typed errors would
+    // bring `core`'s float formatting into the wasm module.
+    match parse(s) {
+        Ok(Json::F64(v)) => v,
+        Ok(Json::U64(v)) => v as f64,
+        Ok(Json::I64(v)) => v as f64,
+        _ => f64::from(x),
+    }
 }
 
 /// Deserializes `T` from `value` as from the `serde_json::Value` it stands for, and

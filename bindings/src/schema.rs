@@ -22,10 +22,10 @@ pub trait ErasedSchema {
     /// Parses JSON text (running migrations) and returns the validated value
     /// re-serialized in the current version.
     fn validate_json(&self, text: &str) -> Result<String, ContractError>;
-    /// Reads a JS value straight into the contract type (running migrations) and
-    /// returns the validated value as a JS object of the current version.
+    /// Reads the value on the tape straight into the contract type (running migrations)
+    /// and returns the validated value as a JS object of the current version.
     #[cfg(target_arch = "wasm32")]
-    fn validate_js(&self, value: &wasm_bindgen::JsValue) -> Result<wasm_bindgen::JsValue, ContractError>;
+    fn validate_tape(&self, tape: &crate::js::tape::Tape<'_>) -> Result<wasm_bindgen::JsValue, ContractError>;
     /// Creates a record of this type (the JS facade's typed record).
     #[cfg(target_arch = "wasm32")]
     fn create_record(
@@ -55,8 +55,8 @@ impl<T: Contract> ErasedSchema for Schema<T> {
         })
     }
     #[cfg(target_arch = "wasm32")]
-    fn validate_js(&self, value: &wasm_bindgen::JsValue) -> Result<wasm_bindgen::JsValue, ContractError> {
-        let value = T::from_input(&crate::js::value::JsInput(value))?;
+    fn validate_tape(&self, tape: &crate::js::tape::Tape<'_>) -> Result<wasm_bindgen::JsValue, ContractError> {
+        let value = T::from_input(&tape.input(0))?;
         crate::js::out::to_js(&value).map_err(|e| ContractError::new(T::NAME, "", e.to_string()))
     }
     #[cfg(target_arch = "wasm32")]

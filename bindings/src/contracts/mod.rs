@@ -47,7 +47,7 @@ use serde_json::Value;
 /// (and validates) its input into its current version.
 ///
 /// One method does the work: [`from_input`](Contract::from_input), over any [`Input`]
-/// (JSON text, a `serde_json::Value`, or in the browser a JS value read directly, with
+/// (JSON text, a `serde_json::Value`, or in the browser a JS value encoded in wasm memory, with
 /// no JSON text in between). Its default is serde alone, with field paths; a contract
 /// with range checks or older versions overrides it (the built-ins do), and the override
 /// applies to every kind of input.
@@ -117,7 +117,7 @@ fn missing_field(message: &str) -> Option<&str> {
 }
 
 /// What a contract parses ([`Contract::from_input`]): JSON text, a `serde_json::Value`,
-/// or (wasm32) a JS value (`crate::js::value::JsInput`).
+/// or (wasm32) a JS value the npm wrapper encoded on the tape (`crate::js::tape::TapeInput`).
 pub trait Input {
     /// The top level is an array.
     fn is_array(&self) -> bool;

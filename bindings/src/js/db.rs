@@ -243,7 +243,7 @@ impl RawDb {
         })
     }
 
-    /// Configures `key` and returns its handle (for `setAt`, `latestAt`, ...). The same
+    /// Configures `key` and returns its handle (for `setTape`, `latestAt`, ...). The same
     /// schema and buffer again is a no-op (the same handle); another is a
     /// `SCHEMA_CONFLICT`.
     #[wasm_bindgen(js_name = configureRecord)]
@@ -287,13 +287,14 @@ impl RawDb {
         Ok(handle)
     }
 
-    /// Reads `value` straight into the record's contract type (no JSON text) and
-    /// produces it; a violation is a `CONTRACT_VIOLATION` with the field path.
-    #[wasm_bindgen(js_name = setAt)]
-    pub fn set_at(&self, handle: u32, value: JsValue) -> Result<(), JsValue> {
+    /// Validates JSON text against the record's contract and produces it (the wrapper's
+    /// way for a value the tape does not take); a violation is a `CONTRACT_VIOLATION`
+    /// with the field path.
+    #[wasm_bindgen(js_name = setText)]
+    pub fn set_text(&self, handle: u32, json: &str) -> Result<(), JsValue> {
         let core = self.core()?;
         let (record, _key) = core.record_at(handle)?;
-        record.set_js(&value)?;
+        record.set_json(json)?;
         #[cfg(feature = "bridge")]
         if let Some(key) = _key {
             core.written(&key, &record);
@@ -301,8 +302,9 @@ impl RawDb {
         Ok(())
     }
 
-    /// `setAt` for a value the wrapper encoded on the tape (`len` slots; `strs`: the
-    /// strings it refers to): one call, nothing read back from JS.
+    /// Reads the value the wrapper encoded on the tape (`len` slots; `strs`: the strings
+    /// it refers to) straight into the record's contract type and produces it: one call,
+    /// no JSON text. A violation is a `CONTRACT_VIOLATION` with the field path.
     #[wasm_bindgen(js_name = setTape)]
     pub fn set_tape(&self, handle: u32, len: u32, strs: JsValue) -> Result<(), JsValue> {
         let core = self.core()?;
@@ -315,7 +317,8 @@ impl RawDb {
         Ok(())
     }
 
-    /// `setManyAt` for an array the wrapper encoded on the tape.
+    /// Validates every item of the array on the tape, then produces them in order: all or
+    /// nothing; a violation's path starts with the item's index (`[3].celsius`).
     #[wasm_bindgen(js_name = setManyTape)]
     pub fn set_many_tape(&self, handle: u32, len: u32, strs: JsValue) -> Result<u32, JsValue> {
         let core = self.core()?;
@@ -327,18 +330,17 @@ impl RawDb {
         Ok(tape::with_tape(len, &strs, |t| record.set_many_tape(t, &mut || {}))?)
     }
 
-    /// Validates every item of `values` (an array), then produces them in order: all or
-    /// nothing; a violation's path starts with the item's index (`[3].celsius`).
-    #[wasm_bindgen(js_name = setManyAt)]
-    pub fn set_many_at(&self, handle: u32, values: js_sys::Array) -> Result<u32, JsValue> {
+    /// `setManyTape` for values as JSON texts (the wrapper's way for values the tape does
+    /// not take).
+    #[wasm_bindgen(js_name = setManyText)]
+    pub fn set_many_text(&self, handle: u32, texts: Vec<String>) -> Result<u32, JsValue> {
         let core = self.core()?;
         let (record, _key) = core.record_at(handle)?;
-        // Linked bridges are told about each value as it is produced (one frame each).
         #[cfg(feature = "bridge")]
         if let Some(key) = _key {
-            return Ok(record.set_many_js(&values, &mut || core.written(&key, &record))?);
+            return Ok(record.set_many_json(&texts, &mut || core.written(&key, &record))?);
         }
-        Ok(record.set_many_js(&values, &mut || {})?)
+        Ok(record.set_many_json(&texts, &mut || {})?)
     }
 
     /// The latest value as a JS object, the same object for every call (and every
@@ -461,12 +463,12 @@ pub fn validate(schema_type: &str, json: &str) -> Result<String, JsValue> {
     Ok(schema_of(schema_type)?.validate_json(json).map_err(|error| FacadeError::Contract { key: None, error })?)
 }
 
-/// Validates a JS value against `schemaType` without a database (read straight into
-/// the contract type, as `setAt` does). Returns the value, migrated to the current
-/// version, as a JS object.
-#[wasm_bindgen(js_name = validateValue)]
-pub fn validate_value(schema_type: &str, value: JsValue) -> Result<JsValue, JsValue> {
-    Ok(schema_of(schema_type)?.validate_js(&value).map_err(|error| FacadeError::Contract { key: None, error })?)
+/// Validates the value the wrapper encoded on the tape against `schemaType` without a
+/// database. Returns the value, migrated to the current version, as a JS object.
+#[wasm_bindgen(js_name = validateTape)]
+pub fn validate_tape(schema_type: &str, len: u32, strs: JsValue) -> Result<JsValue, JsValue> {
+    let schema = schema_of(schema_type)?;
+    Ok(tape::with_tape(len, &strs, |t| schema.validate_tape(t)).map_err(|error| FacadeError::Contract { key: None, error })?)
 }
 
 /// The contracts this module carries, with their versions, as JSON

@@ -12,7 +12,5 @@ pub mod record;
 pub mod out;
 #[cfg(target_arch = "wasm32")]
 pub mod tape;
-#[cfg(target_arch = "wasm32")]
-pub mod value;
 #[cfg(all(target_arch = "wasm32", feature = "bridge"))]
 pub mod bridge;

@@ -8,8 +8,8 @@
 //! difference: an integer beyond 2^53 - 1 is an error instead of a rounded number (the
 //! contracts keep timestamps within it).
 
-use super::value::with_static_key;
 use crate::json::f32_number;
+use core::cell::RefCell;
 use core::fmt;
 use js_sys::{Array, Object};
 use serde::ser::{self, Serialize};
@@ -22,6 +22,39 @@ extern "C" {
     /// wrapper, which would cost more than the store).
     #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
     fn define(target: &Object, key: &JsValue, value: &JsValue) -> bool;
+}
+
+/// Slots of the cache of JS strings of static names (field names, variant names).
+const KEY_SLOTS: usize = 64;
+
+thread_local! {
+    /// JS strings of static names, made once each: direct-mapped by the `&'static str`'s
+    /// address (a clash replaces the slot's string; the names in use are a few dozen).
+    static KEYS: RefCell<Vec<Option<(usize, usize, JsValue)>>> = RefCell::new(vec![None; KEY_SLOTS]);
+}
+
+/// `f(key as a JS string)`, the string made once per static str. `f` may run JS that
+/// re-enters (a getter): the cache is only read while it runs.
+pub(crate) fn with_static_key<R>(key: &'static str, f: impl FnOnce(&JsValue) -> R) -> R {
+    let id = (key.as_ptr() as usize, key.len());
+    let slot = (id.0 ^ (id.0 >> 7) ^ id.1) % KEY_SLOTS;
+    KEYS.with(|keys| {
+        if let Ok(k) = keys.try_borrow() {
+            if let Some(Some((p, l, js))) = k.get(slot) {
+                if (*p, *l) == id {
+                    return f(js);
+                }
+            }
+        }
+        let js = JsValue::from_str(key);
+        let r = f(&js);
+        if let Ok(mut k) = keys.try_borrow_mut() {
+            if let Some(s) = k.get_mut(slot) {
+                *s = Some((id.0, id.1, js));
+            }
+        }
+        r
+    })
 }
 
 /// Why a value could not be written.

@@ -8,8 +8,7 @@
 
 use super::error::FacadeError;
 use super::options::describe;
-use super::tape::Tape;
-use super::value::{item_path, JsInput};
+use super::tape::{item_path, Tape};
 use crate::contracts::Contract;
 use aimdb_core::buffer::BufferCfg;
 use aimdb_core::typed_record::RecordValue;
@@ -79,17 +78,14 @@ pub trait DynRecord {
     fn cfg(&self) -> &BufferCfg;
     /// Validates JSON text against the contract and produces it.
     fn set_json(&self, text: &str) -> Result<(), FacadeError>;
-    /// Reads a JS value straight into the contract type (one pass, no JSON text) and
-    /// produces it.
-    fn set_js(&self, value: &JsValue) -> Result<(), FacadeError>;
-    /// Reads every item of `values` into the contract type, then produces them in order:
-    /// all or nothing (a violation is reported at `[index]` + the field path, and nothing
-    /// is produced). `each` runs after each value is produced. Returns how many were.
-    fn set_many_js(&self, values: &Array, each: &mut dyn FnMut()) -> Result<u32, FacadeError>;
+    /// Validates every JSON text of `texts`, then produces the values in order: all or
+    /// nothing (a violation is reported at `[index]` + the field path, and nothing is
+    /// produced). `each` runs after each value is produced. Returns how many were.
+    fn set_many_json(&self, texts: &[String], each: &mut dyn FnMut()) -> Result<u32, FacadeError>;
     /// Reads the value on the tape (the wrapper's encoding of a JS value) into the
     /// contract type and produces it.
     fn set_tape(&self, tape: &Tape<'_>) -> Result<(), FacadeError>;
-    /// [`set_many_js`](DynRecord::set_many_js) for an array on the tape.
+    /// [`set_many_json`](DynRecord::set_many_json) for an array on the tape.
     fn set_many_tape(&self, tape: &Tape<'_>, each: &mut dyn FnMut()) -> Result<u32, FacadeError>;
     /// Values produced so far (changes exactly when the value does).
     fn version(&self) -> u64;
@@ -402,17 +398,11 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
         self.produce(T::from_json_str(text).map_err(|e| self.violation(e))?)
     }
 
-    fn set_js(&self, value: &JsValue) -> Result<(), FacadeError> {
-        self.produce(T::from_input(&JsInput(value)).map_err(|e| self.violation(e))?)
-    }
-
-    fn set_many_js(&self, values: &Array, each: &mut dyn FnMut()) -> Result<u32, FacadeError> {
-        let n = values.length();
-        let mut items = Vec::with_capacity(n as usize);
-        for i in 0..n {
-            let v = values.get(i);
-            items.push(T::from_input(&JsInput(&v)).map_err(|mut e| {
-                e.path = item_path(i as usize, &e.path);
+    fn set_many_json(&self, texts: &[String], each: &mut dyn FnMut()) -> Result<u32, FacadeError> {
+        let mut items = Vec::with_capacity(texts.len());
+        for (i, text) in texts.iter().enumerate() {
+            items.push(T::from_json_str(text).map_err(|mut e| {
+                e.path = item_path(i, &e.path);
                 self.violation(e)
             })?);
         }

@@ -1,6 +1,6 @@
-//! The tape: a JS value as the npm wrapper encodes it into wasm memory (`encodeTape` in
-//! `values.js`), read straight into a contract type in one wasm call, without a call back
-//! into JS per field (what [`value`](super::value) does) and without JSON text.
+//! The tape: a JS value as the npm wrapper encodes it into wasm memory (`tapeEncode` in
+//! `values.js`), read straight into a contract type in one wasm call: no call back into
+//! JS per field and no JSON text.
 //!
 //! The tape is a run of `f64` slots in a buffer this module owns ([`tape_ptr`]):
 //!
@@ -14,12 +14,13 @@
 //!
 //! A key is the id of an interned key string ([`intern_key`], `>= 0`) or `-(1 + i)` for
 //! `strs[i]`. The encoder writes what `JSON.stringify` would carry (fields that are
-//! `undefined`, functions or symbols left out, in arrays `null`) and gives up (the
-//! wrapper then passes the value itself, see [`value`](super::value)) on anything else:
-//! a non-finite number, a BigInt, nesting deeper than 128, a getter that throws.
-//! Numbers read as in [`value`](super::value) (integers as `u64` / `i64`).
+//! `undefined`, functions or symbols left out, in arrays `null`; `toJSON` is not called)
+//! and gives up on anything else: a non-finite number, a BigInt, nesting deeper than 128,
+//! a getter that throws, a call made while it encodes (a getter calling `db.set`). Then
+//! the wrapper reports what JSON cannot carry at its path, or passes JSON text (read by
+//! [`Contract::from_json_str`](crate::contracts::Contract::from_json_str)).
+//! Numbers read as JSON text carries them (integers as `u64` / `i64`, `-0` as `0`).
 
-use super::value::visit_num;
 use crate::contracts::{with_missing_field, ContractError, Input};
 use crate::json::{Chain, Error, Track};
 use aimdb_data_contracts::SchemaType;
@@ -78,6 +79,38 @@ pub fn intern_key(key: String) -> i32 {
 #[wasm_bindgen(js_name = wasmMemory)]
 pub fn wasm_memory() -> JsValue {
     wasm_bindgen::memory()
+}
+
+/// A number as JSON text carries it: integers as `u64` / `i64`, others as `f64`.
+pub(crate) fn visit_num<'de, V: Visitor<'de>>(n: f64, visitor: V) -> Result<V::Value, Error> {
+    if !n.is_finite() {
+        let shown = if n.is_nan() {
+            "NaN"
+        } else if n > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        };
+        return Err(de::Error::custom(format_args!("not a finite number ({shown})")));
+    }
+    if n.trunc() == n {
+        if (0.0..18_446_744_073_709_551_616.0).contains(&n) {
+            return visitor.visit_u64(n as u64);
+        }
+        if (-9_223_372_036_854_775_808.0..0.0).contains(&n) {
+            return visitor.visit_i64(n as i64);
+        }
+    }
+    visitor.visit_f64(n)
+}
+
+/// `path` of an item of an array, under `[index]`: `[3]`, `[3].celsius`, `[3][0]`.
+pub fn item_path(index: usize, path: &str) -> String {
+    match path.as_bytes().first() {
+        None => format!("[{index}]"),
+        Some(b'[') => format!("[{index}]{path}"),
+        Some(_) => format!("[{index}].{path}"),
+    }
 }
 
 /// The first `len` slots of the tape, with the call's strings, as a contract [`Input`].
