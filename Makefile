@@ -6,7 +6,7 @@
 #   make test-react    @aimdb/react: tsc typed usage + Vitest on the real wasm (after make wasm)
 #   make package       npm tarballs of @aimdb/wasm and @aimdb/react in target/npm/ (npm i both)
 #   make test-node     @aimdb/wasm in Node 20 (node --test tests/node/; after make wasm)
-#   make test-types    type tests of the declarations (tests/types, @ts-expect-error lines)
+#   make test-types    type tests of the declarations (tests/types) + no undocumented .d.ts declaration
 #   make test-example  the Vitest example of an app test on a 'manual' db (examples/vitest/)
 #   make test-package  make package's tarballs installed into a scratch Vite + React + TS app,
 #                      tsc, vite build, checked in headless Chromium (tests/install/)
@@ -84,9 +84,12 @@ test-node:
 	$(PKG_BUILT)
 	node --test tests/node/
 
-# The declarations as an app sees them: type tests (every @ts-expect-error line must be an error).
+# The declarations as an app sees them: type tests (every @ts-expect-error line must be an
+# error), then scripts/check-docs.mjs: JSDoc on every exported declaration, option (@default),
+# call (@throws) and main call (@example) of both packages; fails above zero undocumented.
 test-types:
 	tsc --noEmit -p tests/types
+	node scripts/check-docs.mjs
 
 # The README's Vitest example (examples/vitest/): an app test on tick: 'manual', deterministic.
 test-example:

@@ -144,13 +144,25 @@ export type ValueInput<T> =
  */
 export type UntypedKey<M, K extends string> = K extends keyof M ? never : K;
 
+/** `db.configureRecord(key, options)`: the record's contract, buffer and bridge link. */
 export interface RecordOptions<S extends string = SchemaName> {
+  /** The contract every value is checked against (a key of `Schemas`). */
   schemaType: S;
-  /** Default `'SingleLatest'`. */
+  /**
+   * How values are kept: one latest value, a ring every subscriber reads in order, or a
+   * one-slot broadcast.
+   * @default 'SingleLatest'
+   */
   buffer?: BufferOption;
-  /** Bridge topic (default: the key with `.` replaced by `/`). */
+  /**
+   * Bridge topic.
+   * @default the key with `.` replaced by `/`
+   */
   topic?: string;
-  /** Bridge direction. Default `'in'`. */
+  /**
+   * Bridge direction: `'in'` from the server, `'out'` to it (every local write is sent), or both.
+   * @default 'in'
+   */
   link?: 'in' | 'out' | 'both';
 }
 
@@ -297,15 +309,23 @@ export class AimDbError extends Error {
   readonly reason?: 'droppedOldest' | 'droppedNewest' | 'queueFull' | 'disconnected';
 }
 
+/** `db.subscribe(key, callback, options)`. */
 export interface SubscribeOptions {
-  /** Ring records: deliver everything that arrived in a tick as one array. */
+  /**
+   * Ring records: deliver everything that arrived in a tick as one array.
+   * @default false
+   */
   batch?: boolean;
-  /** A ring subscriber fell behind and skipped `skipped` values (it keeps going). */
+  /**
+   * A ring subscriber fell behind and skipped `skipped` values (it keeps going).
+   * @default none (lag is still counted in `stats().records[key].lagged`)
+   */
   onLag?: (skipped: number) => void;
   /**
    * The callback (or `onLag`) threw; gets whatever was thrown. Default, and when `onError`
    * throws itself: `console.error` once per error kind. Reporting never throws, whatever
    * was thrown; the subscription goes on.
+   * @default console.error, once per error kind
    */
   onError?: (error: unknown) => void;
 }
@@ -438,7 +458,10 @@ export interface RecordHandle<T = JsonObject> {
  * db.get('sensors.temperature.vienna')?.celsius;     // number | undefined
  */
 export class WasmDb<M extends object = {}> {
-  /** Throws `INVALID_OPTIONS`. */
+  /**
+   * A database with no records yet.
+   * @throws AimDbError `INVALID_OPTIONS` (bad options), `NOT_INITIALIZED` (before `init()`), `PANIC`.
+   */
   constructor(options?: WasmDbOptions);
   /**
    * Usable at once; returns the record's handle (as `record(key)`). Same schema and buffer
@@ -468,6 +491,10 @@ export class WasmDb<M extends object = {}> {
    * carry (NaN, ±Infinity, a BigInt, a
    * cycle, a getter that throws) is a `CONTRACT_VIOLATION` at its `path`.
    * Throws `CONTRACT_VIOLATION` (nothing produced), `UNKNOWN_KEY`, `INVALID_KEY`.
+   * @throws AimDbError `CONTRACT_VIOLATION` (`path`, `serdeMessage`; nothing produced),
+   * `UNKNOWN_KEY`, `INVALID_KEY`, `USE_AFTER_FREE`, `PANIC`.
+   * @example
+   * db.set('sensors.temperature.vienna', { celsius: 22.5, timestamp: Date.now() });
    */
   set<K extends keyof M & string>(key: K, value: ValueInput<M[K]>): void;
   set<T = JsonObject, K extends string = string>(key: UntypedKey<M, K>, value: T): void;
@@ -485,7 +512,13 @@ export class WasmDb<M extends object = {}> {
    */
   setMany<K extends keyof M & string>(key: K, values: ReadonlyArray<ValueInput<M[K]>>): void;
   setMany<T = JsonObject, K extends string = string>(key: UntypedKey<M, K>, values: ReadonlyArray<T>): void;
-  /** The latest value (deep-frozen; the same object until it changes), or null. Throws `UNKNOWN_KEY`, `INVALID_KEY`. */
+  /**
+   * The latest value (deep-frozen; the same object until it changes), or null before the first.
+   * @throws AimDbError `UNKNOWN_KEY`, `INVALID_KEY`, `USE_AFTER_FREE`, `PANIC`.
+   * @example
+   * const t = db.get('sensors.temperature.vienna');   // Temperature | null on a typed db
+   * if (t) console.log(t.celsius, t.timestamp);
+   */
   get<K extends keyof M & string>(key: K): Readonly<M[K]> | null;
   get<T = JsonObject, K extends string = string>(key: UntypedKey<M, K>): Readonly<T> | null;
   /**
@@ -526,13 +559,19 @@ export class WasmDb<M extends object = {}> {
     callback: (values: ReadonlyArray<Readonly<T>>, unsubscribe: Unsubscribe) => void,
     options: SubscribeOptions & { batch: true },
   ): Unsubscribe;
-  /** Options only known at run time: the callback must handle both shapes. */
+  /**
+   * Options only known at run time: the callback must handle both shapes.
+   * @throws AimDbError as the overloads above.
+   */
   subscribe<T = JsonObject, K extends string = string>(
     key: UntypedKey<M, K>,
     callback: (valueOrValues: Readonly<T> | ReadonlyArray<Readonly<T>>, unsubscribe: Unsubscribe) => void,
     options?: SubscribeOptions,
   ): Unsubscribe;
-  /** Switches strategy, budget or poll limit at run time. Throws `INVALID_OPTIONS`. */
+  /**
+   * Switches strategy, budget or poll limit at run time (options left out keep their value).
+   * @throws AimDbError `INVALID_OPTIONS`, `USE_AFTER_FREE`, `PANIC`.
+   */
   setTicking(options: TickingOptions): void;
   /**
    * Runs one tick now: every subscriber gets what was set before it (a `'manual'` db runs
@@ -557,25 +596,42 @@ export class WasmDb<M extends object = {}> {
    * runs on the real clock: made with another strategy), `USE_AFTER_FREE`, `PANIC`.
    */
   advanceTime(ms: number): number;
+  /**
+   * The executor's and every record's counters (a new object each call).
+   * @throws AimDbError `USE_AFTER_FREE`, `PANIC`.
+   */
   stats(): DbStats;
   /** Ends every subscription and task. Later calls throw `USE_AFTER_FREE`. Idempotent; never throws. */
   free(): void;
 }
 
+/** What `validate` returns: the value (migrated, deep-frozen) or the error. */
 export type ValidationResult<T> = { ok: true; value: Readonly<T> } | { ok: false; error: AimDbError };
 
 /**
  * Validates a value or JSON text against a contract (no WasmDb needed). Failures are
  * returned (`CONTRACT_VIOLATION`, `UNKNOWN_SCHEMA`, `INVALID_KEY` for a `schemaType` that is
  * not a usable string); only `NOT_INITIALIZED` and `PANIC` are thrown.
+ * @throws AimDbError `NOT_INITIALIZED`, `PANIC` only.
+ * @example
+ * const r = validate('humidity', '{"percent":40,"timestamp":1}');   // a drop-in for JSON.parse
+ * if (r.ok) use(r.value.percent); else console.warn(r.error.path, r.error.serdeMessage);
  */
 export function validate<S extends SchemaName>(schemaType: S, value: unknown): ValidationResult<Schemas[S]>;
 
+/** A contract the module carries. */
 export interface SchemaInfo {
+  /** Its `schemaType`. */
   name: string;
+  /** Its current version. */
   version: number;
 }
-/** The contracts this module carries. */
+/**
+ * The contracts this module carries (built-in and registered from Rust).
+ * @throws AimDbError `NOT_INITIALIZED`, `PANIC`.
+ * @example
+ * knownSchemas();   // [{ name: 'temperature', version: 2 }, { name: 'humidity', version: 1 }, ...]
+ */
 export function knownSchemas(): ReadonlyArray<Readonly<SchemaInfo>>;
 
 /**
