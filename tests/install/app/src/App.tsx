@@ -1,7 +1,7 @@
 import { useRecord, useSetRecord } from '@aimdb/react';
 import type { Temperature } from '@aimdb/wasm';
 
-export const KEY = 'sensors.temperature.vienna';
+export const KEY = 'sensors.temperature.vienna' as const;
 
 export function App() {
   const t = useRecord<Temperature>(KEY);
