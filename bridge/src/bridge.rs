@@ -545,9 +545,10 @@ impl Bridge {
     fn resync_subscriptions(&mut self, _now_ms: f64) {
         let Phase::Open { conn } = self.phase else { return };
         let desired = self.desired_subscriptions();
-        let wanted: Set<&str> = desired.iter().map(String::as_str).collect();
-        let removed: Vec<String> =
-            self.session.subscribed.as_slice().iter().filter(|t| !wanted.contains(t.as_str())).cloned().collect();
+        let removed: Vec<String> = {
+            let wanted: Set<&str> = desired.iter().map(String::as_str).collect();
+            self.session.subscribed.as_slice().iter().filter(|t| !wanted.contains(t.as_str())).cloned().collect()
+        };
         let added: Vec<String> = desired.iter().filter(|t| !self.session.subscribed.contains(t)).cloned().collect();
         self.send_topics(conn, true, removed);
         self.send_topics(conn, false, added);

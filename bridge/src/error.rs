@@ -40,15 +40,23 @@ pub fn excerpt(s: &str) -> String {
     }
 }
 
-/// Displays a key, topic or pattern quoted (Rust string escapes) and cut like
+/// Displays a key, topic or pattern quoted (JSON string escapes) and cut like
 /// [`excerpt`]: `"temp.berlin"`, `"aaaa…" (5000000 bytes)`.
 pub struct Quoted<'a>(pub &'a str);
+
+/// `s` in double quotes, escaped as a JSON string (`"`, `\`, control characters): the
+/// bridge's one string escaper ([`crate::json`]) rather than `str`'s `Debug`.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    crate::json::push_str(&mut out, s);
+    out
+}
 
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.char_indices().nth(MAX_EXCERPT_CHARS) {
-            None => write!(f, "{:?}", self.0),
-            Some((cut, _)) => write!(f, "{:?}… ({} bytes)", &self.0[..cut], self.0.len()),
+            None => f.write_str(&quote(self.0)),
+            Some((cut, _)) => write!(f, "{}… ({} bytes)", quote(&self.0[..cut]), self.0.len()),
         }
     }
 }
@@ -263,7 +271,7 @@ impl fmt::Display for BridgeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BridgeError::MalformedFrame { reason, excerpt } => {
-                write!(f, "malformed frame from server ({reason}): {excerpt:?}")
+                write!(f, "malformed frame from server ({reason}): {}", quote(excerpt))
             }
             BridgeError::FrameTooLarge { bytes, limit } => write!(
                 f,

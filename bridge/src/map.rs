@@ -54,9 +54,9 @@ impl Hasher for FxHasher {
 }
 
 /// A `HashMap` with [`FxHasher`].
-pub(crate) type Map<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type Map<K, V> = hashbrown::HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// A `HashSet` with [`FxHasher`].
-pub(crate) type Set<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;
+pub(crate) type Set<K> = hashbrown::HashSet<K, BuildHasherDefault<FxHasher>>;
 
 /// Strings in insertion order with O(1) membership.
 #[derive(Default)]

@@ -21,7 +21,7 @@ use super::db::{DbHandle, DbObserver, LinkedRecord, RawDb};
 use super::error::FacadeError;
 use super::options::Link as DbLink;
 use super::record::DynRecord;
-use aimdb_wasm_bridge::error::error_code_str;
+use aimdb_wasm_bridge::error::{error_code_str, Quoted};
 use aimdb_wasm_bridge::web::{self, WebBridge};
 use aimdb_wasm_bridge::{
     Action, Bridge, BridgeError, BridgeOptions, ConfigError, Delivery, DropReason, Link, RecordLink, WriteError,
@@ -247,7 +247,7 @@ impl RawBridge {
                         DropReason::QueueFull => "queueFull",
                         DropReason::Disconnected => "disconnected",
                     };
-                    let msg = format!("write to {:?} (topic {}) dropped: {reason}", w.key, w.topic);
+                    let msg = format!("write to {} (topic {}) dropped: {reason}", Quoted(&w.key), Quoted(&w.topic));
                     let err =
                         js_error("WRITE_DROPPED", &msg, &[("key", &w.key), ("topic", &w.topic), ("reason", reason)]);
                     let _ = on_err.call1(&JsValue::UNDEFINED, &err);
