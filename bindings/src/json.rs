@@ -406,8 +406,8 @@ pub fn f32_number(x: f32) -> f64 {
         Some(b) => (true, b),
         None => (false, s),
     };
-    let (mant, exp) = match body.find(['e', 'E']) {
-        Some(at) => (&body[..at], body[at + 1..].parse::<i32>().ok()),
+    let (mant, exp) = match body.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().ok()),
         None => (body, Some(0)),
     };
     let mut digits: u64 = 0;

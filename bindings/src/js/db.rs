@@ -409,7 +409,8 @@ impl RawDb {
         let core = self.core()?;
         let by = core::time::Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| FacadeError::InvalidOptions {
             what: "advanceTime",
-            message: format!("ms must be a finite number >= 0, got {ms}"),
+            // `num`, not `{ms}`: f64's Display would bring core's float formatting (~7 KB gz).
+            message: format!("ms must be a finite number >= 0, got {}", crate::contracts::num(ms)),
         })?;
         Ok(core.executor.clock().as_virtual().map(|clock| {
             clock.advance(by);
