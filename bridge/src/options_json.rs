@@ -29,7 +29,13 @@ fn wrong<T>(field: &str, expected: &str, got: &str) -> R<T> {
 fn number(c: &mut Cursor<'_>, field: &str) -> R<f64> {
     let v = c.value(1)?;
     match v.as_bytes().first() {
-        Some(b'-' | b'0'..=b'9') => serde_json::from_str(v).map_err(|_| format!("`{field}`: {v} is out of range")),
+        // `Number`'s `FromStr`, not `from_str::<f64>`: serde_json's typed errors format
+        // serde's `Unexpected`, which would link core's float formatting (~10 KB gzipped).
+        Some(b'-' | b'0'..=b'9') => v
+            .parse::<serde_json::Number>()
+            .ok()
+            .and_then(|n| n.as_f64())
+            .ok_or_else(|| format!("`{field}`: {v} is out of range")),
         _ => wrong(field, "a number", v),
     }
 }
@@ -236,6 +242,15 @@ mod tests {
             assert_eq!(e.code(), "INVALID_OPTIONS", "{text}");
             let e = e.to_string();
             assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn numbers_read_as_serde_json_reads_an_f64() {
+        for v in ["0", "-0", "12", "1.5", "2500.25", "1e3", "-1.5E-7", "18446744073709551616", "-9223372036854775809", "1.7976931348623157e308"] {
+            let o = BridgeOptions::from_json(&format!(r#"{{"keepaliveMs":{v}}}"#)).unwrap();
+            let want: f64 = serde_json::from_str(v).unwrap();
+            assert_eq!(o.keepalive_ms.to_bits(), want.to_bits(), "{v}");
         }
     }
 
