@@ -5,16 +5,14 @@
 //! It keeps `Value`'s observable behaviour: it is parsed by serde_json's own parser
 //! (same syntax errors, same numbers), object keys are kept sorted with the last of
 //! duplicate keys winning (`Value`'s map is a `BTreeMap`), it displays as `Value` does
-//! (compact JSON, keys in that order), and [`deserialize_with_path`] visits what `&Value`'s
-//! deserializer visits (so types parse from it with `Value`'s order and error messages)
-//! and reports the path of a failure as `serde_path_to_error` does. One difference: a
-//! struct is read from an object only, never from an array (serde's tuple form).
+//! (compact JSON, keys in that order). Types are read from it on a tape
+//! ([`crate::tape::TextTape`]), by the one typed reader, which visits what `&Value`'s
+//! deserializer visits (so types parse with `Value`'s order and error messages) and
+//! reports the path of a failure as `serde_path_to_error` does. One difference: a struct
+//! is read from an object only, never from an array (serde's tuple form).
 
 use core::fmt;
-use serde::de::{
-    self, Deserialize, DeserializeSeed, Deserializer, EnumAccess, Expected, MapAccess, SeqAccess, Unexpected,
-    VariantAccess, Visitor,
-};
+use serde::de::{self, Deserialize, Deserializer, Expected, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::ser::{Serialize, Serializer};
 
 /// A parsed JSON value.
@@ -446,17 +444,6 @@ pub fn f32_number(x: f32) -> f64 {
     }
 }
 
-/// Deserializes `T` from `value` as from the `serde_json::Value` it stands for, and
-/// on failure says where, as `serde_path_to_error` would for that `Value`: the path
-/// (`""` for the whole value, `a.b`, `list[1]`) and the error.
-///
-/// The tracking is built into the deserializer, so the visitors of `T` are not wrapped
-/// (no per-type copies of a tracking layer in the wasm module).
-pub fn deserialize_with_path<'de, T: Deserialize<'de>>(value: &'de Json) -> Result<T, (String, Error)> {
-    let track = Track::new();
-    T::deserialize(De { v: value, chain: &Chain::Root, track: &track }).map_err(|e| (track.path(), e))
-}
-
 /// The path of the first (innermost) failure (shared by the deserializers with built-in
 /// path tracking: this one and `js::value`'s).
 pub(crate) struct Track(core::cell::RefCell<Option<String>>);
@@ -516,255 +503,6 @@ impl Chain<'_, '_> {
             out.push_str(seg);
         }
         out
-    }
-}
-
-/// `&Value`'s `Deserializer`, for `Json`, with path tracking.
-struct De<'de, 'c> {
-    v: &'de Json,
-    chain: &'c Chain<'de, 'c>,
-    track: &'c Track,
-}
-
-impl<'de> De<'de, '_> {
-    fn any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.v {
-            Json::Arr(a) => self.seq(a, visitor),
-            Json::Obj(m) => self.map(m, visitor),
-            _ => self.scalar(visitor),
-        }
-    }
-
-    /// A scalar visited; an array or object is the visitor's "invalid type" (what its
-    /// `visit_seq` / `visit_map` would say), without building a sequence or map access.
-    fn scalar<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.v {
-            Json::Null => visitor.visit_unit(),
-            Json::Bool(b) => visitor.visit_bool(*b),
-            Json::U64(n) => visitor.visit_u64(*n),
-            Json::I64(n) => visitor.visit_i64(*n),
-            Json::F64(f) => visitor.visit_f64(*f),
-            Json::Str(s) => visitor.visit_borrowed_str(s),
-            other => Err(de::Error::invalid_type(other.unexpected(), &visitor)),
-        }
-    }
-
-    fn seq<V: Visitor<'de>>(self, a: &'de [Json], visitor: V) -> Result<V::Value, Error> {
-        let mut seq = Seq { iter: a.iter(), index: 0, chain: self.chain, track: self.track };
-        let value = visitor.visit_seq(&mut seq)?;
-        match seq.iter.len() {
-            0 => Ok(value),
-            _ => Err(de::Error::invalid_length(a.len(), &"fewer elements in array")),
-        }
-    }
-
-    fn map<V: Visitor<'de>>(self, m: &'de [(String, Json)], visitor: V) -> Result<V::Value, Error> {
-        let mut map = Map { iter: m.iter(), key: "", value: None, chain: self.chain, track: self.track };
-        let value = visitor.visit_map(&mut map)?;
-        match map.iter.len() {
-            0 => Ok(value),
-            _ => Err(de::Error::invalid_length(m.len(), &"fewer elements in map")),
-        }
-    }
-}
-
-/// Defines `deserialize_*` methods that go through `De::scalar`.
-macro_rules! scalars {
-    ($($method:ident)*) => {$(
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-            let (chain, track) = (self.chain, self.track);
-            self.scalar(visitor).map_err(|e| track.trigger(chain, e))
-        }
-    )*};
-}
-
-impl<'de> Deserializer<'de> for De<'de, '_> {
-    type Error = Error;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        let (chain, track) = (self.chain, self.track);
-        self.any(visitor).map_err(|e| track.trigger(chain, e))
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        let (chain, track) = (self.chain, self.track);
-        match self.v {
-            Json::Null => visitor.visit_none(),
-            _ => visitor.visit_some(self),
-        }
-        .map_err(|e| track.trigger(chain, e))
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
-        let (chain, track) = (self.chain, self.track);
-        visitor.visit_newtype_struct(self).map_err(|e| track.trigger(chain, e))
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        let Self { v, chain, track } = self;
-        let (name, value) = match v {
-            Json::Str(s) => (s.as_str(), None),
-            Json::Obj(m) if m.len() == 1 => (m[0].0.as_str(), Some(&m[0].1)),
-            Json::Obj(_) => {
-                return Err(track.trigger(chain, de::Error::invalid_value(Unexpected::Map, &"map with a single key")))
-            }
-            other => return Err(track.trigger(chain, de::Error::invalid_type(other.unexpected(), &"string or map"))),
-        };
-        visitor.visit_enum(Variant { name, value, chain, track }).map_err(|e| track.trigger(chain, e))
-    }
-
-    /// Objects only: unlike `Value`, a struct is not read from an array (serde's tuple
-    /// form), which is refused as "invalid type: sequence, expected struct ...". So a
-    /// struct's `visit_seq` is never compiled in.
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        let (chain, track) = (self.chain, self.track);
-        match self.v {
-            Json::Obj(m) => self.map(m, visitor),
-            other => Err(de::Error::invalid_type(other.unexpected(), &visitor)),
-        }
-        .map_err(|e| track.trigger(chain, e))
-    }
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
-        self.deserialize_unit(visitor)
-    }
-
-    scalars! {
-        deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
-        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128 deserialize_f32
-        deserialize_f64 deserialize_char deserialize_str deserialize_string deserialize_unit
-        deserialize_identifier
-    }
-
-    serde::forward_to_deserialize_any! {
-        bytes byte_buf seq tuple tuple_struct map ignored_any
-    }
-}
-
-struct Seq<'de, 'c> {
-    iter: core::slice::Iter<'de, Json>,
-    index: usize,
-    chain: &'c Chain<'de, 'c>,
-    track: &'c Track,
-}
-
-impl<'de> SeqAccess<'de> for Seq<'de, '_> {
-    type Error = Error;
-
-    fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, Error> {
-        let Some(v) = self.iter.next() else { return Ok(None) };
-        let chain = Chain::Seq { parent: self.chain, index: self.index };
-        self.index += 1;
-        let track = self.track;
-        seed.deserialize(De { v, chain: &chain, track }).map(Some).map_err(|e| track.trigger(&chain, e))
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.iter.len())
-    }
-}
-
-struct Map<'de, 'c> {
-    iter: core::slice::Iter<'de, (String, Json)>,
-    key: &'de str,
-    value: Option<&'de Json>,
-    chain: &'c Chain<'de, 'c>,
-    track: &'c Track,
-}
-
-impl<'de> MapAccess<'de> for Map<'de, '_> {
-    type Error = Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        let Some((k, v)) = self.iter.next() else { return Ok(None) };
-        self.key = k;
-        self.value = Some(v);
-        let key: de::value::BorrowedStrDeserializer<'de, Error> = de::value::BorrowedStrDeserializer::new(k);
-        seed.deserialize(key).map(Some).map_err(|e| self.track.trigger(&Chain::Key { parent: self.chain, key: k }, e))
-    }
-
-    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Error> {
-        let chain = Chain::Key { parent: self.chain, key: self.key };
-        let track = self.track;
-        let Some(v) = self.value.take() else {
-            return Err(track.trigger(&chain, de::Error::custom("value is missing")));
-        };
-        seed.deserialize(De { v, chain: &chain, track }).map_err(|e| track.trigger(&chain, e))
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.iter.len())
-    }
-}
-
-/// An enum as `Value` presents it: a variant name, with the content of `{ name: content }`.
-struct Variant<'de, 'c> {
-    name: &'de str,
-    value: Option<&'de Json>,
-    chain: &'c Chain<'de, 'c>,
-    track: &'c Track,
-}
-
-impl<'de, 'c> EnumAccess<'de> for Variant<'de, 'c> {
-    type Error = Error;
-    type Variant = Self;
-
-    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self), Error> {
-        let name: de::value::BorrowedStrDeserializer<'de, Error> = de::value::BorrowedStrDeserializer::new(self.name);
-        match seed.deserialize(name) {
-            Ok(v) => Ok((v, self)),
-            // An unknown variant is reported at the enum itself.
-            Err(e) => Err(self.track.trigger(self.chain, e)),
-        }
-    }
-}
-
-impl<'de> VariantAccess<'de> for Variant<'de, '_> {
-    type Error = Error;
-
-    fn unit_variant(self) -> Result<(), Error> {
-        let chain = Chain::Key { parent: self.chain, key: self.name };
-        match self.value {
-            Some(v) => <()>::deserialize(De { v, chain: &chain, track: self.track }),
-            None => Ok(()),
-        }
-        .map_err(|e| self.track.trigger(&chain, e))
-    }
-    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, Error> {
-        let chain = Chain::Key { parent: self.chain, key: self.name };
-        match self.value {
-            Some(v) => seed.deserialize(De { v, chain: &chain, track: self.track }),
-            None => Err(de::Error::invalid_type(Unexpected::UnitVariant, &"newtype variant")),
-        }
-        .map_err(|e| self.track.trigger(&chain, e))
-    }
-    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
-        let chain = Chain::Key { parent: self.chain, key: self.name };
-        match self.value {
-            Some(v @ Json::Arr(_)) => De { v, chain: &chain, track: self.track }.deserialize_any(visitor),
-            Some(other) => Err(de::Error::invalid_type(other.unexpected(), &"tuple variant")),
-            None => Err(de::Error::invalid_type(Unexpected::UnitVariant, &"tuple variant")),
-        }
-        .map_err(|e| self.track.trigger(&chain, e))
-    }
-    fn struct_variant<V: Visitor<'de>>(self, _fields: &'static [&'static str], visitor: V) -> Result<V::Value, Error> {
-        let chain = Chain::Key { parent: self.chain, key: self.name };
-        match self.value {
-            Some(v @ Json::Obj(_)) => De { v, chain: &chain, track: self.track }.deserialize_any(visitor),
-            Some(other) => Err(de::Error::invalid_type(other.unexpected(), &"struct variant")),
-            None => Err(de::Error::invalid_type(Unexpected::UnitVariant, &"struct variant")),
-        }
-        .map_err(|e| self.track.trigger(&chain, e))
     }
 }
 
@@ -861,9 +599,13 @@ mod tests {
         }
     }
 
+    fn with_path<T: serde::de::DeserializeOwned>(j: Json) -> Result<T, (String, Error)> {
+        crate::tape::TextTape::new(j).tape().input(0).deserialize()
+    }
+
     fn via_json(text: &str) -> String {
         let j = parse(text).unwrap();
-        match deserialize_with_path::<Outer>(&j) {
+        match with_path::<Outer>(j) {
             Ok(o) => format!("{o:?}"),
             Err((p, e)) => format!("{} | {e}", if p.is_empty() { "." } else { &p }),
         }
@@ -919,14 +661,14 @@ mod tests {
         assert_eq!(excerpt(&"ééé€", 2), "éé…");
         assert_eq!(excerpt(&format_args!("{}{}", "ab", "cd"), 3), "abc…");
         let huge = "y".repeat(1 << 20);
-        let e: Result<Outer, _> = deserialize_with_path(&parse(&format!(r#"{{"inner":{{"x":"{huge}"}},"list":[]}}"#)).unwrap());
+        let e: Result<Outer, _> = with_path(parse(&format!(r#"{{"inner":{{"x":"{huge}"}},"list":[]}}"#)).unwrap());
         let (path, e) = e.unwrap_err();
         assert_eq!(path, "inner.x");
         assert_eq!(e.to_string(), format!("invalid type: string \"{}…\", expected u8", &huge[..EXCERPT_CHARS]));
-        let (path, e) = deserialize_with_path::<Outer>(&parse(&format!(r#"{{"inner":{{"x":1,"{huge}":2}},"list":[]}}"#)).unwrap()).unwrap_err();
+        let (path, e) = with_path::<Outer>(parse(&format!(r#"{{"inner":{{"x":1,"{huge}":2}},"list":[]}}"#)).unwrap()).unwrap_err();
         assert_eq!(path, format!("inner.{}…", &huge[..EXCERPT_CHARS]));
         assert_eq!(e.to_string(), format!("unknown field `{}…`, expected `x` or `f`", &huge[..EXCERPT_CHARS]));
-        let (_, e) = deserialize_with_path::<Outer>(&parse(&format!(r#"{{"inner":{{"x":1}},"list":[],"kinds":["{huge}"]}}"#)).unwrap()).unwrap_err();
+        let (_, e) = with_path::<Outer>(parse(&format!(r#"{{"inner":{{"x":1}},"list":[],"kinds":["{huge}"]}}"#)).unwrap()).unwrap_err();
         assert!(e.to_string().starts_with("unknown variant `yyy") && e.to_string().ends_with("…`, expected one of `Unit`, `New`, `Tuple`, `Struct`"));
         assert_eq!(Shown(&Json::Str(huge.clone())).to_string().chars().count(), EXCERPT_CHARS + 3);
         assert_eq!(Shown(&parse("[1]").unwrap()).to_string(), "an array");

@@ -11,5 +11,6 @@ pub mod contracts;
 pub mod js;
 pub mod json;
 pub mod schema;
+pub mod tape;
 
 pub use schema::{known_schemas, register, SchemaConflict};

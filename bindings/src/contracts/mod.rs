@@ -37,7 +37,8 @@ pub use humidity::Humidity;
 pub use setpoint::Setpoint;
 pub use temperature::{Temperature, TemperatureV1, TemperatureV1ToV2};
 
-use crate::json::{self, Json};
+use crate::json;
+use crate::tape::TextTape;
 use aimdb_data_contracts::SchemaType;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -141,25 +142,28 @@ impl Input for Value {
     }
 }
 
-/// Parsed JSON text.
-pub struct Text(Json);
+/// Parsed JSON text, on a tape (read by the same deserializer as a JS value).
+pub struct Text(TextTape);
 
 impl Text {
     /// Parses `text`: a syntax error is `T`'s, with an empty path.
     pub(crate) fn new<T: SchemaType>(text: &str) -> Result<Self, ContractError> {
-        json::parse(text).map(Text).map_err(|e| ContractError::new(T::NAME, "", e.to_string()))
+        match json::parse(text) {
+            Ok(v) => Ok(Text(TextTape::new(v))),
+            Err(e) => Err(ContractError::new(T::NAME, "", e.to_string())),
+        }
     }
 }
 
 impl Input for Text {
     fn is_array(&self) -> bool {
-        matches!(self.0, Json::Arr(_))
+        self.0.tape().input(0).is_array()
     }
     fn field_u64(&self, key: &'static str) -> Option<Option<u64>> {
-        self.0.get(key).map(Json::as_u64)
+        self.0.tape().input(0).field_u64(key)
     }
     fn parse<T: SchemaType + DeserializeOwned>(&self) -> Result<T, ContractError> {
-        json::deserialize_with_path(&self.0).map_err(|(path, e)| with_missing_field(T::NAME, path, e.to_string()))
+        self.0.tape().input(0).parse()
     }
 }
 
