@@ -49,13 +49,13 @@ const F64: f64 = 9.0;
 
 /// Where a tape's strings are (`STR` slots and negative keys index them).
 pub trait Strings {
-    /// String `i` (`""` if there is none).
-    fn string_at(&self, i: u32) -> String;
+    /// String `i` (`""` if there is none), borrowed where it can be.
+    fn string_at(&self, i: u32) -> Cow<'_, str>;
 }
 
 impl Strings for Vec<String> {
-    fn string_at(&self, i: u32) -> String {
-        self.get(i as usize).cloned().unwrap_or_default()
+    fn string_at(&self, i: u32) -> Cow<'_, str> {
+        Cow::Borrowed(self.get(i as usize).map_or("", |s| s.as_str()))
     }
 }
 
@@ -171,7 +171,7 @@ impl<'a> Tape<'a> {
         (n.max(0.0) as usize).min(self.s.len().saturating_sub(at))
     }
 
-    fn string(&self, i: f64) -> String {
+    fn string(&self, i: f64) -> Cow<'a, str> {
         self.strs.string_at(i as u32)
     }
 
@@ -184,7 +184,7 @@ impl<'a> Tape<'a> {
         if slot >= 0.0 {
             Cow::Borrowed(self.keys.get(slot as usize).map_or("", |k| &**k))
         } else {
-            Cow::Owned(self.string(-slot - 1.0))
+            self.string(-slot - 1.0)
         }
     }
 
@@ -323,7 +323,10 @@ impl<'t, 'a, 'c> TapeDe<'t, 'a, 'c> {
         } else if t == F64 {
             visitor.visit_f64(self.t.tag(self.at + 1))
         } else if t == STR {
-            visitor.visit_string(self.t.string(self.t.tag(self.at + 1)))
+            match self.t.string(self.t.tag(self.at + 1)) {
+                Cow::Borrowed(s) => visitor.visit_str(s),
+                Cow::Owned(s) => visitor.visit_string(s),
+            }
         } else if t == TRUE || t == FALSE {
             visitor.visit_bool(t == TRUE)
         } else if t == ARR {
@@ -404,7 +407,7 @@ impl<'de> Deserializer<'de> for TapeDe<'_, '_, '_> {
         let (chain, track) = (self.chain, self.track);
         let t = self.t.tag(self.at);
         if t == STR {
-            visitor.visit_enum(Variant { t: self.t, name: Cow::Owned(self.t.string(self.t.tag(self.at + 1))), at: None, chain, track })
+            visitor.visit_enum(Variant { t: self.t, name: self.t.string(self.t.tag(self.at + 1)), at: None, chain, track })
         } else if t == OBJ && self.t.count(self.at) == 1 {
             let name = self.t.key(self.t.tag(self.at + 2));
             visitor.visit_enum(Variant { t: self.t, name, at: Some(self.at + 3), chain, track })

@@ -6,6 +6,7 @@
 pub use crate::tape::{item_path, Tape, TapeInput};
 use crate::tape::Strings;
 use core::cell::RefCell;
+use std::borrow::Cow;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
@@ -53,8 +54,8 @@ pub fn wasm_memory() -> JsValue {
 struct JsStrings<'a>(&'a JsValue);
 
 impl Strings for JsStrings<'_> {
-    fn string_at(&self, i: u32) -> String {
-        js_sys::Reflect::get_u32(self.0, i).ok().and_then(|v| v.as_string()).unwrap_or_default()
+    fn string_at(&self, i: u32) -> Cow<'_, str> {
+        Cow::Owned(js_sys::Reflect::get_u32(self.0, i).ok().and_then(|v| v.as_string()).unwrap_or_default())
     }
 }
 
