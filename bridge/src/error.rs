@@ -36,7 +36,7 @@ pub const MAX_EXCERPT_CHARS: usize = 200;
 pub fn excerpt(s: &str) -> String {
     match s.char_indices().nth(MAX_EXCERPT_CHARS) {
         None => s.to_owned(),
-        Some((cut, _)) => format!("{}… ({} bytes)", &s[..cut], s.len()),
+        Some((cut, _)) => format!("{}… ({} bytes)", s.get(..cut).unwrap_or(""), s.len()),
     }
 }
 
@@ -56,7 +56,7 @@ impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.char_indices().nth(MAX_EXCERPT_CHARS) {
             None => f.write_str(&quote(self.0)),
-            Some((cut, _)) => write!(f, "{}… ({} bytes)", quote(&self.0[..cut]), self.0.len()),
+            Some((cut, _)) => write!(f, "{}… ({} bytes)", quote(self.0.get(..cut).unwrap_or("")), self.0.len()),
         }
     }
 }

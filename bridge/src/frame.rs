@@ -196,7 +196,7 @@ fn server_layout(text: &str) -> Option<Frame<'_>> {
         if digits == 0 || (digits > 1 && ts[0] == b'0') || digits > 20 || (digits == 20 && ts > U64_MAX) {
             return None;
         }
-        rest[..rest.len() - digits].strip_suffix(r#","ts":"#)?
+        rest.get(..rest.len() - digits)?.strip_suffix(r#","ts":"#)?
     } else {
         rest
     };

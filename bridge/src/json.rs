@@ -35,6 +35,12 @@ impl<'a> Cursor<'a> {
         self.bytes().get(self.i).copied()
     }
 
+    /// The text from the cursor on (`get`, not indexing: no str-slicing panic path in
+    /// the wasm module; the cursor is always on a character boundary).
+    fn rest(&self) -> &'a str {
+        self.text.get(self.i..).unwrap_or("")
+    }
+
     pub(crate) fn err<T>(&self, what: &str) -> R<T> {
         Err(format!("{what} at byte {}", self.i))
     }
@@ -66,7 +72,7 @@ impl<'a> Cursor<'a> {
     /// Skips whitespace, then consumes `null` if it is next.
     pub(crate) fn eat_null(&mut self) -> bool {
         self.ws();
-        if self.text[self.i..].starts_with("null") {
+        if self.rest().starts_with("null") {
             self.i += 4;
             return true;
         }
@@ -103,11 +109,11 @@ impl<'a> Cursor<'a> {
             Some(b'-' | b'0'..=b'9') => self.number()?,
             _ => return self.err("expected value"),
         }
-        Ok(&self.text[start..self.i])
+        Ok(self.text.get(start..self.i).unwrap_or(""))
     }
 
     fn literal(&mut self, word: &str) -> R<()> {
-        if self.text[self.i..].starts_with(word) {
+        if self.rest().starts_with(word) {
             self.i += word.len();
             Ok(())
         } else {
@@ -213,7 +219,7 @@ impl<'a> Cursor<'a> {
                             self.i += 1;
                             let u = self.hex4()?;
                             if (0xD800..0xDC00).contains(&u) {
-                                if !self.text[self.i..].starts_with("\\u") {
+                                if !self.rest().starts_with("\\u") {
                                     return self.err("lone leading surrogate in hex escape");
                                 }
                                 self.i += 2;
@@ -253,7 +259,7 @@ impl<'a> Cursor<'a> {
         }
         let start = self.i;
         let escaped = self.string_span()?;
-        let inner = &self.text[start + 1..self.i - 1];
+        let inner = self.text.get(start + 1..self.i - 1).unwrap_or("");
         Ok(if escaped { Cow::Owned(unescape(inner)) } else { Cow::Borrowed(inner) })
     }
 }
@@ -319,7 +325,7 @@ pub(crate) fn push_str(out: &mut String, s: &str) {
             0..=0x1f => "",
             _ => continue,
         };
-        out.push_str(&s[from..i]);
+        out.push_str(s.get(from..i).unwrap_or(""));
         from = i + 1;
         if esc.is_empty() {
             const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -330,7 +336,7 @@ pub(crate) fn push_str(out: &mut String, s: &str) {
             out.push_str(esc);
         }
     }
-    out.push_str(&s[from..]);
+    out.push_str(s.get(from..).unwrap_or(""));
     out.push('"');
 }
 

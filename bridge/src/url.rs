@@ -53,16 +53,16 @@ fn check_url(base: &str) -> Result<(), &'static str> {
     }
     let lower = base.get(..6).unwrap_or(base).to_ascii_lowercase();
     let rest = if lower.starts_with("wss://") {
-        &base[6..]
+        base.get(6..).unwrap_or("")
     } else if lower.starts_with("ws://") {
-        &base[5..]
+        base.get(5..).unwrap_or("")
     } else {
         return Err("the scheme must be ws:// or wss:// (an absolute WebSocket URL)");
     };
     if base.contains('#') {
         return Err("a WebSocket URL cannot have a fragment ('#')");
     }
-    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
     if authority.contains('\\') {
         return Err("a backslash in the host part");
     }
@@ -116,7 +116,7 @@ fn is_ipv6(addr: &str) -> bool {
     // `::` found by hand: a `&str` pattern brings std's two-way searcher (~1 KB).
     let double = |s: &str| s.as_bytes().windows(2).position(|w| w == b"::");
     let (head, tail, compressed) = match double(addr) {
-        Some(i) => (&addr[..i], &addr[i + 2..], true),
+        Some(i) => (addr.get(..i).unwrap_or(""), addr.get(i + 2..).unwrap_or(""), true),
         None => (addr, "", false),
     };
     if double(tail).is_some() {
@@ -160,7 +160,7 @@ fn check_ipv4(host: &str) -> Result<(), &'static str> {
         let (digits, radix) = if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
             (h, 16)
         } else if p.len() > 1 && p.starts_with('0') {
-            (&p[1..], 8)
+            (p.get(1..).unwrap_or(""), 8)
         } else {
             (p, 10)
         };
