@@ -15,6 +15,8 @@
 //   sensors/humidity/vienna                                 {percent, timestamp}                   every 100 ms
 //   sensors/bad/vienna    {"schema_version":2,"celsius":"hot","timestamp":N} every 200 ms (contract violation)
 //   commands/setpoint/room1  (write) {celsius, timestamp} -> logged, echoed on echo/setpoint/room1
+//   list_topics: schema_type temperature / humidity / setpoint (none for sensors/bad/vienna);
+//   query: the values the server sent, per topic (see the doc header of tests/server/src/main.rs)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';

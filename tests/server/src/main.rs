@@ -22,6 +22,18 @@
 //!   out  echo/setpoint/room1         {target_celsius, timestamp} of each accepted write
 //! Writes are allowed only on `commands/#` (others get `error` FORBIDDEN).
 //!
+//! `list_topics`: every `out` topic above, with `schema_type` from the schemas registered on the
+//! connector (`temperature`, `humidity`, `setpoint`); `sensors/bad/vienna` has none (its type is
+//! not a registered schema), so a client sees one topic of unknown type.
+//!
+//! `query` (the connector's `with_query_handler`): the server keeps, per `out` topic, the last
+//! [`HISTORY_PER_TOPIC`] values it sent (the exact JSON its serializer wrote, `ts` = the value's
+//! `timestamp`; `bad/vienna` included, contract violation and all). A query takes `pattern`
+//! (`*` or `#` = all; otherwise the protocol's wildcards, as in `subscribe`: `a/#`, `a/*/c`), `from`/`to` (ms, inclusive, on
+//! `ts`) and `limit` (per topic: the newest `limit` of the matching values). `query_result`
+//! lists topics by name, each topic's records oldest first; `total` counts the matching records
+//! before `limit` was applied.
+//!
 //! Once the server accepts connections it prints `LISTENING 127.0.0.1:PORT` on stdout.
 
 use std::{
@@ -35,9 +47,16 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+use std::collections::{BTreeMap, VecDeque};
+
 use aimdb_core::{buffer::BufferCfg, AimDbBuilder};
+use aimdb_data_contracts::{SchemaType, Streamable};
 use aimdb_tokio_adapter::{TokioAdapter, TokioRecordRegistrarExt};
-use aimdb_websocket_connector::{AuthError, AuthHandler, AuthRequest, Permissions, WebSocketConnector};
+use aimdb_websocket_connector::{
+    AuthError, AuthHandler, AuthRequest, Permissions, QueryHandler, QueryRecord,
+    WebSocketConnector,
+};
+use aimdb_ws_protocol::topic_matches;
 use axum::{routing::get, Router};
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +97,22 @@ struct Setpoint {
     timestamp: u64,
 }
 
+impl SchemaType for Temperature {
+    const NAME: &'static str = "temperature";
+    const VERSION: u32 = 2;
+}
+impl Streamable for Temperature {}
+
+impl SchemaType for Humidity {
+    const NAME: &'static str = "humidity";
+}
+impl Streamable for Humidity {}
+
+impl SchemaType for Setpoint {
+    const NAME: &'static str = "setpoint";
+}
+impl Streamable for Setpoint {}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -117,6 +152,81 @@ impl AuthHandler for TestAuth {
             })
         })
     }
+}
+
+// ── History (the query handler) ──────────────────────────────────────
+
+/// How many values the server keeps per topic for `query` (a minute at 10 Hz).
+const HISTORY_PER_TOPIC: usize = 600;
+
+/// The values the server sent, per topic (bounded), for the connector's query handler.
+#[derive(Clone, Default)]
+struct History(Arc<Mutex<BTreeMap<String, VecDeque<QueryRecord>>>>);
+
+impl History {
+    /// Keeps `bytes` (what the serializer wrote for `topic`) with `ts`; drops the oldest value of
+    /// the topic past [`HISTORY_PER_TOPIC`].
+    fn push(&self, topic: &str, ts: u64, bytes: &[u8]) {
+        let payload: serde_json::Value = serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into()));
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let ring = map.entry(topic.to_string()).or_default();
+        if ring.len() == HISTORY_PER_TOPIC {
+            ring.pop_front();
+        }
+        ring.push_back(QueryRecord { topic: topic.to_string(), payload, ts });
+    }
+
+    /// `(records, total)` as the module doc describes.
+    fn query(&self, pattern: &str, from: Option<u64>, to: Option<u64>, limit: Option<usize>) -> (Vec<QueryRecord>, usize) {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut records = Vec::new();
+        let mut total = 0;
+        for (topic, ring) in map.iter() {
+            if !(pattern == "*" || topic_matches(pattern, topic)) {
+                continue;
+            }
+            let matching: Vec<&QueryRecord> = ring
+                .iter()
+                .filter(|r| from.is_none_or(|f| r.ts >= f) && to.is_none_or(|t| r.ts <= t))
+                .collect();
+            total += matching.len();
+            let skip = limit.map_or(0, |l| matching.len().saturating_sub(l));
+            records.extend(matching.into_iter().skip(skip).cloned());
+        }
+        (records, total)
+    }
+}
+
+impl QueryHandler for History {
+    fn handle_query<'a>(
+        &'a self,
+        pattern: &'a str,
+        from: Option<u64>,
+        to: Option<u64>,
+        limit: Option<usize>,
+    ) -> Pin<Box<dyn Future<Output = Result<(Vec<QueryRecord>, usize), String>> + Send + 'a>> {
+        Box::pin(async move { Ok(self.query(pattern, from, to, limit)) })
+    }
+}
+
+/// A serializer for `topic` that also keeps what it wrote in `history` (with `ts(value)`).
+fn serializer<T: 'static>(
+    history: &History,
+    topic: &'static str,
+    write: fn(&T) -> Result<Vec<u8>, aimdb_core::connector::SerializeError>,
+    ts: fn(&T) -> u64,
+) -> impl Fn(&T) -> Result<Vec<u8>, aimdb_core::connector::SerializeError> + Send + Sync + 'static {
+    let history = history.clone();
+    move |v: &T| {
+        let bytes = write(v)?;
+        history.push(topic, ts(v), &bytes);
+        Ok(bytes)
+    }
+}
+
+fn json<T: Serialize>(v: &T) -> Result<Vec<u8>, aimdb_core::connector::SerializeError> {
+    serde_json::to_vec(v).map_err(|_| aimdb_core::connector::SerializeError::InvalidData)
 }
 
 // ── Writes log ───────────────────────────────────────────────────────
@@ -265,8 +375,12 @@ async fn run(addr: SocketAddr, token: Option<String>, writes_log: WritesLog) -> 
         Router::new().route(PROBE_PATH, get(move || async move { nonce }))
     };
 
-    let connector = WebSocketConnector::new()
+    let history = History::default();
+    let mut connector = WebSocketConnector::new();
+    connector.register::<Temperature>().register::<Humidity>().register::<Setpoint>();
+    let connector = connector
         .bind(addr)
+        .with_query_handler(history.clone())
         .path(WS_PATH)
         .with_late_join(true)
         .with_auth(TestAuth { token })
@@ -282,9 +396,10 @@ async fn run(addr: SocketAddr, token: Option<String>, writes_log: WritesLog) -> 
     let mut builder = AimDbBuilder::new().runtime(adapter).with_connector(connector);
 
     for (key, topic, base, phase) in [
-        ("temp.vienna", "ws://sensors/temperature/vienna", 22.0f32, 0.0f32),
-        ("temp.berlin", "ws://sensors/temperature/berlin", 18.5, 1.7),
+        ("temp.vienna", "sensors/temperature/vienna", 22.0f32, 0.0f32),
+        ("temp.berlin", "sensors/temperature/berlin", 18.5, 1.7),
     ] {
+        let ser = serializer(&history, topic, json::<Temperature>, |t| t.timestamp);
         builder.configure::<Temperature>(key, move |reg| {
             reg.buffer(BufferCfg::SingleLatest)
                 .source(move |_ctx, producer| async move {
@@ -298,15 +413,14 @@ async fn run(addr: SocketAddr, token: Option<String>, writes_log: WritesLog) -> 
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 })
-                .link_to(topic)
-                .with_serializer_raw(|t: &Temperature| {
-                    serde_json::to_vec(t).map_err(|_| aimdb_core::connector::SerializeError::InvalidData)
-                })
+                .link_to(&format!("ws://{topic}"))
+                .with_serializer_raw(ser)
                 .finish();
         });
     }
 
-    builder.configure::<Humidity>("humidity.vienna", |reg| {
+    let ser = serializer(&history, "sensors/humidity/vienna", json::<Humidity>, |h| h.timestamp);
+    builder.configure::<Humidity>("humidity.vienna", move |reg| {
         reg.buffer(BufferCfg::SingleLatest)
             .source(|_ctx, producer| async move {
                 loop {
@@ -319,13 +433,19 @@ async fn run(addr: SocketAddr, token: Option<String>, writes_log: WritesLog) -> 
                 }
             })
             .link_to("ws://sensors/humidity/vienna")
-            .with_serializer_raw(|h: &Humidity| {
-                serde_json::to_vec(h).map_err(|_| aimdb_core::connector::SerializeError::InvalidData)
-            })
+            .with_serializer_raw(ser)
             .finish();
     });
 
-    builder.configure::<BadTemperature>("bad.vienna", |reg| {
+    let ser = serializer(
+        &history,
+        "sensors/bad/vienna",
+        |b: &BadTemperature| {
+            Ok(format!(r#"{{"schema_version":2,"celsius":"hot","timestamp":{}}}"#, b.timestamp).into_bytes())
+        },
+        |b| b.timestamp,
+    );
+    builder.configure::<BadTemperature>("bad.vienna", move |reg| {
         reg.buffer(BufferCfg::SingleLatest)
             .source(|_ctx, producer| async move {
                 loop {
@@ -334,18 +454,13 @@ async fn run(addr: SocketAddr, token: Option<String>, writes_log: WritesLog) -> 
                 }
             })
             .link_to("ws://sensors/bad/vienna")
-            .with_serializer_raw(|b: &BadTemperature| {
-                Ok(format!(
-                    r#"{{"schema_version":2,"celsius":"hot","timestamp":{}}}"#,
-                    b.timestamp
-                )
-                .into_bytes())
-            })
+            .with_serializer_raw(ser)
             .finish();
     });
 
     {
         let log = writes_log.clone();
+        let ser = serializer(&history, "echo/setpoint/room1", json::<Setpoint>, |s| s.timestamp);
         builder.configure::<Setpoint>("setpoint.room1", move |reg| {
             // A ring, not SingleLatest: every accepted write must reach the echo.
             reg.buffer(BufferCfg::SpmcRing { capacity: 64 })
@@ -357,9 +472,7 @@ async fn run(addr: SocketAddr, token: Option<String>, writes_log: WritesLog) -> 
                 })
                 .finish()
                 .link_to("ws://echo/setpoint/room1")
-                .with_serializer_raw(|s: &Setpoint| {
-                    serde_json::to_vec(s).map_err(|_| aimdb_core::connector::SerializeError::InvalidData)
-                })
+                .with_serializer_raw(ser)
                 .finish();
         });
     }
