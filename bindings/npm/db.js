@@ -162,6 +162,123 @@ export class WasmDb {
     return v === undefined ? null : deepFreeze(v);
   }
 
+  // Reports what a callback threw (to onError, else console.error once per kind); never
+  // throws itself, whatever was thrown (a value whose getters throw included): a throw here
+  // would break a tick or lose the handle.
+  #reporter(key, onError, who) {
+    return (error) => {
+      if (onError) {
+        try {
+          onError(error);
+          return;
+        } catch (e) {
+          error = e;
+        }
+      }
+      try {
+        let name = typeof error;
+        try {
+          if (typeof error.name === 'string') name = excerpt(error.name);
+        } catch {}
+        const kind = `${who}:${key}:${name}`;
+        if (!this.#reported.has(kind)) {
+          this.#reported.add(kind);
+          console.error(`@aimdb/wasm: ${who} '${excerpt(key)}' threw; later errors of this kind are not logged again`, error);
+        }
+      } catch {}
+    };
+  }
+
+  /** A transform: fn's output of the inputs' values, validated and set on outKey. */
+  transform(outKey, options, fn) {
+    this.#live();
+    checkKey(outKey);
+    if (typeof fn !== 'function') {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `transform: fn must be a function, got ${describeValue(fn)}`, key: outKey });
+    }
+    let from, onError, record;
+    try {
+      const opts = options ?? {};
+      from = opts.from;
+      onError = typeof opts.onError === 'function' ? opts.onError : undefined;
+      if (opts.schemaType !== undefined) record = { schemaType: opts.schemaType, buffer: opts.buffer };
+      else if (opts.buffer !== undefined) throw new Error('buffer needs schemaType (it configures outKey)');
+    } catch (e) {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid transform options: ${thrownText(e)}`, key: outKey, cause: e });
+    }
+    const join = Array.isArray(from);
+    const keys = join ? from : [from];
+    if (keys.length === 0 || (!join && typeof from !== 'string')) {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `transform: from must be a record key or a non-empty array of keys, got ${describeValue(from)}`, key: outKey });
+    }
+    const ins = keys.map((k) => this.#handle(k));
+    if (record !== undefined) this.configureRecord(outKey, record);
+    const out = this.#handle(outKey);
+    const report = this.#reporter(outKey, onError, 'the transform into');
+    return this.#flow(ins, join, (values) => {
+      let v;
+      try {
+        v = join ? fn(values) : fn(values[0]);
+      } catch (e) {
+        report(e);
+        return;
+      }
+      if (v === undefined) return;
+      try {
+        this.#setAt(out, outKey, v);
+      } catch (e) {
+        report(e);
+      }
+    });
+  }
+
+  /** A tap: fn(value) for every value of key from now on, on the engine. */
+  tap(key, fn, options) {
+    this.#live();
+    const h = this.#handle(key);
+    if (typeof fn !== 'function') {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `tap: fn must be a function, got ${describeValue(fn)}`, key });
+    }
+    let onError;
+    try {
+      const o = options?.onError;
+      onError = typeof o === 'function' ? o : undefined;
+    } catch (e) {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid tap options: ${thrownText(e)}`, key, cause: e });
+    }
+    const report = this.#reporter(key, onError, 'a tap of');
+    return this.#flow([h], false, (values) => {
+      try {
+        fn(values[0]);
+      } catch (e) {
+        report(e);
+      }
+    });
+  }
+
+  // A transform or tap over records `ins` (Rust: flowAt); returns its stop function (also
+  // as `.dispose`).
+  #flow(ins, seed, step) {
+    const r = this.#live();
+    let active = true;
+    const id = call(() =>
+      r.flowAt(Uint32Array.from(ins), (values) => {
+        if (!active || poisoned !== null) return;
+        for (const v of values) deepFreeze(v);
+        step(Object.freeze(values));
+      }, seed),
+    );
+    const stop = () => {
+      if (!active) return;
+      active = false;
+      this.#subs.delete(stop);
+      if (this.#raw && poisoned === null) call(() => this.#raw.endFlow(id));
+    };
+    stop.dispose = stop;
+    this.#subs.add(stop);
+    return stop;
+  }
+
   #subscribeAt(h, key, callback, options) {
     const r = this.#live();
     if (typeof callback !== 'function') {
@@ -176,29 +293,7 @@ export class WasmDb {
     } catch (e) {
       throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid subscribe options: reading them threw: ${thrownText(e)}`, key, cause: e });
     }
-    // Reports what a callback threw; never throws itself, whatever was thrown (a value
-    // whose getters throw included): a throw here would break a tick or lose the handle.
-    const report = (error) => {
-      if (onError) {
-        try {
-          onError(error);
-          return;
-        } catch (e) {
-          error = e;
-        }
-      }
-      try {
-        let name = typeof error;
-        try {
-          if (typeof error.name === 'string') name = excerpt(error.name);
-        } catch {}
-        const kind = `${key}:${name}`;
-        if (!this.#reported.has(kind)) {
-          this.#reported.add(kind);
-          console.error(`@aimdb/wasm: a subscriber of '${excerpt(key)}' threw; later errors of this kind are not logged again`, error);
-        }
-      } catch {}
-    };
+    const report = this.#reporter(key, onError, 'a subscriber of');
     let active = true;
     const deliver = (value) => {
       if (!active || poisoned !== null) return;

@@ -333,6 +333,49 @@ export interface SubscribeOptions {
 /** Ends the subscription; harmless to call twice or from inside the callback. */
 export type Unsubscribe = () => void;
 
+/**
+ * A running transform or tap (`db.transform`, `db.tap`): calling it, or its `dispose()`,
+ * ends it; its function is never called again, also when ended from inside it. Harmless twice.
+ */
+export interface Dataflow {
+  /** Ends the transform or tap. Never throws. */
+  (): void;
+  /** The same as calling it. Never throws. */
+  dispose(): void;
+}
+
+/** `db.transform(outKey, options, fn)`. */
+export interface TransformOptions<From extends string | readonly string[] = string | readonly string[], S extends SchemaName = SchemaName> {
+  /** The input record's key, or the keys of a join (the function then gets an array of their latest values, in this order). */
+  from: From;
+  /**
+   * Configures `outKey` with this contract first (as `configureRecord(outKey, { schemaType, buffer })`:
+   * the same again is a no-op, another is `SCHEMA_CONFLICT`).
+   * @default none: `outKey` must be configured already
+   */
+  schemaType?: S;
+  /**
+   * The buffer of `outKey` when `schemaType` configures it.
+   * @default 'SingleLatest'
+   */
+  buffer?: BufferOption;
+  /**
+   * The function threw, or its output broke `outKey`'s contract (`AimDbError`
+   * `CONTRACT_VIOLATION` with `path`; that output is skipped); the transform goes on.
+   * @default console.error, once per error kind
+   */
+  onError?: (error: unknown) => void;
+}
+
+/** `db.tap(key, fn, options)`. */
+export interface TapOptions {
+  /**
+   * The function threw; the tap goes on.
+   * @default console.error, once per error kind
+   */
+  onError?: (error: unknown) => void;
+}
+
 /** Why a tick ended: nothing left to run, the time budget spent, or `maxPollsPerTick` reached. */
 export type TickEnd = 'drained' | 'budget' | 'maxPolls';
 
@@ -568,6 +611,65 @@ export class WasmDb<M extends object = {}> {
     callback: (valueOrValues: Readonly<T> | ReadonlyArray<Readonly<T>>, unsubscribe: Unsubscribe) => void,
     options?: SubscribeOptions,
   ): Unsubscribe;
+  /**
+   * A transform on the engine: `fn`'s output of each value of `from` is validated with
+   * `outKey`'s contract and set on `outKey` (bridges linked `out` send it). Runs as a task of
+   * the ticked executor, within the tick's budget, on the values produced after it started
+   * (a ring input: every value in order; `SingleLatest`: the latest per wake-up). With several
+   * inputs (a join, as aimdb-core's `transform_join`), `fn` gets the latest value of every
+   * input, in `from`'s order, once each has one, on every value of any input; a join starts
+   * from the inputs' current values. `fn` returning `undefined` skips; a throwing `fn` or a
+   * contract-violating output is reported to `onError` and skipped; the transform goes on.
+   * @returns Its stop function (also `.dispose()`).
+   * @throws {AimDbError} `UNKNOWN_KEY` (an input, or `outKey` without `schemaType`), `INVALID_KEY`,
+   * `INVALID_OPTIONS` (`fn` not a function, `from` not a key or a non-empty array of keys),
+   * what `configureRecord` throws when `schemaType` is given, `USE_AFTER_FREE`, `PANIC`.
+   * @example
+   * db.configureRecord('sensors.temperature.vienna', { schemaType: 'temperature' });
+   * const stop = db.transform('derived.fahrenheit', { from: 'sensors.temperature.vienna', schemaType: 'temperature' },
+   *   (t) => ({ celsius: t.celsius * 9 / 5 + 32, timestamp: t.timestamp }));
+   * db.transform('derived.comfort', { from: ['sensors.temperature.vienna', 'sensors.humidity.vienna'], schemaType: 'setpoint' },
+   *   ([t, h]) => ({ target_celsius: t.celsius - h.percent / 20, timestamp: t.timestamp }));
+   */
+  transform<KO extends keyof M & string, KI extends keyof M & string>(
+    outKey: KO,
+    options: TransformOptions<KI>,
+    fn: (value: Readonly<M[KI]>) => ValueInput<M[KO]> | undefined,
+  ): Dataflow;
+  /**
+   * One input, types given (or JSON objects).
+   * @throws {AimDbError} as the first overload.
+   */
+  transform<In = JsonObject, Out = JsonObject, K extends string = string>(
+    outKey: UntypedKey<M, K>,
+    options: TransformOptions<string>,
+    fn: (value: Readonly<In>) => Out | undefined,
+  ): Dataflow;
+  /**
+   * A join: `fn` gets the latest value of every input, in `from`'s order (`Ins`: their types).
+   * @throws {AimDbError} as the first overload.
+   */
+  transform<Ins extends readonly unknown[] = readonly JsonObject[], Out = JsonObject, K extends string = string>(
+    outKey: UntypedKey<M, K>,
+    options: TransformOptions<readonly string[]>,
+    fn: (values: Readonly<Ins>) => Out | undefined,
+  ): Dataflow;
+  /**
+   * A consumer on the engine (not a subscription: no current value first, not counted in
+   * `subscribers`): `fn(value)` for every value produced after it started (a ring: each in
+   * order; `SingleLatest`: the latest per wake-up), for side effects. A throwing `fn` is
+   * reported to `onError`; the tap goes on.
+   * @returns Its stop function (also `.dispose()`).
+   * @throws {AimDbError} `UNKNOWN_KEY`, `INVALID_KEY`, `INVALID_OPTIONS` (`fn` not a function), `USE_AFTER_FREE`, `PANIC`.
+   * @example
+   * const stop = db.tap('sensors.temperature.vienna', (t) => log.push(t.celsius));
+   */
+  tap<K extends keyof M & string>(key: K, fn: (value: Readonly<M[K]>) => void, options?: TapOptions): Dataflow;
+  /**
+   * Untyped keys (or a type given).
+   * @throws {AimDbError} as the first overload.
+   */
+  tap<T = JsonObject, K extends string = string>(key: UntypedKey<M, K>, fn: (value: Readonly<T>) => void, options?: TapOptions): Dataflow;
   /**
    * Switches strategy, budget or poll limit at run time (options left out keep their value).
    * @throws AimDbError `INVALID_OPTIONS`, `USE_AFTER_FREE`, `PANIC`.

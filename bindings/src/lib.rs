@@ -8,6 +8,7 @@
 //! An app crate adds contracts with [`register`] before creating a `WasmDb`.
 
 pub mod contracts;
+pub mod dataflow;
 pub mod js;
 pub mod json;
 pub mod schema;

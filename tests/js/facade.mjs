@@ -1509,6 +1509,130 @@ function panicSuite() {
   });
 }
 
+// ---------------------------------------------------------------- dataflow (issue 13)
+
+// db.transform / db.tap on a `manual` db: every tick by hand, so the values are exact.
+function dataflowTests() {
+  const H = (percent, timestamp = 1) => ({ percent, timestamp });
+  const tickN = (db, n = 3) => { for (let i = 0; i < n; i++) db.tick(); };
+
+  test('transform: celsius -> fahrenheit, every value of a ring, exact; undefined skips', () =>
+    withDb({ tick: 'manual' }, (db) => {
+      db.configureRecord('in.c', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 16 } });
+      const calls = [];
+      const stop = db.transform('out.f', { from: 'in.c', schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 16 } }, (t) => {
+        calls.push(t.celsius);
+        assert(Object.isFrozen(t), 'the input value is frozen');
+        return t.celsius === 0 ? undefined : { celsius: (t.celsius * 9) / 5 + 32, timestamp: t.timestamp };
+      });
+      const got = collector((v) => [v.celsius, v.timestamp]);
+      db.subscribe('out.f', got);
+      for (const [c, ts] of [[20, 1], [0, 2], [37.5, 3], [-40, 4], [100, 5]]) db.set('in.c', T(c, ts));
+      tickN(db);
+      deepEq(calls, [20, 0, 37.5, -40, 100], 'fn got every input value in order');
+      deepEq(got.values, [[68, 1], [99.5, 3], [-40, 4], [212, 5]], 'fahrenheit values, the skipped one missing');
+      eq(db.get('out.f').celsius, 212, 'get() of the derived record');
+      eq(typeof stop, 'function', 'returns its stop function');
+    }));
+
+  test('transform (join): temperature x humidity, the latest of each input on every value', () =>
+    withDb({ tick: 'manual' }, (db) => {
+      db.configureRecord('j.t', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 16 } });
+      db.configureRecord('j.h', { schemaType: 'humidity', buffer: { type: 'SpmcRing', capacity: 16 } });
+      const got = collector((v) => v.target_celsius);
+      db.transform('j.out', { from: ['j.t', 'j.h'], schemaType: 'setpoint', buffer: { type: 'SpmcRing', capacity: 16 } },
+        ([t, h]) => ({ target_celsius: t.celsius + h.percent / 10, timestamp: Math.max(t.timestamp, h.timestamp) }));
+      db.subscribe('j.out', got);
+      db.set('j.t', T(20, 1));
+      tickN(db);
+      deepEq(got.values, [], 'no humidity yet: nothing joined');
+      db.set('j.h', H(50, 2));
+      tickN(db);
+      db.set('j.t', T(21, 3));
+      tickN(db);
+      db.set('j.h', H(40, 4));
+      tickN(db);
+      deepEq(got.values, [25, 26, 25], 'latest temperature + latest humidity / 10, per input value');
+      eq(db.get('j.out').timestamp, 4, 'timestamp of the last join');
+    }));
+
+  test('transform (join): seeded with the inputs\' current values', () =>
+    withDb({ tick: 'manual' }, (db) => {
+      db.configureRecord('s.t', { schemaType: 'temperature' });
+      db.configureRecord('s.h', { schemaType: 'humidity' });
+      db.set('s.t', T(10, 1));
+      db.set('s.h', H(20, 1));
+      db.transform('s.out', { from: ['s.t', 's.h'], schemaType: 'setpoint' }, ([t, h]) => ({ target_celsius: t.celsius + h.percent, timestamp: 2 }));
+      db.set('s.h', H(30, 2));
+      tickN(db);
+      eq(db.get('s.out')?.target_celsius, 40, 'the current temperature joined with the new humidity');
+    }));
+
+  test('transform: a contract-violating output is reported with its path and skipped; a throwing fn continues', () =>
+    withDb({ tick: 'manual' }, (db) => {
+      db.configureRecord('v.in', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 16 } });
+      const errors = [];
+      db.transform('v.out', { from: 'v.in', schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 16 }, onError: (e) => errors.push(e) }, (t) => {
+        if (t.celsius === 1) return { celsius: 'hot', timestamp: 1 };
+        if (t.celsius === 2) throw new Error('boom 2');
+        return { celsius: t.celsius * 2, timestamp: t.timestamp };
+      });
+      const got = collector((v) => v.celsius);
+      db.subscribe('v.out', got);
+      for (const c of [5, 1, 2, 6]) db.set('v.in', T(c));
+      tickN(db);
+      deepEq(got.values, [10, 12], 'the values before and after the bad ones');
+      eq(errors.length, 2, 'two errors reported');
+      assert(errors[0] instanceof AimDbError, `a violation is an AimDbError: ${show(errors[0])}`);
+      eq(errors[0].code, 'CONTRACT_VIOLATION', 'code');
+      eq(errors[0].key, 'v.out', 'key: the output record');
+      eq(errors[0].path, 'celsius', 'the field path');
+      eq(errors[1].message, 'boom 2', 'what fn threw');
+      eq(db.stats().records['v.out'].produced, 2, 'nothing bad was produced');
+    }));
+
+  test('transform: the stop function (or .dispose) ends it, also from inside fn; bad arguments are INVALID_OPTIONS / UNKNOWN_KEY', () =>
+    withDb({ tick: 'manual' }, (db) => {
+      db.configureRecord('d.in', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 16 } });
+      let calls = 0;
+      const stop = db.transform('d.out', { from: 'd.in', schemaType: 'temperature' }, (t) => {
+        calls++;
+        if (t.celsius === 3) stop.dispose();
+        return t;
+      });
+      db.setMany('d.in', [T(1), T(2), T(3), T(4), T(5)]);
+      tickN(db);
+      eq(calls, 3, 'nothing after dispose() from inside fn');
+      eq(db.get('d.out').celsius, 3, 'the last value before it stopped');
+      stop();
+      db.set('d.in', T(9));
+      tickN(db);
+      eq(calls, 3, 'stopping twice is harmless; still stopped');
+      throwsCode(() => db.transform('d.x', { from: 'nope', schemaType: 'temperature' }, (t) => t), 'UNKNOWN_KEY', 'unknown input');
+      throwsCode(() => db.transform('d.x', { from: [], schemaType: 'temperature' }, (t) => t), 'INVALID_OPTIONS', 'no inputs');
+      throwsCode(() => db.transform('d.x', { from: 'd.in' }, 'nope'), 'INVALID_OPTIONS', 'fn not a function');
+      throwsCode(() => db.transform('d.x', { from: 'd.in' }, (t) => t), 'UNKNOWN_KEY', 'no schemaType and no such record');
+    }));
+
+  test('tap: every value on the engine (not a subscription), throws reported, stop ends it', () =>
+    withDb({ tick: 'manual' }, (db) => {
+      db.configureRecord('t.in', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 16 } });
+      db.set('t.in', T(0));
+      const seen = [];
+      const errors = [];
+      const stop = db.tap('t.in', (t) => { seen.push(t.celsius); if (t.celsius === 2) throw new Error('tap 2'); }, { onError: (e) => errors.push(e.message) });
+      db.setMany('t.in', [T(1), T(2), T(3)]);
+      tickN(db);
+      deepEq(seen, [1, 2, 3], 'the values set after it started, in order (not the current one)');
+      deepEq(errors, ['tap 2'], 'the throw reported');
+      eq(db.stats().records['t.in'].subscribers, 0, 'not a subscription');
+      stop();
+      db.set('t.in', T(4));
+      tickN(db);
+      deepEq(seen, [1, 2, 3], 'nothing after stop');
+    }));
+}
+
 // ---------------------------------------------------------------- run
 
 if (suite === 'panic') {
@@ -1517,5 +1641,6 @@ if (suite === 'panic') {
 } else {
   await init();
   mainSuite();
+  dataflowTests();
   await runAll();
 }

@@ -97,6 +97,25 @@ export function typedDb(db: WasmDb<Records>): number {
   return next;
 }
 
+// ---- transform / tap (issue 13): inputs and outputs typed by the key map or given ----
+export function dataflow(db: WasmDb<Records>, plain: WasmDb): void {
+  const stop = db.transform('commands.setpoint.room1', { from: 'sensors.temperature.vienna' }, (t) => ({ target_celsius: t.celsius, timestamp: t.timestamp }));
+  stop();
+  stop.dispose();
+  // @ts-expect-error the output must be a setpoint (the key map says so)
+  db.transform('commands.setpoint.room1', { from: 'sensors.temperature.vienna' }, (t) => ({ celsius: t.celsius, timestamp: 1 }));
+  db.transform('commands.setpoint.room1', { from: 'sensors.temperature.vienna' }, () => undefined); // skips
+  plain.transform<Temperature, Setpoint>('out', { from: 'in', schemaType: 'setpoint' }, (t) => ({ target_celsius: t.celsius, timestamp: 1 }));
+  // @ts-expect-error a temperature has no percent
+  plain.transform<Temperature, Setpoint>('out', { from: 'in' }, (t) => ({ target_celsius: t.percent, timestamp: 1 }));
+  plain.transform<[Temperature, Humidity], Setpoint>('out', { from: ['t', 'h'] }, ([t, h]) => ({ target_celsius: t.celsius + h.percent, timestamp: 1 }));
+  // @ts-expect-error a misspelt contract name
+  plain.transform('out', { from: 'in', schemaType: 'setpiont' }, (v) => v);
+  db.tap('sensors.temperature.vienna', (t) => void (t.celsius + 1), { onError: (e) => void e });
+  // @ts-expect-error the tap gets temperatures
+  db.tap('sensors.temperature.vienna', (t) => void t.percent);
+}
+
 // ---- configureRecord's handle is typed by the contract; contract names are checked ----
 export function handles(db: WasmDb): number {
   const humidity = db.configureRecord('sensors.humidity.vienna', { schemaType: 'humidity' });

@@ -28,6 +28,13 @@ struct Subscription {
     _task: aimdb_wasm::executors::Task<()>,
 }
 
+/// A running transform or tap ([`crate::dataflow`]).
+struct Flow {
+    cancelled: Rc<Cell<bool>>,
+    /// Dropping the task cancels it.
+    _task: aimdb_wasm::executors::Task<()>,
+}
+
 /// The configured records in configuration order (`stats()` lists them so), with an
 /// index by key: `configureRecord`, `set` and `get` cost the same with 100,000 records
 /// as with one.
@@ -67,6 +74,8 @@ struct Core {
     records: RefCell<Records>,
     /// By id (unsubscribing is O(1) whatever the number of live subscriptions).
     subs: RefCell<HashMap<u32, Subscription>>,
+    /// Transforms and taps, by id (the same id space as `subs`).
+    flows: RefCell<HashMap<u32, Flow>>,
     next_sub: Cell<u32>,
     /// The bridges linked to this db.
     #[cfg(feature = "bridge")]
@@ -236,6 +245,7 @@ impl RawDb {
                 adapter,
                 records: RefCell::default(),
                 subs: RefCell::default(),
+                flows: RefCell::default(),
                 next_sub: Cell::new(1),
                 #[cfg(feature = "bridge")]
                 observers: RefCell::default(),
@@ -369,6 +379,44 @@ impl RawDb {
         Ok(id)
     }
 
+    /// Starts a transform or tap over the records `handles` (`crate::dataflow`): `step(values)`
+    /// gets an array with the latest value of every input, once each has one, on every value
+    /// of any input (one input: every value). `seed`: start from the inputs' current values
+    /// (a join). Returns the id to `endFlow` with.
+    #[wasm_bindgen(js_name = flowAt)]
+    pub fn flow_at(&self, handles: Vec<u32>, step: Function, seed: bool) -> Result<u32, JsValue> {
+        let core = self.core()?;
+        let mut inputs = Vec::with_capacity(handles.len());
+        let mut seeds = Vec::with_capacity(handles.len());
+        for &h in &handles {
+            let (record, _) = core.record_at(h)?;
+            inputs.push(record.js_input());
+            seeds.push(if seed { record.latest_js() } else { None });
+        }
+        let cancelled = Rc::new(Cell::new(false));
+        let task = crate::dataflow::spawn(&core.executor, inputs, seeds, cancelled.clone(), move |values| {
+            let arr: js_sys::Array = values.into_iter().collect();
+            // A throwing step is reported by the npm wrapper around it; the flow goes on.
+            let _ = step.call1(&JsValue::UNDEFINED, &arr);
+        })
+        .ok_or(FacadeError::UseAfterFree)?;
+        let id = core.next_sub.get();
+        core.next_sub.set(id.wrapping_add(1).max(1));
+        core.flows.borrow_mut().insert(id, Flow { cancelled, _task: task });
+        Ok(id)
+    }
+
+    /// Ends a transform or tap: its step is never called again, also when called from
+    /// inside it. Unknown or repeated ids are ignored.
+    #[wasm_bindgen(js_name = endFlow)]
+    pub fn end_flow(&self, id: u32) {
+        let Ok(core) = self.core() else { return };
+        let removed = core.flows.borrow_mut().remove(&id);
+        if let Some(flow) = removed {
+            flow.cancelled.set(true);
+        }
+    }
+
     /// Ends a subscription: its callback is never called again, also when called from
     /// inside that callback. Unknown or repeated ids are ignored.
     pub fn unsubscribe(&self, id: u32) {
@@ -441,6 +489,11 @@ impl RawDb {
                 sub.cancelled.set(true);
             }
             drop(subs);
+            let flows = core.flows.take();
+            for flow in flows.values() {
+                flow.cancelled.set(true);
+            }
+            drop(flows);
             core.executor.shutdown();
             core.records.borrow_mut().clear();
         }

@@ -98,6 +98,28 @@ pub trait DynRecord {
     fn subscribe(&self, args: SubscribeArgs) -> Result<aimdb_wasm::executors::Task<()>, FacadeError>;
     fn counters(&self) -> &Rc<Counters>;
     fn stats(&self) -> RecordStats;
+    /// A reader of the values produced from now on, as JS objects: an input of a
+    /// transform or tap ([`crate::dataflow`]).
+    fn js_input(&self) -> Box<dyn crate::dataflow::Input<JsValue>>;
+}
+
+/// [`DynRecord::js_input`]: a typed buffer reader whose values cross as JS objects.
+struct JsInput<T> {
+    reader: WasmBufferReader<T>,
+    items: Vec<T>,
+    counters: Rc<Counters>,
+}
+
+impl<T: Contract> crate::dataflow::Input<JsValue> for JsInput<T> {
+    fn poll_values(&mut self, cx: &mut Context<'_>, out: &mut Vec<JsValue>) -> Poll<()> {
+        self.items.clear();
+        let ready = crate::dataflow::Input::poll_values(&mut self.reader, cx, &mut self.items);
+        out.extend(self.items.iter().filter_map(|v| to_js(v, &self.counters)));
+        ready
+    }
+    fn cancel_wait(&mut self) {
+        self.reader.cancel_wait();
+    }
 }
 
 /// Polls a future that is expected to complete at once (aimdb-core's `build` and
@@ -459,6 +481,16 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
 
     fn counters(&self) -> &Rc<Counters> {
         &self.counters
+    }
+
+    fn js_input(&self) -> Box<dyn crate::dataflow::Input<JsValue>> {
+        let mut reader = self.buffer.subscribe();
+        // From now on, as a ring reader starts (a SingleLatest reader would see the
+        // current value first); a join is seeded with the current values by its caller.
+        if matches!(self.cfg, BufferCfg::SingleLatest) {
+            let _ = reader.try_recv();
+        }
+        Box::new(JsInput { reader, items: Vec::new(), counters: self.counters.clone() })
     }
 
     fn stats(&self) -> RecordStats {
