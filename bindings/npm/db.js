@@ -256,18 +256,45 @@ export class WasmDb {
     });
   }
 
+  /** A simulated source: the contract's simulated values at `hz` on the db's clock. */
+  simulate(key, options) {
+    const r = this.#live();
+    const h = this.#handle(key);
+    let hz, seed, start;
+    try {
+      const o = options ?? {};
+      hz = o.hz;
+      seed = o.seed ?? h + 1;
+      start = o.startTimestamp ?? Date.now();
+    } catch (e) {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid simulate options: ${thrownText(e)}`, key, cause: e });
+    }
+    const int = (v) => Number.isSafeInteger(v) && v >= 0;
+    if (typeof hz !== 'number' || !int(seed) || !int(start)) {
+      const what = typeof hz !== 'number' ? `hz must be a number, got ${describeValue(hz)}` : !int(seed) ? `seed must be an integer >= 0, got ${describeValue(seed)}` : `startTimestamp must be an integer >= 0 (Unix ms), got ${describeValue(start)}`;
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `simulate: ${what}`, key });
+    }
+    return this.#stopper(call(() => r.simulateAt(h, hz, seed, start)));
+  }
+
   // A transform or tap over records `ins` (Rust: flowAt); returns its stop function (also
   // as `.dispose`).
+  // (Once stopped, Rust calls the step no more: endFlow sets the flow's cancelled flag.)
   #flow(ins, seed, step) {
     const r = this.#live();
-    let active = true;
     const id = call(() =>
       r.flowAt(Uint32Array.from(ins), (values) => {
-        if (!active || poisoned !== null) return;
+        if (poisoned !== null) return;
         for (const v of values) deepFreeze(v);
         step(Object.freeze(values));
       }, seed),
     );
+    return this.#stopper(id);
+  }
+
+  // The stop function of flow `id` (also as `.dispose`): ends it, once.
+  #stopper(id) {
+    let active = true;
     const stop = () => {
       if (!active) return;
       active = false;

@@ -367,6 +367,22 @@ export interface TransformOptions<From extends string | readonly string[] = stri
   onError?: (error: unknown) => void;
 }
 
+/** `db.simulate(key, options)`. */
+export interface SimulateOptions {
+  /** Values per second, > 0 and <= 1000. */
+  hz: number;
+  /**
+   * The generator's seed (an integer >= 0): the same seed gives the same values.
+   * @default the record's handle + 1 (its place in configuration order)
+   */
+  seed?: number;
+  /**
+   * The `timestamp` (Unix ms) of the start: value n (1, 2, ...) has `startTimestamp + n * 1000 / hz`.
+   * @default Date.now() when `simulate` is called
+   */
+  startTimestamp?: number;
+}
+
 /** `db.tap(key, fn, options)`. */
 export interface TapOptions {
   /**
@@ -670,6 +686,21 @@ export class WasmDb<M extends object = {}> {
    * @throws {AimDbError} as the first overload.
    */
   tap<T = JsonObject, K extends string = string>(key: UntypedKey<M, K>, fn: (value: Readonly<T>) => void, options?: TapOptions): Dataflow;
+  /**
+   * A simulated source on the engine: the record's contract generates its next value (a
+   * random walk: `temperature` around 20 °C, `humidity` around 50 %, `gps_location` from
+   * Vienna, `setpoint` around 21 °C; aimdb-data-contracts' `Simulatable`, deterministic per
+   * `seed`) `hz` times per second on the db's clock, set as `db.set` would (subscribers,
+   * transforms, linked bridges get it). Value n is due n / hz seconds after the call, so on a
+   * `tick: 'manual'` db it is exact: `advanceTime(1000)` then `tick()` gives 10 values at 10 Hz.
+   * @returns Its stop function (also `.dispose()`).
+   * @throws {AimDbError} `INVALID_OPTIONS` (`hz` not in (0, 1000], a bad `seed` or
+   * `startTimestamp`, a contract without simulation), `UNKNOWN_KEY`, `INVALID_KEY`, `USE_AFTER_FREE`, `PANIC`.
+   * @example
+   * db.configureRecord('sensors.temperature.vienna', { schemaType: 'temperature' });
+   * const stop = db.simulate('sensors.temperature.vienna', { hz: 10 });
+   */
+  simulate(key: string, options: SimulateOptions): Dataflow;
   /**
    * Switches strategy, budget or poll limit at run time (options left out keep their value).
    * @throws AimDbError `INVALID_OPTIONS`, `USE_AFTER_FREE`, `PANIC`.

@@ -80,7 +80,7 @@ impl<V> Drop for Inputs<V> {
 }
 
 /// Wakes the task and returns `Pending` once (to the back of the run queue).
-async fn yield_now() {
+pub(crate) async fn yield_now() {
     let mut yielded = false;
     poll_fn(|cx| {
         if yielded {

@@ -12,6 +12,7 @@ pub mod dataflow;
 pub mod js;
 pub mod json;
 pub mod schema;
+pub mod simulate;
 pub mod tape;
 
 pub use schema::{known_schemas, register, SchemaConflict};

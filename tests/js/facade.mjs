@@ -1614,6 +1614,38 @@ function dataflowTests() {
       throwsCode(() => db.transform('d.x', { from: 'd.in' }, (t) => t), 'UNKNOWN_KEY', 'no schemaType and no such record');
     }));
 
+  test('simulate: 10 Hz under manual -> exactly 10 values per virtual second, valid, deterministic; stop ends it', () =>
+    withDb({ tick: 'manual' }, (db) => {
+      const run = (seed) => {
+        const key = `sim.${seed}.${Math.random()}`;
+        db.configureRecord(key, { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 64 } });
+        const got = collector((v) => [v.celsius, v.timestamp]);
+        db.subscribe(key, got);
+        const stop = db.simulate(key, { hz: 10, seed, startTimestamp: 5000 });
+        const counts = [];
+        for (const ms of [1000, 1000, 50, 50, 400]) {
+          db.advanceTime(ms);
+          db.tick();
+          counts.push(got.values.length);
+        }
+        stop();
+        db.advanceTime(1000);
+        db.tick();
+        counts.push(got.values.length);
+        return { counts, values: got.values };
+      };
+      const a = run(42);
+      deepEq(a.counts, [10, 20, 20, 21, 25, 25], 'values after each advance (none after stop)');
+      deepEq(a.values.map((v) => v[1]), Array.from({ length: 25 }, (_, i) => 5000 + (i + 1) * 100), 'timestamps');
+      for (const [c] of a.values) assert(typeof c === 'number' && c >= -20 && c <= 45, `a plausible celsius: ${c}`);
+      deepEq(run(42).values, a.values, 'the same seed, the same values');
+      db.configureRecord('sim.h', { schemaType: 'humidity' });
+      throwsCode(() => db.simulate('sim.h', { hz: 0 }), 'INVALID_OPTIONS', 'hz 0');
+      throwsCode(() => db.simulate('sim.h', { hz: '10' }), 'INVALID_OPTIONS', 'hz a string');
+      throwsCode(() => db.simulate('sim.h', { hz: 10, seed: -1 }), 'INVALID_OPTIONS', 'a negative seed');
+      throwsCode(() => db.simulate('nope', { hz: 10 }), 'UNKNOWN_KEY', 'unknown key');
+    }));
+
   test('tap: every value on the engine (not a subscription), throws reported, stop ends it', () =>
     withDb({ tick: 'manual' }, (db) => {
       db.configureRecord('t.in', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 16 } });

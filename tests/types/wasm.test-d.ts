@@ -114,6 +114,10 @@ export function dataflow(db: WasmDb<Records>, plain: WasmDb): void {
   db.tap('sensors.temperature.vienna', (t) => void (t.celsius + 1), { onError: (e) => void e });
   // @ts-expect-error the tap gets temperatures
   db.tap('sensors.temperature.vienna', (t) => void t.percent);
+  const sim = plain.simulate('in', { hz: 10, seed: 1, startTimestamp: 0 });
+  sim.dispose();
+  // @ts-expect-error hz is required
+  plain.simulate('in', { seed: 1 });
 }
 
 // ---- configureRecord's handle is typed by the contract; contract names are checked ----

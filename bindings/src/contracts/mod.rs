@@ -72,6 +72,14 @@ pub trait Contract:
     fn from_json_str(text: &str) -> Result<Self, ContractError> {
         Self::from_input(&Text::new::<Self>(text)?)
     }
+
+    /// The next simulated value after `previous`, at `timestamp` (aimdb-data-contracts'
+    /// `Simulatable::simulate`, with this crate's deterministic generator and no config):
+    /// what `db.simulate` produces. `None`, the default: the contract has no simulation.
+    fn simulate(previous: Option<&Self>, rng: &mut crate::simulate::SimRng, timestamp: u64) -> Option<Self> {
+        let _ = (previous, rng, timestamp);
+        None
+    }
 }
 
 /// Deserializes `value` into `T`, tracking where in the value a failure happened.

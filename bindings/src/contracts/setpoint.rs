@@ -60,6 +60,11 @@ impl Contract for Setpoint {
         s.check()?;
         Ok(s)
     }
+    /// A random walk around 21 °C (steps up to 0.1 °C, kept in 15..=28, 0.1 °C).
+    fn simulate(previous: Option<&Self>, rng: &mut crate::simulate::SimRng, timestamp: u64) -> Option<Self> {
+        let t = crate::simulate::walk(previous.map(|p| f64::from(p.target_celsius)), 21.0, 0.1, 15.0, 28.0, rng);
+        Some(Setpoint { target_celsius: t as f32, timestamp })
+    }
 }
 
 #[cfg(test)]

@@ -108,6 +108,12 @@ impl Contract for Temperature {
             }
         }
     }
+
+    /// A random walk around 20 °C (steps up to 0.5 °C, kept in -20..=45, 0.1 °C).
+    fn simulate(previous: Option<&Self>, rng: &mut crate::simulate::SimRng, timestamp: u64) -> Option<Self> {
+        let c = crate::simulate::walk(previous.map(|p| f64::from(p.celsius)), 20.0, 0.5, -20.0, 45.0, rng);
+        Some(Temperature { schema_version: Self::VERSION, celsius: c as f32, timestamp })
+    }
 }
 
 

@@ -406,6 +406,36 @@ impl RawDb {
         Ok(id)
     }
 
+    /// Starts a simulated source of the record `handle` (`crate::simulate`): `hz` values per
+    /// second on the db's clock, from generator `seed` (an integer), timestamps from
+    /// `startTimestamp` (Unix ms). Returns the id to `endFlow` with.
+    #[wasm_bindgen(js_name = simulateAt)]
+    pub fn simulate_at(&self, handle: u32, hz: f64, seed: f64, start_timestamp: f64) -> Result<u32, JsValue> {
+        let core = self.core()?;
+        let (record, _) = core.record_at(handle)?;
+        let cancelled = Rc::new(Cell::new(false));
+        let opts = crate::simulate::SimOptions { hz, seed: seed as u64, start_timestamp: start_timestamp as u64 };
+        // A simulated value is a local write: linked bridges are told, as for `set`.
+        #[cfg(feature = "bridge")]
+        let after: Box<dyn Fn()> = {
+            // Also bridges linked later: the key whatever is linked now.
+            let key = core.records.borrow().list.get(handle as usize).map(|(k, _)| k.clone()).unwrap_or_default();
+            let (weak, rec) = (Rc::downgrade(&core), record.clone());
+            Box::new(move || {
+                if let Some(core) = weak.upgrade() {
+                    core.written(&key, &rec);
+                }
+            })
+        };
+        #[cfg(not(feature = "bridge"))]
+        let after: Box<dyn Fn()> = Box::new(|| {});
+        let task = record.simulate(opts, cancelled.clone(), after)?;
+        let id = core.next_sub.get();
+        core.next_sub.set(id.wrapping_add(1).max(1));
+        core.flows.borrow_mut().insert(id, Flow { cancelled, _task: task });
+        Ok(id)
+    }
+
     /// Ends a transform or tap: its step is never called again, also when called from
     /// inside it. Unknown or repeated ids are ignored.
     #[wasm_bindgen(js_name = endFlow)]

@@ -101,6 +101,15 @@ pub trait DynRecord {
     /// A reader of the values produced from now on, as JS objects: an input of a
     /// transform or tap ([`crate::dataflow`]).
     fn js_input(&self) -> Box<dyn crate::dataflow::Input<JsValue>>;
+    /// Starts a simulated source of this record ([`crate::simulate`]); `after` runs after
+    /// each value is produced. `INVALID_OPTIONS` for a bad `hz` or a contract without
+    /// simulation.
+    fn simulate(
+        &self,
+        opts: crate::simulate::SimOptions,
+        cancelled: Rc<Cell<bool>>,
+        after: Box<dyn Fn()>,
+    ) -> Result<aimdb_wasm::executors::Task<()>, FacadeError>;
 }
 
 /// [`DynRecord::js_input`]: a typed buffer reader whose values cross as JS objects.
@@ -491,6 +500,28 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
             let _ = reader.try_recv();
         }
         Box::new(JsInput { reader, items: Vec::new(), counters: self.counters.clone() })
+    }
+
+    fn simulate(
+        &self,
+        opts: crate::simulate::SimOptions,
+        cancelled: Rc<Cell<bool>>,
+        after: Box<dyn Fn()>,
+    ) -> Result<aimdb_wasm::executors::Task<()>, FacadeError> {
+        let invalid = |message: String| FacadeError::InvalidOptions { what: "simulate", message };
+        crate::simulate::check_hz(opts.hz).map_err(invalid)?;
+        if !crate::simulate::simulatable::<T>() {
+            return Err(invalid(format!("contract `{}` of record `{}` has no simulation", T::NAME, self.key)));
+        }
+        let (db, key, counters) = (self.db.clone(), self.key.clone(), self.counters.clone());
+        crate::simulate::spawn::<T>(&self.executor, opts, cancelled, move |v| {
+            match poll_now(db.produce::<T>(&key, v)) {
+                Some(Ok(())) => after(),
+                // Not expected (the record's own engine, no I/O); counted, never silent.
+                _ => counters.serialize_errors.set(counters.serialize_errors.get() + 1),
+            }
+        })
+        .ok_or(FacadeError::UseAfterFree)
     }
 
     fn stats(&self) -> RecordStats {
