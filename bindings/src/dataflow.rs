@@ -124,9 +124,8 @@ pub fn spawn<V: Clone + 'static>(
                 }
             })
             .await;
-            for i in 0..drained.len() {
-                let values = core::mem::take(&mut drained[i]);
-                for v in values {
+            for (i, slot) in drained.iter_mut().enumerate() {
+                for v in core::mem::take(slot) {
                     if cancelled.get() {
                         return;
                     }
