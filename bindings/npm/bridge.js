@@ -1,7 +1,7 @@
 // WsBridge: a WasmDb's records linked to an AimDB server over WebSocket.
 import { AimDbError, assertReady, call, raw } from './runtime.js';
 import { checkKey, describeValue, optionsJson, thrownText, toJson } from './values.js';
-import { WasmDb, rawOf } from './db.js';
+import { WasmDb, rawOf, validate } from './db.js';
 
 const STATUSES = ['connecting', 'connected', 'disconnected', 'reconnecting'];
 /** The counters in the order RawBridge.stats() returns them (bindings/src/js/bridge.rs). */
@@ -30,6 +30,10 @@ export class WsBridge {
   #statusCbs = new Set();
   #errorCbs = new Set();
   #resolveSynced;
+  #db;
+  /** Queries waiting for their answer: id -> { resolve, reject }. */
+  #pending = new Map();
+  #nextQuery = 1;
   /** Resolves once per bridge, when the first connection's late-join phase is over. */
   synced;
 
@@ -72,17 +76,103 @@ export class WsBridge {
     if (WebSocketImpl !== globalThis.WebSocket) WebSocketImpl = withErrorListener(WebSocketImpl);
     const b = new WsBridge(CONNECT);
     const rawDb = rawOf(db);
+    b.#db = db;
     const onStatus = (s) => {
       if (!STATUSES.includes(s) || s === b.#status) return;
       b.#status = s;
+      // Queries are answered on the socket they were sent on: a lost link loses them.
+      if (s !== 'connected') b.#failQueries(() => new AimDbError({ code: 'BRIDGE_DISCONNECTED', message: 'query: the link was lost before the answer came' }));
       notify(b.#statusCbs, s, 'status');
     };
-    const onError = (e) => notify(b.#errorCbs, e && e.name === 'AimDbError' ? new AimDbError(e) : e, 'error');
+    const onError = (e) => {
+      const err = e && e.name === 'AimDbError' ? new AimDbError(e) : e;
+      // A failed query is answered with an error frame that carries no id: it fails the
+      // queries waiting now.
+      if (err && err.code === 'SERVER_ERROR' && err.serverCode === 'SERVER_ERROR') b.#failQueries(() => err);
+      notify(b.#errorCbs, err, 'error');
+    };
     const onSynced = (json) => b.#resolveSynced(Object.freeze(JSON.parse(json)));
+    const onResponse = (text) => b.#answer(text);
     // JSON leaves the WebSocket constructor (a function) out.
     const json = optionsJson(options, 'WsBridge options');
-    b.#raw = call(() => raw.RawBridge.connect(rawDb, url, json, onStatus, onError, onSynced, WebSocketImpl));
+    b.#raw = call(() => raw.RawBridge.connect(rawDb, url, json, onStatus, onError, onSynced, onResponse, WebSocketImpl));
     return b;
+  }
+
+  /** The server's history (its query handler): values validated by the records' contracts. */
+  query(pattern, options) {
+    this.#live();
+    if (typeof pattern !== 'string' || pattern === '') {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `query: pattern must be a non-empty string, got ${describeValue(pattern)}` });
+    }
+    let from, to, limit;
+    try {
+      ({ from, to, limit } = options ?? {});
+    } catch (e) {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid query options: ${thrownText(e)}`, cause: e });
+    }
+    for (const [name, v] of [['from', from], ['to', to], ['limit', limit]]) {
+      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
+        throw new AimDbError({ code: 'INVALID_OPTIONS', message: `query: ${name} must be an integer >= 0, got ${describeValue(v)}` });
+      }
+    }
+    const id = `q${this.#nextQuery++}`;
+    const frame = JSON.stringify({ type: 'query', id, pattern, from, to, limit });
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      let sent = false;
+      try {
+        sent = this.#call((r) => r.request(frame));
+      } catch (e) {
+        this.#pending.delete(id);
+        reject(e);
+        return;
+      }
+      if (!sent) {
+        this.#pending.delete(id);
+        reject(new AimDbError({ code: 'BRIDGE_DISCONNECTED', message: `query: not connected (status ${this.#status}); queries are not queued` }));
+      }
+    });
+  }
+
+  #failQueries(makeError) {
+    if (this.#pending.size === 0) return;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(makeError());
+  }
+
+  // A `query_result` (or `topic_list`) frame's text, checked by the bridge.
+  #answer(text) {
+    let m;
+    try {
+      m = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const p = m.type === 'query_result' ? this.#pending.get(m.id) : undefined;
+    if (!p) return;
+    this.#pending.delete(m.id);
+    try {
+      const schemas = this.#db.stats().records;
+      const records = [];
+      const rejected = [];
+      const unknownTopics = [];
+      for (const { topic, payload, ts } of m.records) {
+        const key = this.#raw?.keyOfTopic(topic);
+        const schemaType = key == null ? undefined : schemas[key]?.schemaType;
+        if (schemaType === undefined) {
+          if (!unknownTopics.includes(topic)) unknownTopics.push(topic);
+          continue;
+        }
+        const v = validate(schemaType, payload);
+        if (v.ok) records.push(Object.freeze({ topic, key, value: v.value, ts }));
+        else rejected.push(Object.freeze({ topic, key, ts, error: v.error }));
+      }
+      p.resolve(Object.freeze({ records: Object.freeze(records), total: m.total, rejected: Object.freeze(rejected), unknownTopics: Object.freeze(unknownTopics) }));
+    } catch (e) {
+      p.reject(e);
+    }
   }
 
   #live() {
@@ -165,6 +255,7 @@ export class WsBridge {
     const r = this.#raw;
     if (!r) return;
     this.#raw = null;
+    this.#failQueries(() => new AimDbError({ code: 'USE_AFTER_FREE', message: 'query: the WsBridge was freed before the answer came' }));
     r.dispose();
     if (this.#depth > 0) this.#freeLater = r;
     else r.free();

@@ -211,7 +211,10 @@ export type ErrorCode =
    */
   | 'PANIC'
   // WsBridge
-  /** `bridge.write` after `disconnect()` (call `reconnect()` first). */
+  /**
+   * `bridge.write` after `disconnect()` (call `reconnect()` first); `bridge.query` while not
+   * connected, or when the link was lost before its answer.
+   */
   | 'BRIDGE_DISCONNECTED'
   /** `bridge.write` to a record linked `'in'` (only `'out'` / `'both'` records are sent). */
   | 'NOT_OUTBOUND'
@@ -381,6 +384,49 @@ export interface SimulateOptions {
    * @default Date.now() when `simulate` is called
    */
   startTimestamp?: number;
+}
+
+/** `bridge.query(pattern, options)`. */
+export interface QueryOptions {
+  /**
+   * Only values with `ts` >= this (Unix ms).
+   * @default no lower bound
+   */
+  from?: number;
+  /**
+   * Only values with `ts` <= this (Unix ms).
+   * @default no upper bound
+   */
+  to?: number;
+  /**
+   * At most this many values per topic (the server's choice of which; the test server: the newest).
+   * @default no limit
+   */
+  limit?: number;
+}
+
+/** One value of `bridge.query`'s answer. */
+export interface QueryRecord<T = JsonObject> {
+  /** The server's topic. */
+  readonly topic: string;
+  /** The local record the topic maps to. */
+  readonly key: string;
+  /** The payload, validated by the record's contract (migrated, deep-frozen). */
+  readonly value: Readonly<T>;
+  /** The server's timestamp of the value (Unix ms). */
+  readonly ts: number;
+}
+
+/** `bridge.query`'s answer (frozen). */
+export interface QueryResult<T = JsonObject> {
+  /** The valid values, in the server's order. */
+  readonly records: ReadonlyArray<QueryRecord<T>>;
+  /** The server's count of matching values (before `limit`, for the test server). */
+  readonly total: number;
+  /** Payloads that broke their record's contract, with the error (`CONTRACT_VIOLATION`, `path`). */
+  readonly rejected: ReadonlyArray<{ readonly topic: string; readonly key: string; readonly ts: number; readonly error: AimDbError }>;
+  /** Topics in the answer that no local record maps to (their values are left out). */
+  readonly unknownTopics: ReadonlyArray<string>;
 }
 
 /** `db.tap(key, fn, options)`. */
@@ -987,6 +1033,23 @@ export class WsBridge {
    * dropped writes, lost links, ...; see `ErrorCode`). Never throws.
    */
   onError(callback: (error: AimDbError) => void): RemoveListener;
+  /**
+   * The server's history (its query handler, the protocol's `query` / `query_result`): the
+   * values it kept for the topics matching `pattern`, each validated by the contract of the
+   * record its topic maps to. Sent at once on the open link; never queued.
+   * @param pattern A topic pattern as in `subscribe` (`'*'` or `'#'`: every topic).
+   * @returns Valid values in `records` (in the server's order), payloads that broke their
+   * record's contract in `rejected` (with the `AimDbError`), topics no record maps to in
+   * `unknownTopics` (their values are left out); `total` is the server's count.
+   * @throws {AimDbError} `INVALID_OPTIONS` (an empty pattern; `from`/`to`/`limit` not an integer >= 0),
+   * `USE_AFTER_FREE`. The promise rejects with `BRIDGE_DISCONNECTED` (not connected, or the link
+   * was lost before the answer), `SERVER_ERROR` (the server has no query handler or it failed),
+   * `USE_AFTER_FREE` (freed before the answer).
+   * @example
+   * const { records } = await bridge.query('sensors/temperature/vienna', { from: Date.now() - 60_000, limit: 100 });
+   * for (const r of records) chart.add(r.ts, (r.value as Temperature).celsius);
+   */
+  query<T = JsonObject>(pattern: string, options?: QueryOptions): Promise<QueryResult<T>>;
   /**
    * Adds topic patterns (sent now if connected, and on every reconnect).
    * @throws AimDbError `INVALID_OPTIONS` (a malformed pattern), `USE_AFTER_FREE`.

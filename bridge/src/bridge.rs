@@ -498,6 +498,20 @@ impl Bridge {
         }
     }
 
+    /// Sends `frame`, a request of the layer above (`query`, `list_topics`: a serialized
+    /// `aimdb_ws_protocol::ClientMessage`), on the current socket; its answer comes back as
+    /// [`Action::Response`]. `false`, and nothing sent, when not connected (requests are
+    /// never queued: the caller decides what a lost link means for them).
+    pub fn send_request(&mut self, frame: String) -> bool {
+        match (self.status, self.current_conn()) {
+            (Status::Connected, Some(conn)) => {
+                self.send_frame(conn, frame);
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn send_frame(&mut self, conn: ConnId, frame: String) {
         self.stats.frames_sent += 1;
         self.actions.push_back(Action::Send { conn, frame });

@@ -894,3 +894,24 @@ fn a_both_record_receives_and_sends_independently() {
     assert_eq!(s.b.write("sp", v1.clone(), s.now), Ok(WriteOutcome::Sent));
     assert_eq!(writes(&s.take()), [("sp".to_string(), v1)]);
 }
+
+// ───────────────────────────── requests (issue 13: query) ─────────────────────────────
+
+/// A request goes out only on an open socket (never queued); its answer comes back as
+/// `Action::Response` with the frame's text.
+#[test]
+fn requests_are_sent_only_when_connected_and_answered_by_response() {
+    let mut sim = Sim::new(BridgeOptions::default(), vec![]);
+    let q = r#"{"type":"query","id":"q1","pattern":"*"}"#;
+    assert!(!sim.b.send_request(q.into()), "not connected: refused");
+    assert!(sim.take().is_empty(), "nothing sent or queued");
+    let (conn, _) = sim.connected();
+    assert!(sim.b.send_request(q.into()));
+    let sent: Vec<Action> = sim.take();
+    assert!(sent.iter().any(|a| matches!(a, Action::Send { conn: c, frame } if *c == conn && frame == q)), "{sent:?}");
+    let reply = r#"{"type":"query_result","id":"q1","records":[{"topic":"t","payload":{"a":1},"ts":5}],"total":1}"#;
+    let got = sim.raw(conn, reply);
+    assert!(got.iter().any(|a| matches!(a, Action::Response(t) if t == reply)), "{got:?}");
+    sim.close(conn);
+    assert!(!sim.b.send_request(q.into()), "link lost: refused again");
+}

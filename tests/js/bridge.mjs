@@ -127,6 +127,53 @@ test('(1) live data and late-join snapshots land in local records, validated, an
   }
 });
 
+test('(q) query: the server\'s history, validated by the records\' contracts; bad payloads and unmapped topics reported', async (t) => {
+  const { db, bridges, cleanup } = setup({
+    'sensors.temperature.vienna': { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 64 } },
+    'sensors.bad.vienna': { schemaType: 'temperature' },
+  });
+  try {
+    const seen = [];
+    db.subscribe('sensors.temperature.vienna', (v) => seen.push(v));
+    const b = WsBridge.connect(db, URL_MAIN, { subscribeTopics: ['sensors/temperature/vienna'] });
+    bridges.push(b);
+    let early;
+    try {
+      await b.query('#');
+    } catch (e) {
+      early = e;
+    }
+    assert(early instanceof AimDbError && early.code === 'BRIDGE_DISCONNECTED', `before the link is open: ${early}`);
+    await b.synced;
+    await until(() => seen.length >= 3, 'three live values');
+    const last = seen[seen.length - 1];
+    const r = await b.query('sensors/temperature/vienna', { to: last.timestamp });
+    assert(Object.isFrozen(r) && r.records.length >= 3 && r.total === r.records.length, `records ${r.records.length} total ${r.total}`);
+    for (const x of r.records) {
+      assert(x.topic === 'sensors/temperature/vienna' && x.key === 'sensors.temperature.vienna', `mapped: ${JSON.stringify(x)}`);
+      assert(x.value.schema_version === 2 && typeof x.value.celsius === 'number' && x.ts === x.value.timestamp && Object.isFrozen(x.value), `validated: ${JSON.stringify(x)}`);
+    }
+    const newest = r.records[r.records.length - 1].value;
+    assert(newest.timestamp === last.timestamp && newest.celsius === last.celsius, `the newest is the last live value: ${JSON.stringify(newest)} vs ${JSON.stringify(last)}`);
+    const w = await b.query('sensors/*/vienna', { to: last.timestamp, limit: 1 });
+    assert(w.records.length === 1 && w.records[0].key === 'sensors.temperature.vienna', `one valid value: ${JSON.stringify(w.records)}`);
+    assert(w.rejected.length === 1 && w.rejected[0].topic === 'sensors/bad/vienna', `one rejected: ${JSON.stringify(w.rejected)}`);
+    const e = w.rejected[0].error;
+    assert(e instanceof AimDbError && e.code === 'CONTRACT_VIOLATION' && e.path === 'celsius', `the violation: ${e}`);
+    assert(w.unknownTopics.join() === 'sensors/humidity/vienna', `unmapped topics: ${w.unknownTopics}`);
+    let bad;
+    try {
+      b.query('x', { limit: -1 });
+    } catch (err) {
+      bad = err;
+    }
+    assert(bad instanceof AimDbError && bad.code === 'INVALID_OPTIONS', `limit -1: ${bad}`);
+    t.note(`history of vienna: ${r.records.length} values`);
+  } finally {
+    cleanup();
+  }
+});
+
 test('(2) a contract-violating payload is rejected, reported via onError, never pushed', async (t) => {
   const { db, bridges, cleanup } = setup({
     'sensors.bad.vienna': { schemaType: 'temperature' },

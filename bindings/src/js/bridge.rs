@@ -199,6 +199,8 @@ impl RawBridge {
     /// Links the records configured in `db` (now and later) and starts connecting.
     /// `on_status(status)`, `on_error(AimDbError-like)`, `on_synced(json)`; sockets are
     /// made with `new web_socket(url)`.
+    // The wrapper's callbacks, one argument each (a JS entry point: no struct to group them in).
+    #[allow(clippy::too_many_arguments)]
     pub fn connect(
         db: &RawDb,
         url: &str,
@@ -206,6 +208,7 @@ impl RawBridge {
         on_status: Function,
         on_error: Function,
         on_synced: Function,
+        on_response: Function,
         web_socket: Function,
     ) -> Result<RawBridge, JsValue> {
         let mut opts = BridgeOptions::from_json(options_json).map_err(|e| config_error_js(&e))?;
@@ -262,6 +265,9 @@ impl RawBridge {
                     let json = serde_json::to_string(&Synced { missing, timed_out }).unwrap_or_default();
                     let _ = on_synced.call1(&JsValue::UNDEFINED, &json.into());
                 }
+                Action::Response(text) => {
+                    let _ = on_response.call1(&JsValue::UNDEFINED, &text.into());
+                }
                 _ => {}
             };
             let web = WebBridge::new(bridge, web_socket, handler);
@@ -278,6 +284,18 @@ impl RawBridge {
         observed?;
         inner.web.with(|b, now| b.connect(now));
         Ok(RawBridge { inner })
+    }
+
+    /// Sends a request frame (`query`, `list_topics`) now; `false` when not connected.
+    /// The answer arrives through `connect`'s `on_response`.
+    pub fn request(&self, frame: String) -> bool {
+        self.inner.web.with(|b, _| b.send_request(frame))
+    }
+
+    /// The key of the record `topic` maps to, if any (the bridge's topic mapping).
+    #[wasm_bindgen(js_name = keyOfTopic)]
+    pub fn key_of_topic(&self, topic: &str) -> Option<String> {
+        self.inner.web.read(|b| b.key_of(topic).map(str::to_owned))
     }
 
     /// `'connecting' | 'connected' | 'disconnected' | 'reconnecting'`.
