@@ -1,7 +1,7 @@
 // WsBridge: a WasmDb's records linked to an AimDB server over WebSocket.
 import { AimDbError, assertReady, call, raw } from './runtime.js';
 import { checkKey, describeValue, optionsJson, thrownText, toJson } from './values.js';
-import { WasmDb, rawOf, validate } from './db.js';
+import { WasmDb, knownSchemas, rawOf, validate } from './db.js';
 
 const STATUSES = ['connecting', 'connected', 'disconnected', 'reconnecting'];
 /** The counters in the order RawBridge.stats() returns them (bindings/src/js/bridge.rs). */
@@ -36,6 +36,8 @@ export class WsBridge {
   #nextQuery = 1;
   /** Resolves once per bridge, when the first connection's late-join phase is over. */
   synced;
+  /** With autoConfigure: resolves once the server's topic list was applied; else null at once. */
+  configured;
 
   constructor(token) {
     if (token !== CONNECT) throw new TypeError('use WsBridge.connect(db, url, options)');
@@ -55,11 +57,26 @@ export class WsBridge {
     // The socket constructor: the `WebSocket` option (graphql-ws's `webSocketImpl`
     // convention, e.g. the `ws` package in Node 20), else the global one. Checked before
     // the db is touched.
-    let WebSocketImpl;
+    let WebSocketImpl, auto;
     try {
-      WebSocketImpl = options !== null && typeof options === 'object' ? options.WebSocket : undefined;
+      if (options !== null && typeof options === 'object') {
+        WebSocketImpl = options.WebSocket;
+        auto = options.autoConfigure;
+        if (auto !== undefined) {
+          // The Rust options reader knows nothing of autoConfigure: it is the wrapper's.
+          const { autoConfigure: _, ...rest } = options;
+          options = rest;
+        }
+      }
     } catch (e) {
-      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WsBridge options: reading WebSocket threw: ${thrownText(e)}`, cause: e });
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WsBridge options: reading them threw: ${thrownText(e)}`, cause: e });
+    }
+    let autoBuffer;
+    if (auto !== undefined && auto !== false && auto !== true) {
+      if (auto === null || typeof auto !== 'object') {
+        throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WsBridge options: autoConfigure must be true, false or { buffer }, got ${describeValue(auto)}` });
+      }
+      autoBuffer = auto.buffer;
     }
     if (WebSocketImpl !== undefined && typeof WebSocketImpl !== 'function') {
       throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WsBridge options: WebSocket must be a constructor, got ${describeValue(WebSocketImpl)}` });
@@ -77,9 +94,17 @@ export class WsBridge {
     const b = new WsBridge(CONNECT);
     const rawDb = rawOf(db);
     b.#db = db;
+    let resolveConfigured;
+    b.configured = auto === undefined || auto === false ? Promise.resolve(null) : new Promise((r) => (resolveConfigured = r));
+    let listId = null;
     const onStatus = (s) => {
       if (!STATUSES.includes(s) || s === b.#status) return;
       b.#status = s;
+      // autoConfigure: ask for the topic list on every open until one answer was applied.
+      if (s === 'connected' && resolveConfigured && b.#raw) {
+        listId = `t${b.#nextQuery++}`;
+        b.#raw.request(JSON.stringify({ type: 'list_topics', id: listId }));
+      }
       // Queries are answered on the socket they were sent on: a lost link loses them.
       if (s !== 'connected') b.#failQueries(() => new AimDbError({ code: 'BRIDGE_DISCONNECTED', message: 'query: the link was lost before the answer came' }));
       notify(b.#statusCbs, s, 'status');
@@ -92,7 +117,23 @@ export class WsBridge {
       notify(b.#errorCbs, err, 'error');
     };
     const onSynced = (json) => b.#resolveSynced(Object.freeze(JSON.parse(json)));
-    const onResponse = (text) => b.#answer(text);
+    const onResponse = (text) => {
+      if (resolveConfigured && listId !== null && text.includes('"topic_list"')) {
+        let m;
+        try {
+          m = JSON.parse(text);
+        } catch {
+          return;
+        }
+        if (m.type === 'topic_list' && m.id === listId) {
+          const done = resolveConfigured;
+          resolveConfigured = undefined;
+          done(b.#autoConfigure(m.topics, autoBuffer));
+          return;
+        }
+      }
+      b.#answer(text);
+    };
     // JSON leaves the WebSocket constructor (a function) out.
     const json = optionsJson(options, 'WsBridge options');
     b.#raw = call(() => raw.RawBridge.connect(rawDb, url, json, onStatus, onError, onSynced, onResponse, WebSocketImpl));
@@ -133,6 +174,55 @@ export class WsBridge {
         reject(new AimDbError({ code: 'BRIDGE_DISCONNECTED', message: `query: not connected (status ${this.#status}); queries are not queued` }));
       }
     });
+  }
+
+  // Configures a record (linked 'in', the default) for every topic whose schema_type this
+  // module knows and whose key the app has not configured; reports the others once.
+  #autoConfigure(topics, buffer) {
+    const known = new Set(knownSchemas().map((s) => s.name));
+    const configured = [];
+    const existing = [];
+    const unknown = [];
+    const todo = [];
+    for (const { name, schema_type: schemaType } of topics) {
+      if (typeof schemaType !== 'string' || !known.has(schemaType)) {
+        unknown.push(Object.freeze({ topic: name, schemaType: typeof schemaType === 'string' ? schemaType : null }));
+        continue;
+      }
+      const key = raw.RawBridge.defaultKey(name);
+      try {
+        this.#db.record(key);
+        existing.push(key); // the app's own record wins
+        continue;
+      } catch (e) {
+        if (!(e instanceof AimDbError) || e.code !== 'UNKNOWN_KEY') {
+          notify(this.#errorCbs, e, 'error'); // e.g. a key that cannot be one (INVALID_KEY)
+          continue;
+        }
+      }
+      todo.push({ topic: name, key, schemaType });
+    }
+    // Subscribed first (kept on every reconnect), so each record is awaited with late join
+    // as it is configured.
+    try {
+      if (todo.length > 0) this.#call((r) => r.subscribe(JSON.stringify(todo.map((x) => x.topic))));
+    } catch (e) {
+      notify(this.#errorCbs, e, 'error');
+    }
+    for (const { key, schemaType } of todo) {
+      try {
+        this.#db.configureRecord(key, buffer === undefined ? { schemaType } : { schemaType, buffer });
+        configured.push(key);
+      } catch (e) {
+        notify(this.#errorCbs, e, 'error');
+      }
+    }
+    if (unknown.length > 0) {
+      const names = unknown.map((u) => `${u.topic} (${u.schemaType ?? 'no schema_type'})`).join(', ');
+      const err = new AimDbError({ code: 'UNKNOWN_SCHEMA', message: `autoConfigure: ${unknown.length} topic(s) of a schema type this module does not know, not configured: ${names}` });
+      notify(this.#errorCbs, err, 'error');
+    }
+    return Object.freeze({ configured: Object.freeze(configured), existing: Object.freeze(existing), unknown: Object.freeze(unknown) });
   }
 
   #failQueries(makeError) {

@@ -386,6 +386,16 @@ export interface SimulateOptions {
   startTimestamp?: number;
 }
 
+/** What `autoConfigure` did (`bridge.configured`). */
+export interface AutoConfigured {
+  /** Keys of the records it configured, in the server's topic order. */
+  readonly configured: ReadonlyArray<string>;
+  /** Keys the app had configured itself (left as they were). */
+  readonly existing: ReadonlyArray<string>;
+  /** Topics whose schema type this module does not know (`null`: the server named none). */
+  readonly unknown: ReadonlyArray<{ readonly topic: string; readonly schemaType: string | null }>;
+}
+
 /** `bridge.query(pattern, options)`. */
 export interface QueryOptions {
   /**
@@ -852,6 +862,17 @@ export interface WsBridgeOptions {
    */
   subscribeTopics?: string[];
   /**
+   * Configure records from the server's topic list: on the first open link the bridge asks
+   * for `list_topics` and configures a record (linked `'in'`, key from the topic: `a/b/c` ->
+   * `a.b.c`) for every topic whose `schema_type` this module knows, with `buffer` if given,
+   * and subscribes those topics (on every reconnect too).
+   * Records the app configured itself win (left as they are). Topics of an unknown (or no)
+   * schema type are reported once through `onError` (`UNKNOWN_SCHEMA`, naming them) and
+   * listed in `configured`'s result.
+   * @default false
+   */
+  autoConfigure?: boolean | { buffer?: BufferOption };
+  /**
    * Reconnect after a lost link or a failed attempt (`true`: the default backoff).
    * @default true
    */
@@ -1022,6 +1043,11 @@ export class WsBridge {
   readonly status: BridgeStatus;
   /** Resolves when the first connection's late-join phase is over. */
   readonly synced: Promise<SyncResult>;
+  /**
+   * With `autoConfigure`: resolves once the server's topic list was applied (the records it
+   * configured are linked and subscribed with late join from then on). Without: `null` at once.
+   */
+  readonly configured: Promise<AutoConfigured | null>;
   /**
    * Calls `callback` on every status change from now on (not with the current status: read
    * `status` for that). A listener that throws is logged; the others still run.

@@ -174,6 +174,35 @@ test('(q) query: the server\'s history, validated by the records\' contracts; ba
   }
 });
 
+test('(ac) autoConfigure: a record for every topic of a known schema, data arrives without configureRecord; the app\'s records win; unknown reported once', async (t) => {
+  const { db, bridges, cleanup } = setup({
+    'sensors.temperature.vienna': { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 8 } },
+  });
+  try {
+    const b = WsBridge.connect(db, URL_MAIN, { autoConfigure: { buffer: { type: 'SpmcRing', capacity: 16 } } });
+    bridges.push(b);
+    const tr = track(b);
+    const r = await b.configured;
+    assert(Object.isFrozen(r), 'frozen');
+    assert([...r.configured].sort().join() === 'echo.setpoint.room1,sensors.humidity.vienna,sensors.temperature.berlin', `configured: ${r.configured}`);
+    assert(r.existing.join() === 'sensors.temperature.vienna', `existing: ${r.existing}`);
+    assert(JSON.stringify(r.unknown) === JSON.stringify([{ topic: 'sensors/bad/vienna', schemaType: null }]), `unknown: ${JSON.stringify(r.unknown)}`);
+    await until(() => db.get('sensors.humidity.vienna') !== null && db.get('sensors.temperature.berlin') !== null, 'data in the configured records');
+    assert(typeof db.get('sensors.humidity.vienna').percent === 'number', 'a validated humidity');
+    const st = db.stats().records;
+    assert(st['sensors.temperature.berlin'].schemaType === 'temperature' && /16/.test(st['sensors.temperature.berlin'].buffer), `berlin: ${JSON.stringify(st['sensors.temperature.berlin'])}`);
+    assert(/8/.test(st['sensors.temperature.vienna'].buffer), `the app's vienna kept its buffer: ${st['sensors.temperature.vienna'].buffer}`);
+    const unknownErrs = tr.errors.filter((e) => e.code === 'UNKNOWN_SCHEMA');
+    assert(unknownErrs.length === 1 && /sensors\/bad\/vienna/.test(unknownErrs[0].message), `one UNKNOWN_SCHEMA error naming the topic: ${unknownErrs.map((e) => e.message)}`);
+    const plain = WsBridge.connect(db, URL_MAIN);
+    bridges.push(plain);
+    assert((await plain.configured) === null, 'without autoConfigure: null');
+    t.note(`configured ${r.configured.join(', ')}`);
+  } finally {
+    cleanup();
+  }
+});
+
 test('(2) a contract-violating payload is rejected, reported via onError, never pushed', async (t) => {
   const { db, bridges, cleanup } = setup({
     'sensors.bad.vienna': { schemaType: 'temperature' },

@@ -120,6 +120,19 @@ export function dataflow(db: WasmDb<Records>, plain: WasmDb): void {
   plain.simulate('in', { seed: 1 });
 }
 
+// ---- autoConfigure and query (issue 13) ----
+export async function serverDriven(db: WasmDb): Promise<number> {
+  const b = WsBridge.connect(db, 'ws://127.0.0.1:1/ws', { autoConfigure: { buffer: { type: 'SpmcRing', capacity: 16 } } });
+  // @ts-expect-error autoConfigure is a boolean or { buffer }
+  WsBridge.connect(db, 'ws://127.0.0.1:1/ws', { autoConfigure: 'yes' });
+  const done = await b.configured;
+  const n: number = done ? done.configured.length + done.unknown.length : 0;
+  const q = await b.query<Temperature>('sensors/#', { from: 0, limit: 10 });
+  // @ts-expect-error values are temperatures
+  void q.records[0]?.value.percent;
+  return n + q.total + (q.records[0]?.value.celsius ?? 0);
+}
+
 // ---- configureRecord's handle is typed by the contract; contract names are checked ----
 export function handles(db: WasmDb): number {
   const humidity = db.configureRecord('sensors.humidity.vienna', { schemaType: 'humidity' });

@@ -286,6 +286,12 @@ impl RawBridge {
         Ok(RawBridge { inner })
     }
 
+    /// The default record key of a server topic (`a/b/c` -> `a.b.c`), as the bridge maps them.
+    #[wasm_bindgen(js_name = defaultKey)]
+    pub fn default_key(topic: &str) -> String {
+        aimdb_wasm_bridge::topic::default_key(topic)
+    }
+
     /// Sends a request frame (`query`, `list_topics`) now; `false` when not connected.
     /// The answer arrives through `connect`'s `on_response`.
     pub fn request(&self, frame: String) -> bool {
