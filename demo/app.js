@@ -5,7 +5,7 @@
 //
 // window.__demo exposes counters for `make demo-check`.
 import init, * as aimdb from '@aimdb/wasm';
-import { SERIES, SETPOINT, WINDOW_MS, configureRecords, drawChart, fmt, setpointValue, startSource } from './shared.js';
+import { SERIES, SETPOINT, WINDOW_MS, configureRecords, countsText, drawChart, setpointValue, startSource } from './shared.js';
 
 const { WasmDb, AimDbError } = aimdb;
 const WsBridge = aimdb.WsBridge; // undefined with an older package: then the page simulates
@@ -49,7 +49,7 @@ for (const s of SERIES) {
 const bridge = startSource(db, { local: LOCAL, wsUrl: WS_URL, WsBridge });
 if (LOCAL) {
   // Simulated sources: 10 Hz, like the server's.
-  $('source').textContent = 'by simulated sources in this page (10 Hz).';
+  $('source').textContent = 'by the contracts\' simulated sources on the engine (db.simulate, 10 Hz).';
   $('ws-url').textContent = WS_URL && typeof WsBridge !== 'function' ? `${WS_URL} (no WsBridge in this build: simulating)` : 'local simulation';
   setStatus('local', 'local');
 } else {
@@ -75,9 +75,7 @@ const canvas = $('chart');
 function draw() {
   drawChart(canvas, SERIES);
   const latest = SERIES.map((s) => (s.points.length ? s.points[s.points.length - 1][1] : null));
-  $('counts').textContent =
-    `Vienna ${fmt(latest[0], '°C')} · Berlin ${fmt(latest[1], '°C')} · humidity ${fmt(latest[2], '%')} · ` +
-    `${demo.items.toLocaleString('en')} items received · ${demo.draws.toLocaleString('en')} redraws`;
+  $('counts').textContent = countsText(db, latest, demo);
   demo.draws++;
 }
 

@@ -166,6 +166,9 @@ async function localMode(browser, web) {
       const r = await chartMoves(page);
       const d = await demo(page);
       if (d.mode !== 'local' || d.status !== 'local') throw new Error(`mode ${d.mode}, status ${d.status}`);
+      // db.simulate feeds the records; the derived mean (a transform) shows a value.
+      const counts = await page.textContent('#counts');
+      if (!/mean -?\d+\.\d °C \(derived\)/.test(counts)) throw new Error(`no derived mean in: ${counts}`);
       return r;
     });
     await check('?local: a bad setpoint shows the AimDbError message inline', async () => {

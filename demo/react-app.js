@@ -10,7 +10,7 @@ import { createElement as h, Fragment, StrictMode, useEffect, useLayoutEffect, u
 import { createRoot } from 'react-dom/client';
 import init, * as aimdb from '@aimdb/wasm';
 import { AimDbProvider, useBridgeStatus, useDb, useDbStats, useRecordHistory, useSetRecord } from '@aimdb/react';
-import { SERIES, SETPOINT, WINDOW_MS, configureRecords, drawChart, fmt, setpointValue, startSource } from './shared.js';
+import { SERIES, SETPOINT, WINDOW_MS, configureRecords, countsText, drawChart, setpointValue, startSource } from './shared.js';
 
 const { WasmDb, AimDbError } = aimdb;
 const WsBridge = aimdb.WsBridge;
@@ -88,9 +88,7 @@ function Chart() {
     h(
       'p',
       { className: 'foot' },
-      h('span', { id: 'counts' },
-        `Vienna ${fmt(latest[0], '°C')} · Berlin ${fmt(latest[1], '°C')} · humidity ${fmt(latest[2], '%')} · ` +
-          `${demo.items.toLocaleString('en')} items received · ${demo.draws.toLocaleString('en')} redraws`),
+      h('span', { id: 'counts' }, countsText(db, latest, demo)),
     ),
   );
 }
@@ -230,7 +228,7 @@ function App() {
   useEffect(() => {
     demo.ready = true;
   }, []);
-  const source = LOCAL ? 'by simulated sources in this page (10 Hz).' : 'from an AimDB server over WebSocket (WsBridge).';
+  const source = LOCAL ? 'by the contracts\' simulated sources on the engine (db.simulate, 10 Hz).' : 'from an AimDB server over WebSocket (WsBridge).';
   const wsLabel = LOCAL ? (WS_URL ? `${WS_URL} (no WsBridge in this build: simulating)` : 'local simulation') : WS_URL;
   return h(
     Fragment,

@@ -7,6 +7,8 @@ export const SERIES = [
   { key: 'sensors.humidity.vienna', schemaType: 'humidity', field: 'percent', color: '--humidity', axis: 'hum', dashed: true },
 ];
 export const SETPOINT = 'commands.setpoint.room1'; // topic commands/setpoint/room1
+/** A derived record: the mean of Vienna and Berlin, a transform (join) on the engine. */
+export const MEAN = 'derived.temperature.mean';
 export const WINDOW_MS = 30_000;
 
 export const fmt = (v, unit) => (v == null ? '–' : `${v.toFixed(1)} ${unit}`);
@@ -15,6 +17,17 @@ export const fmt = (v, unit) => (v == null ? '–' : `${v.toFixed(1)} ${unit}`);
 export function configureRecords(db) {
   for (const s of SERIES) db.configureRecord(s.key, { schemaType: s.schemaType, buffer: { type: 'SpmcRing', capacity: 256 } });
   db.configureRecord(SETPOINT, { schemaType: 'setpoint', link: 'out' });
+  db.transform(MEAN, { from: [SERIES[0].key, SERIES[1].key], schemaType: 'temperature' }, ([v, b]) => ({
+    celsius: Math.round(((v.celsius + b.celsius) / 2) * 10) / 10,
+    timestamp: Math.max(v.timestamp, b.timestamp),
+  }));
+}
+
+/** The footer line: latest values (`latest`: per SERIES), the derived mean, counters. */
+export function countsText(db, latest, demo) {
+  return `Vienna ${fmt(latest[0], '°C')} · Berlin ${fmt(latest[1], '°C')} · humidity ${fmt(latest[2], '%')} · ` +
+    `mean ${fmt(db.get(MEAN)?.celsius, '°C')} (derived) · ` +
+    `${demo.items.toLocaleString('en')} items received · ${demo.draws.toLocaleString('en')} redraws`;
 }
 
 /**
@@ -28,7 +41,7 @@ export function setpointValue(raw) {
 }
 
 /**
- * Feeds the chart records: simulated 10 Hz sources in the page when `local`, else a
+ * Feeds the chart records: the contracts' simulated sources (db.simulate, 10 Hz) when `local`, else a
  * WsBridge to `wsUrl`. Returns the bridge, or null.
  */
 export function startSource(db, { local, wsUrl, WsBridge }) {
@@ -39,16 +52,8 @@ export function startSource(db, { local, wsUrl, WsBridge }) {
       autoReconnect: { initialMs: 250, maxMs: 2000 },
     });
   }
-  const wave = (base, amp, periodMs, phase) => {
-    const t = Date.now();
-    return Math.round((base + amp * Math.sin((t / periodMs) * 2 * Math.PI + phase) + (Math.random() - 0.5) * 0.3) * 10) / 10;
-  };
-  setInterval(() => {
-    const timestamp = Date.now();
-    db.set(SERIES[0].key, { celsius: wave(22, 3, 20_000, 0), timestamp });
-    db.set(SERIES[1].key, { celsius: wave(18.5, 3, 20_000, 1.7), timestamp });
-    db.set(SERIES[2].key, { percent: Math.min(100, Math.max(0, wave(55, 10, 30_000, 0.5))), timestamp });
-  }, 100);
+  // The contracts' simulated sources, on the engine's clock (no page timers).
+  SERIES.forEach((s, i) => db.simulate(s.key, { hz: 10, seed: i + 1 }));
   return null;
 }
 
