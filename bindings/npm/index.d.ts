@@ -164,6 +164,22 @@ export interface RecordOptions<S extends string = SchemaName> {
    * @default 'in'
    */
   link?: 'in' | 'out' | 'both';
+  /**
+   * History on connect: on every open link of a `WsBridge` the bridge asks the server's
+   * query handler for this record's exact topic, `limit: backfill` (the protocol's
+   * `query`). Until the answer comes (or the link is lost, or the server refuses the
+   * query), the record's deliveries from the server are held in order, at most the ring's
+   * capacity (beyond that the oldest held value is dropped, and the count reported once
+   * via `onError` as `BACKFILL_DROPPED`). Then the history values older (by `ts`) than the
+   * first held live value — all of them if none is held — are pushed in `ts` order, then
+   * the held values; a held late-join snapshot is left out when history came, as is a
+   * history value equal to the first live value. History values the contract refuses are
+   * reported like inbound ones (`CONTRACT_VIOLATION` with `topic`) and skipped. The
+   * topic must be subscribed (`subscribeTopics`) for live data to follow.
+   * Only with `buffer: 'SpmcRing'` and `link: 'in' | 'both'`, else `INVALID_OPTIONS`.
+   * @default 0 (off)
+   */
+  backfill?: number;
 }
 
 /**
@@ -229,6 +245,11 @@ export type ErrorCode =
   | 'INVALID_PAYLOAD'
   /** `onError`: a write was given up, counted in `stats().dropped` (`reason`, `topic`). */
   | 'WRITE_DROPPED'
+  /**
+   * `onError`: live values of a `backfill` record dropped while it waited for its history,
+   * more than its ring's capacity (`key`, `topic`; the count in the message).
+   */
+  | 'BACKFILL_DROPPED'
   /** `onError`: a frame from the server that is not a protocol message (dropped, counted). */
   | 'MALFORMED_FRAME'
   /** `onError`: the server sent an error message (`serverCode`, `topic`). */

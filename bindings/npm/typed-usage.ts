@@ -370,6 +370,7 @@ function describeError(e: unknown): string {
     case 'INVALID_PAYLOAD':
       return `${e.key ?? '-'}: ${e.message}`;
     case 'WRITE_DROPPED':
+    case 'BACKFILL_DROPPED':
       return `${e.key ?? '-'} ${e.topic ?? '-'} ${e.reason ?? '-'}`;
     case 'SERVER_ERROR':
       return `${e.serverCode ?? '-'} ${e.topic ?? '-'}`;

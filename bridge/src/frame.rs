@@ -25,8 +25,9 @@ use crate::json::{Cursor, R};
 /// A server frame, borrowing from its text.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Frame<'a> {
-    /// `data`: `payload` is the payload's JSON text (`null` when absent).
-    Data { topic: Cow<'a, str>, payload: &'a str },
+    /// `data`: `payload` is the payload's JSON text (`null` when absent); `ts` the
+    /// frame's timestamp.
+    Data { topic: Cow<'a, str>, payload: &'a str, ts: u64 },
     /// `snapshot`, likewise.
     Snapshot { topic: Cow<'a, str>, payload: &'a str },
     Subscribed,
@@ -187,6 +188,7 @@ fn server_layout(text: &str) -> Option<Frame<'_>> {
     let end = rest.bytes().position(|b| b == b'"' || b == b'\\' || b < 0x20)?;
     let topic = rest.get(..end)?;
     let rest = rest.get(end..)?.strip_prefix(r#"","payload":"#)?.strip_suffix('}')?;
+    let mut ts_value = 0;
     let payload = if data {
         // `,"ts":N}` at the end, N a u64 without leading zeros.
         let b = rest.as_bytes();
@@ -196,6 +198,7 @@ fn server_layout(text: &str) -> Option<Frame<'_>> {
         if digits == 0 || (digits > 1 && ts[0] == b'0') || digits > 20 || (digits == 20 && ts > U64_MAX) {
             return None;
         }
+        ts_value = rest.get(rest.len() - digits..)?.parse::<u64>().ok()?;
         rest.get(..rest.len() - digits)?.strip_suffix(r#","ts":"#)?
     } else {
         rest
@@ -205,7 +208,7 @@ fn server_layout(text: &str) -> Option<Frame<'_>> {
         return None;
     }
     let topic = Cow::Borrowed(topic);
-    Some(if data { Frame::Data { topic, payload } } else { Frame::Snapshot { topic, payload } })
+    Some(if data { Frame::Data { topic, payload, ts: ts_value } } else { Frame::Snapshot { topic, payload } })
 }
 
 /// Parses a server frame: the server's own layout of `data`/`snapshot` without
@@ -224,8 +227,8 @@ pub(crate) fn parse(text: &str) -> R<Frame<'_>> {
     Ok(match &*ty {
         "data" => {
             let topic = string(f.topic, "topic")?;
-            uint(f.ts, "ts", u64::MAX)?;
-            Frame::Data { topic, payload: f.payload.unwrap_or("null") }
+            let ts = uint(f.ts, "ts", u64::MAX)?;
+            Frame::Data { topic, payload: f.payload.unwrap_or("null"), ts }
         }
         "snapshot" => Frame::Snapshot { topic: string(f.topic, "topic")?, payload: f.payload.unwrap_or("null") },
         "subscribed" => {
@@ -292,7 +295,7 @@ mod tests {
     fn ours(f: Frame<'_>) -> (String, Option<String>, Option<Value>) {
         let parse = |p: &str| serde_json::from_str::<Value>(p).expect("payload slice is JSON");
         match f {
-            Frame::Data { topic, payload } => ("data".into(), Some(topic.into()), Some(parse(payload))),
+            Frame::Data { topic, payload, .. } => ("data".into(), Some(topic.into()), Some(parse(payload))),
             Frame::Snapshot { topic, payload } => ("snapshot".into(), Some(topic.into()), Some(parse(payload))),
             Frame::Error { code, topic, message } => {
                 (format!("error {} {message}", crate::error::error_code_str(&code)), topic.map(Into::into), None)
@@ -383,19 +386,19 @@ mod tests {
         // the server never sends, is malformed here; of duplicate keys the last wins.
         assert!(parse(r#"["data","t",null,5]"#).is_err());
         assert!(serde_json::from_str::<ServerMessage>(r#"{"type":"data","topic":"a","ts":7,"ts":8}"#).is_err());
-        assert_eq!(parse(r#"{"type":"data","topic":"a","ts":7,"ts":8}"#), Ok(Frame::Data { topic: "a".into(), payload: "null" }));
+        assert_eq!(parse(r#"{"type":"data","topic":"a","ts":7,"ts":8}"#), Ok(Frame::Data { topic: "a".into(), payload: "null", ts: 8 }));
         // The fast path (the server's layout) does not look into the payload: a broken
         // one is delivered as it stands and refused by the contract's parse; in any
         // other layout the general parser refuses the frame.
         assert!(serde_json::from_str::<ServerMessage>(r#"{"type":"data","topic":"a","payload":{"x":[1,},"ts":1}"#).is_err());
-        assert_eq!(parse(r#"{"type":"data","topic":"a","payload":{"x":[1,},"ts":1}"#), Ok(Frame::Data { topic: "a".into(), payload: r#"{"x":[1,}"# }));
+        assert_eq!(parse(r#"{"type":"data","topic":"a","payload":{"x":[1,},"ts":1}"#), Ok(Frame::Data { topic: "a".into(), payload: r#"{"x":[1,}"#, ts: 1 }));
         assert!(parse(r#"{"type":"data","topic":"a","ts":1,"payload":{"x":[1,}}"#).is_err());
         // A payload over serde's f64 range is the contract's business, not the envelope's.
         assert!(serde_json::from_str::<ServerMessage>(r#"{"type":"data","topic":"a","ts":1,"payload":1e400}"#).is_err());
-        assert_eq!(parse(r#"{"type":"data","topic":"a","ts":1,"payload":1e400}"#), Ok(Frame::Data { topic: "a".into(), payload: "1e400" }));
+        assert_eq!(parse(r#"{"type":"data","topic":"a","ts":1,"payload":1e400}"#), Ok(Frame::Data { topic: "a".into(), payload: "1e400", ts: 1 }));
         // The payload is the frame's own text, whitespace inside kept, none around it.
         let f = r#"{ "type" : "data" , "payload" : { "c" : [ 1 , 2 ] } , "topic":"t\/x","ts":1 }"#;
-        assert_eq!(parse(f), Ok(Frame::Data { topic: "t/x".into(), payload: r#"{ "c" : [ 1 , 2 ] }"# }));
+        assert_eq!(parse(f), Ok(Frame::Data { topic: "t/x".into(), payload: r#"{ "c" : [ 1 , 2 ] }"#, ts: 1 }));
         assert!(matches!(parse(r#"{"type":"data","topic":"plain","ts":1}"#), Ok(Frame::Data { topic: Cow::Borrowed(_), .. })));
     }
 }

@@ -68,6 +68,8 @@ pub struct Delivery {
     pub payload: String,
     /// From a late-join `snapshot` frame rather than live `data`.
     pub snapshot: bool,
+    /// The `data` frame's `ts` (`None` for a snapshot, which has none).
+    pub ts: Option<u64>,
 }
 
 /// Why a write was dropped.

@@ -554,7 +554,7 @@ fn topic_mapping_default_and_override_in_both_directions() {
     let (conn, _) = s.connected();
     let a = s.frame(conn, &data("sensors/temperature/vienna", json!({"celsius": 24.7})));
     let d = deliveries(&a);
-    assert_eq!(d, [Delivery { record: 1, payload: r#"{"celsius":24.7}"#.into(), snapshot: false }]);
+    assert_eq!(d, [Delivery { record: 1, payload: r#"{"celsius":24.7}"#.into(), snapshot: false, ts: Some(1_700_000_000_000) }]);
     assert_eq!(s.b.record_key(1), Some("temp.vienna"));
     assert_eq!(s.b.record_topic(1), Some("sensors/temperature/vienna"));
     assert_eq!((s.b.record_key(99), s.b.record_topic(99)), (None, None));

@@ -174,6 +174,49 @@ test('(q) query: the server\'s history, validated by the records\' contracts; ba
   }
 });
 
+test('(bf) backfill: a ring with backfill: 20 gets the server\'s last 20 values, ts increasing, before any live value', async (t) => {
+  // A second bridge waits until the server has a history to give.
+  const feed = setup({});
+  const KEY = 'sensors.temperature.vienna';
+  const { db, bridges, cleanup } = setup({ [KEY]: { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 64 }, backfill: 20 } });
+  try {
+    const fb = WsBridge.connect(feed.db, URL_MAIN, { subscribeTopics: [] });
+    feed.bridges.push(fb);
+    await fb.synced;
+    await until(async () => (await fb.query('sensors/temperature/vienna')).total >= 25, 'a history of 25 values');
+    const seen = [];
+    db.subscribe(KEY, (v) => seen.push(v));
+    const b = WsBridge.connect(db, URL_MAIN, { subscribeTopics: ['sensors/temperature/vienna'] });
+    bridges.push(b);
+    const tr = track(b);
+    try {
+      await until(() => seen.length >= 24, 'history and live values');
+    } catch (e) {
+      throw new AssertionError(`${e.message}: seen ${seen.length}, stats ${JSON.stringify(b.stats())}, errors ${tr.errors.map((x) => x.message)}`);
+    }
+    const ts = seen.map((v) => v.timestamp);
+    for (let i = 1; i < ts.length; i++) assert(ts[i] > ts[i - 1], `timestamps increase: ${ts}`);
+    // The first 20 are the server's newest 20 before the first live value, nothing between.
+    const h = await b.query('sensors/temperature/vienna', { to: ts[19], limit: 20 });
+    assert(h.records.map((r) => r.value.timestamp).join() === ts.slice(0, 20).join(), `the history first: ${ts.slice(0, 20)} vs ${h.records.map((r) => r.ts)}`);
+    const gap = await b.query('sensors/temperature/vienna', { from: ts[19] + 1, to: ts[20] - 1 });
+    assert(gap.records.length === 0, `nothing between the history and the first live value: ${gap.records.map((r) => r.ts)}`);
+    assert(b.stats().received >= seen.length - 20, `the others came live: ${JSON.stringify(b.stats())}`);
+    assert(tr.errors.length === 0, `no errors: ${tr.errors.map((e) => e.message)}`);
+    let bad;
+    try {
+      db.configureRecord('x.latest', { schemaType: 'temperature', backfill: 5 });
+    } catch (e) {
+      bad = e;
+    }
+    assert(bad instanceof AimDbError && bad.code === 'INVALID_OPTIONS' && /SpmcRing/.test(bad.message), `backfill without a ring: ${bad}`);
+    t.note(`first live ${ts[20]}, history ${ts[0]}..${ts[19]}`);
+  } finally {
+    cleanup();
+    feed.cleanup();
+  }
+});
+
 test('(ac) autoConfigure: a record for every topic of a known schema, data arrives without configureRecord; the app\'s records win; unknown reported once', async (t) => {
   const { db, bridges, cleanup } = setup({
     'sensors.temperature.vienna': { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 8 } },

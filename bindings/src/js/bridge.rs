@@ -15,8 +15,11 @@
 //! - `WsBridge.write` validates against the contract, asks the machine whether it can
 //!   take the write, and only then sets the value locally (which sends it);
 //! - records configured after `connect` are added to the machine (`add_record`);
+//! - `backfill: n` records: on every open link a `query` for the topic's last n values;
+//!   deliveries are held until its answer (see `backfill.rs`);
 //! - the bridge ends with its db (`db_freed`).
 
+use super::backfill::{self, Hold};
 use super::db::{DbHandle, DbObserver, LinkedRecord, RawDb};
 use super::error::FacadeError;
 use super::options::Link as DbLink;
@@ -24,7 +27,7 @@ use super::record::DynRecord;
 use aimdb_wasm_bridge::error::{error_code_str, Quoted};
 use aimdb_wasm_bridge::web::{self, WebBridge};
 use aimdb_wasm_bridge::{
-    Action, Bridge, BridgeError, BridgeOptions, ConfigError, Delivery, DropReason, Link, RecordLink, WriteError,
+    Action, Bridge, BridgeError, Status, BridgeOptions, ConfigError, Delivery, DropReason, Link, RecordLink, WriteError,
 };
 use core::cell::{Cell, RefCell};
 use js_sys::Function;
@@ -95,6 +98,15 @@ fn link_of(l: DbLink) -> Link {
 struct Linked {
     record: Rc<dyn DynRecord>,
     link: Link,
+    /// `backfill` (0 = off) and the ring's capacity.
+    backfill: usize,
+    capacity: usize,
+}
+
+impl Linked {
+    fn of(r: LinkedRecord) -> Linked {
+        Linked { record: r.record, link: link_of(r.link), backfill: r.backfill, capacity: r.capacity }
+    }
 }
 
 /// The bridge's state, shared by `RawBridge`, the transport's action handler and the
@@ -109,6 +121,9 @@ struct Inner {
     ended: Cell<bool>,
     /// Ended because the db was freed.
     db_gone: Cell<bool>,
+    /// Backfills waiting for their history (at most one per record).
+    holds: RefCell<Vec<Hold>>,
+    next_backfill: Cell<u64>,
 }
 
 impl Inner {
@@ -131,14 +146,95 @@ impl Inner {
         self.records.borrow().get(i).map(|l| (l.record.clone(), l.link))
     }
 
-    /// A value from the server for an `in`/`both` record: its payload text is parsed
-    /// once, into the record's contract type.
-    fn deliver(&self, wb: &WebBridge, d: &Delivery) {
-        let Some(record) = self.records.borrow().get(d.record).map(|l| l.record.clone()) else { return };
-        if let Err(e) = record.set_json(&d.payload) {
+    /// A value from the server for an `in`/`both` record (held while its backfill waits).
+    fn deliver(&self, wb: &WebBridge, d: Delivery) {
+        if let Some(h) = self.holds.borrow_mut().iter_mut().find(|h| h.record == d.record) {
+            h.push(d.payload, d.ts);
+            return;
+        }
+        self.apply(wb, d.record, &d.payload);
+    }
+
+    /// Sends the backfill query of record `i` (if it has one) on the open link.
+    fn start_backfill(&self, wb: &WebBridge, i: usize) {
+        let Some((n, capacity)) = self
+            .records
+            .borrow()
+            .get(i)
+            .filter(|l| l.backfill > 0 && l.link.is_inbound())
+            .map(|l| (l.backfill, l.capacity))
+        else {
+            return;
+        };
+        let Some(topic) = wb.read(|b| b.record_topic(i).map(str::to_owned)) else { return };
+        if self.holds.borrow().iter().any(|h| h.record == i) {
+            return;
+        }
+        let id = format!("backfill{}", self.next_backfill.get());
+        self.next_backfill.set(self.next_backfill.get() + 1);
+        let frame = serde_json::json!({ "type": "query", "id": id, "pattern": topic, "limit": n }).to_string();
+        if wb.with(|b, _| b.send_request(frame)) {
+            self.holds.borrow_mut().push(Hold::new(i, id, capacity));
+        }
+    }
+
+    /// Ends every hold without history (a lost link, a refused query).
+    fn release_all(&self, wb: &WebBridge) {
+        let holds = core::mem::take(&mut *self.holds.borrow_mut());
+        for h in holds {
+            self.release(wb, h, Vec::new());
+        }
+    }
+
+    /// A `query_result` for one of the holds: `true` if it was one (and is consumed).
+    fn answer(&self, wb: &WebBridge, text: &str) -> bool {
+        if !text.contains("\"backfill") {
+            return false;
+        }
+        let Some((id, records)) = backfill::query_result(text) else { return false };
+        let hold = {
+            let mut holds = self.holds.borrow_mut();
+            let Some(at) = holds.iter().position(|h| h.id == id) else { return false };
+            holds.remove(at)
+        };
+        let topic = wb.read(|b| b.record_topic(hold.record).map(str::to_owned)).unwrap_or_default();
+        let history = records.into_iter().filter(|(t, _, _)| *t == topic).map(|(_, p, ts)| (p, ts)).collect();
+        self.release(wb, hold, history);
+        true
+    }
+
+    fn release(&self, wb: &WebBridge, hold: Hold, history: Vec<(String, u64)>) {
+        let i = hold.record;
+        let r = hold.release(history);
+        if r.dropped > 0 {
             let (key, topic) = wb.read(|b| {
                 let name = |s: Option<&str>| s.unwrap_or_default().to_owned();
-                (name(b.record_key(d.record)), name(b.record_topic(d.record)))
+                (name(b.record_key(i)), name(b.record_topic(i)))
+            });
+            let msg = format!(
+                "backfill of {} (topic {}): {} live value(s) dropped while waiting for the history (more than the ring's capacity)",
+                Quoted(&key),
+                Quoted(&topic),
+                r.dropped
+            );
+            self.report(&js_error("BACKFILL_DROPPED", &msg, &[("key", &key), ("topic", &topic)]));
+        }
+        for p in r.history.iter().chain(r.held.iter()) {
+            if self.ended.get() {
+                return;
+            }
+            self.apply(wb, i, p);
+        }
+    }
+
+    /// Sets a payload from the server on record `i`: parsed once, into the record's
+    /// contract type; a violation is handed back to the machine and reported.
+    fn apply(&self, wb: &WebBridge, i: usize, payload: &str) {
+        let Some(record) = self.records.borrow().get(i).map(|l| l.record.clone()) else { return };
+        if let Err(e) = record.set_json(payload) {
+            let (key, topic) = wb.read(|b| {
+                let name = |s: Option<&str>| s.unwrap_or_default().to_owned();
+                (name(b.record_key(i)), name(b.record_topic(i)))
             });
             let reason = e.message();
             wb.with(|b, now| b.reject_inbound(&key, reason.as_str(), now));
@@ -171,12 +267,15 @@ impl DbObserver for Inner {
             return;
         }
         let link = link_of(r.link);
-        let rl = RecordLink { key: r.key.clone(), topic: r.topic, link };
+        let rl = RecordLink { key: r.key.clone(), topic: r.topic.clone(), link };
         match self.web.with(|b, now| b.add_record(rl, now)) {
             Ok(i) => {
-                let mut records = self.records.borrow_mut();
-                debug_assert_eq!(i, records.len(), "the machine numbers records in the order added");
-                records.push(Linked { record: r.record, link });
+                {
+                    let mut records = self.records.borrow_mut();
+                    debug_assert_eq!(i, records.len(), "the machine numbers records in the order added");
+                    records.push(Linked::of(r));
+                }
+                self.start_backfill(&self.web, i);
             }
             Err(e) => self.report(&config_error_js(&e)),
         }
@@ -222,8 +321,7 @@ impl RawBridge {
             .collect();
         let bridge = Bridge::new(url, opts, links).map_err(|e| config_error_js(&e))?;
         // Same order as `links`: the machine numbers its records in this order.
-        let records: Vec<Linked> =
-            linked.into_iter().map(|r| Linked { record: r.record, link: link_of(r.link) }).collect();
+        let records: Vec<Linked> = linked.into_iter().map(Linked::of).collect();
         let handle = db.handle()?;
         let mut observed: Result<(), FacadeError> = Ok(());
         let inner = Rc::new_cyclic(|me: &Weak<Inner>| {
@@ -232,13 +330,30 @@ impl RawBridge {
             let handler = move |wb: &WebBridge, action: Action| match action {
                 Action::Deliver(d) => {
                     if let Some(inner) = me2.upgrade() {
-                        inner.deliver(wb, &d);
+                        inner.deliver(wb, d);
                     }
                 }
                 Action::Status(s) => {
+                    if let Some(inner) = me2.upgrade() {
+                        if s == Status::Connected {
+                            let n = inner.records.borrow().len();
+                            (0..n).for_each(|i| inner.start_backfill(wb, i));
+                        } else {
+                            // The answer comes on the socket the query went out on.
+                            inner.release_all(wb);
+                        }
+                    }
                     let _ = on_status.call1(&JsValue::UNDEFINED, &s.as_str().into());
                 }
                 Action::Error(e) => {
+                    // A refused query is answered with an error that carries no id.
+                    if let BridgeError::Server { code, topic: None, .. } = &e {
+                        if error_code_str(code) == "SERVER_ERROR" {
+                            if let Some(inner) = me2.upgrade() {
+                                inner.release_all(wb);
+                            }
+                        }
+                    }
                     if let Some(err) = bridge_error_js(&e) {
                         let _ = on_err.call1(&JsValue::UNDEFINED, &err);
                     }
@@ -266,6 +381,9 @@ impl RawBridge {
                     let _ = on_synced.call1(&JsValue::UNDEFINED, &json.into());
                 }
                 Action::Response(text) => {
+                    if me2.upgrade().is_some_and(|inner| inner.answer(wb, &text)) {
+                        return;
+                    }
                     let _ = on_response.call1(&JsValue::UNDEFINED, &text.into());
                 }
                 _ => {}
@@ -279,6 +397,8 @@ impl RawBridge {
                 on_error,
                 ended: Cell::new(false),
                 db_gone: Cell::new(false),
+                holds: RefCell::new(Vec::new()),
+                next_backfill: Cell::new(1),
             }
         });
         observed?;

@@ -19,6 +19,8 @@ struct Entry {
     record: Rc<dyn DynRecord>,
     topic: Option<String>,
     link: Link,
+    /// `backfill` (0 = off).
+    backfill: usize,
 }
 
 struct Subscription {
@@ -163,6 +165,19 @@ pub(super) struct LinkedRecord {
     pub record: Rc<dyn DynRecord>,
     pub topic: Option<String>,
     pub link: Link,
+    /// `backfill`: how many history values to ask for on every open link (0 = off).
+    pub backfill: usize,
+    /// The ring's capacity (how many live values a backfill may hold); 0 for other buffers.
+    pub capacity: usize,
+}
+
+/// The ring capacity of a buffer (0 for the others).
+#[cfg(feature = "bridge")]
+fn ring_capacity(cfg: &aimdb_core::buffer::BufferCfg) -> usize {
+    match cfg {
+        aimdb_core::buffer::BufferCfg::SpmcRing { capacity } => *capacity,
+        _ => 0,
+    }
 }
 
 /// A bridge linked to a db (`RawBridge`), told what happens to it.
@@ -212,7 +227,14 @@ impl RawDb {
         Ok(records
             .list
             .iter()
-            .map(|(k, e)| LinkedRecord { key: k.clone(), record: e.record.clone(), topic: e.topic.clone(), link: e.link })
+            .map(|(k, e)| LinkedRecord {
+                key: k.clone(),
+                record: e.record.clone(),
+                topic: e.topic.clone(),
+                link: e.link,
+                backfill: e.backfill,
+                capacity: ring_capacity(e.record.cfg()),
+            })
             .collect())
     }
 
@@ -276,13 +298,21 @@ impl RawDb {
                 });
                 s
             };
-            let existing = show(e.record.schema(), e.record.cfg(), &e.topic, e.link);
-            let requested = show(schema.name(), &opts.buffer, &opts.topic, opts.link);
+            let with_backfill = |mut s: String, n: usize| {
+                if n > 0 {
+                    s.push_str(&format!(" / backfill {n}"));
+                }
+                s
+            };
+            let existing = with_backfill(show(e.record.schema(), e.record.cfg(), &e.topic, e.link), e.backfill);
+            let requested = with_backfill(show(schema.name(), &opts.buffer, &opts.topic, opts.link), opts.backfill);
             if existing == requested {
                 return Ok(core.records.borrow().handle(key).unwrap_or_default());
             }
             return Err(FacadeError::SchemaConflict { key: key.into(), existing, requested }.into());
         }
+        #[cfg(feature = "bridge")]
+        let capacity = ring_capacity(&opts.buffer);
         let record = schema.create_record(&RecordCtx {
             key: key.into(),
             cfg: opts.buffer,
@@ -290,8 +320,16 @@ impl RawDb {
             executor: core.executor.clone(),
         })?;
         #[cfg(feature = "bridge")]
-        let linked = LinkedRecord { key: key.into(), record: record.clone(), topic: opts.topic.clone(), link: opts.link };
-        let handle = core.records.borrow_mut().push(key.into(), Entry { record, topic: opts.topic, link: opts.link });
+        let linked = LinkedRecord {
+            key: key.into(),
+            record: record.clone(),
+            topic: opts.topic.clone(),
+            link: opts.link,
+            backfill: opts.backfill,
+            capacity,
+        };
+        let handle =
+            core.records.borrow_mut().push(key.into(), Entry { record, topic: opts.topic, link: opts.link, backfill: opts.backfill });
         #[cfg(feature = "bridge")]
         core.notify(|o| o.configured(linked.clone()));
         Ok(handle)

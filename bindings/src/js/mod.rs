@@ -1,6 +1,9 @@
 //! The JS surface. `error` and `options` are plain Rust (tested natively); `record`
 //! and `db` are the wasm32 glue.
 
+#[cfg(feature = "bridge")]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod backfill;
 pub mod error;
 pub mod options;
 

@@ -170,6 +170,10 @@ pub struct RecordOptions {
     pub buffer: BufferCfg,
     pub topic: Option<String>,
     pub link: Link,
+    /// `backfill`: on every open link, the last n values of the topic (the server's
+    /// history) fill the ring before live data; 0 = off. Only with `SpmcRing` and an
+    /// inbound link.
+    pub backfill: usize,
 }
 
 /// Direction of a record's bridge link.
@@ -180,7 +184,7 @@ pub enum Link {
     Both,
 }
 
-/// Parses `{ schemaType, buffer?, topic?, link? }`.
+/// Parses `{ schemaType, buffer?, topic?, link?, backfill? }`.
 pub fn record_options(key: &str, text: &str) -> Result<RecordOptions, FacadeError> {
     const WHAT: &str = "record options";
     let shown = ex(key);
@@ -189,6 +193,7 @@ pub fn record_options(key: &str, text: &str) -> Result<RecordOptions, FacadeErro
     let mut buffer = BufferCfg::SingleLatest;
     let mut topic = None;
     let mut link = Link::In;
+    let mut backfill = 0;
     for (k, v) in m {
         match (k.as_str(), v) {
             ("schemaType", Json::Str(s)) => schema_type = Some(s),
@@ -208,6 +213,18 @@ pub fn record_options(key: &str, text: &str) -> Result<RecordOptions, FacadeErro
                     }
                 }
             }
+            ("backfill", Json::Null) => {}
+            ("backfill", v) => {
+                backfill = match v.as_u64().and_then(|n| usize::try_from(n).ok()) {
+                    Some(n) => n,
+                    None => {
+                        return Err(FacadeError::InvalidOptions {
+                            what: WHAT,
+                            message: format!("record `{shown}`: backfill must be an integer >= 0, got {}", Shown(&v)),
+                        })
+                    }
+                }
+            }
             (k @ ("schemaType" | "topic" | "link"), v) => {
                 return Err(FacadeError::InvalidOptions {
                     what: WHAT,
@@ -217,7 +234,7 @@ pub fn record_options(key: &str, text: &str) -> Result<RecordOptions, FacadeErro
             (k, _) => {
                 return Err(FacadeError::InvalidOptions {
                     what: WHAT,
-                    message: format!("record `{shown}`: unknown option `{}` (expected schemaType, buffer, topic, link)", ex(k)),
+                    message: format!("record `{shown}`: unknown option `{}` (expected schemaType, buffer, topic, link, backfill)", ex(k)),
                 })
             }
         }
@@ -226,7 +243,17 @@ pub fn record_options(key: &str, text: &str) -> Result<RecordOptions, FacadeErro
         what: WHAT,
         message: format!("record `{shown}`: schemaType is required"),
     })?;
-    Ok(RecordOptions { schema_type, buffer, topic, link })
+    if backfill > 0 {
+        let problem = match (&buffer, link) {
+            (BufferCfg::SpmcRing { .. }, Link::Out) => Some("needs an inbound link ('in' or 'both')"),
+            (BufferCfg::SpmcRing { .. }, _) => None,
+            _ => Some("needs buffer 'SpmcRing' (a ring to fill)"),
+        };
+        if let Some(p) = problem {
+            return Err(FacadeError::InvalidOptions { what: WHAT, message: format!("record `{shown}`: backfill {p}") });
+        }
+    }
+    Ok(RecordOptions { schema_type, buffer, topic, link, backfill })
 }
 
 /// `'SingleLatest' | 'Mailbox' | 'SpmcRing' | { type: 'SpmcRing', capacity } | { type: 'SingleLatest' } | ...`
@@ -323,6 +350,23 @@ mod tests {
         assert!(e.message().contains("1026 bytes of UTF-8, more than the limit of 1024"), "{}", e.message());
         assert!(e.message().chars().count() < 300, "the key is quoted as an excerpt: {}", e.message());
         assert_eq!(check_key("").unwrap_err().code(), "INVALID_KEY");
+    }
+
+    #[test]
+    fn backfill_needs_an_inbound_ring() {
+        let ok = record_options("k", r#"{"schemaType":"temperature","buffer":"SpmcRing","backfill":20,"link":"both"}"#);
+        assert_eq!(ok.map(|o| o.backfill), Ok(20));
+        let off = record_options("k", r#"{"schemaType":"temperature","backfill":0}"#);
+        assert_eq!(off.map(|o| o.backfill), Ok(0));
+        for (text, want) in [
+            (r#"{"schemaType":"temperature","backfill":5}"#, "backfill needs buffer 'SpmcRing'"),
+            (r#"{"schemaType":"temperature","buffer":"SpmcRing","link":"out","backfill":5}"#, "backfill needs an inbound link"),
+            (r#"{"schemaType":"temperature","buffer":"SpmcRing","backfill":-1}"#, "backfill must be an integer >= 0, got -1"),
+            (r#"{"schemaType":"temperature","buffer":"SpmcRing","backfill":"5"}"#, "backfill must be an integer >= 0"),
+        ] {
+            let e = record_options("k", text).unwrap_err();
+            assert!(e.code() == "INVALID_OPTIONS" && e.message().contains(want), "{text}: {}", e.message());
+        }
     }
 
     /// Every message quoting input stays short, however long the input.

@@ -34,13 +34,13 @@ impl Bridge {
             }
         };
         match frame {
-            Frame::Data { topic, payload } => {
-                self.route(conn, &topic, payload, false);
+            Frame::Data { topic, payload, ts } => {
+                self.route(conn, &topic, payload, Some(ts));
                 self.got_value_for(&topic);
             }
             Frame::Snapshot { topic, payload } => {
                 self.stats.snapshots += 1;
-                self.route(conn, &topic, payload, true);
+                self.route(conn, &topic, payload, None);
                 self.got_value_for(&topic);
             }
             Frame::Error { code, topic, message } => {
@@ -137,7 +137,9 @@ impl Bridge {
     /// Routes a `data`/`snapshot` payload to its record. A snapshot after live data
     /// of the same record on the same socket is stale: at best the same value, at
     /// worst an older one, so it is not delivered (the record is not moved back).
-    pub(super) fn route(&mut self, conn: ConnId, topic: &str, payload: &str, snapshot: bool) {
+    /// `ts`: the `data` frame's timestamp; `None` for a `snapshot`.
+    pub(super) fn route(&mut self, conn: ConnId, topic: &str, payload: &str, ts: Option<u64>) {
+        let snapshot = ts.is_none();
         // A stream mostly repeats its topic: compare with the last one before hashing.
         let i = match self.last_route {
             Some(i) if self.records.get(i).topic == topic => i,
@@ -165,7 +167,7 @@ impl Bridge {
             r.data_conn = conn.0;
         }
         self.stats.delivered += 1;
-        let d = Delivery { record: i, payload: payload.to_owned(), snapshot };
+        let d = Delivery { record: i, payload: payload.to_owned(), snapshot, ts };
         self.actions.push_back(Action::Deliver(d));
     }
 

@@ -1,0 +1,139 @@
+//! `configureRecord(key, { buffer: 'SpmcRing', backfill: n })`: on every open link the
+//! bridge asks the server's query handler for the topic's last n values; until the
+//! answer comes (or the link is lost, or the server answers with an error), the record's
+//! deliveries are held here, in order, at most the ring's capacity (the oldest held value
+//! goes first; counted). The answer's values older than the first held live value (all
+//! of them if none is held) go first, in `ts` order, then the held values. Plain Rust:
+//! `RawBridge` (bridge.rs) drives it.
+
+use std::collections::VecDeque;
+
+/// One record waiting for its history.
+#[derive(Debug)]
+pub(super) struct Hold {
+    /// The bridge's record number.
+    pub record: usize,
+    /// The `query` frame's id.
+    pub id: String,
+    capacity: usize,
+    /// Held deliveries: payload text and the `data` frame's `ts` (`None`: a snapshot).
+    held: VecDeque<(String, Option<u64>)>,
+    /// Held values given up because `capacity` were held.
+    pub dropped: u64,
+}
+
+/// What a hold releases, in the order to apply it.
+#[derive(Debug, PartialEq)]
+pub(super) struct Release {
+    /// History payloads, oldest first.
+    pub history: Vec<String>,
+    /// Then the held live payloads, in arrival order.
+    pub held: Vec<String>,
+    /// Held values dropped (the ring's capacity was held).
+    pub dropped: u64,
+}
+
+impl Hold {
+    pub fn new(record: usize, id: String, capacity: usize) -> Hold {
+        Hold { record, id, capacity: capacity.max(1), held: VecDeque::new(), dropped: 0 }
+    }
+
+    /// Holds a delivery; the oldest held one is dropped (and counted) when full.
+    pub fn push(&mut self, payload: String, ts: Option<u64>) {
+        if self.held.len() >= self.capacity {
+            self.held.pop_front();
+            self.dropped += 1;
+        }
+        self.held.push_back((payload, ts));
+    }
+
+    /// Ends the hold with the answer's values of this record's topic (`(payload, ts)`;
+    /// empty when the link was lost or the server refused the query). History values
+    /// not older than the first held live value are left out (the live ones carry them),
+    /// and so is a history value equal (as JSON) to that first live value: the same
+    /// value, which a server may stamp in its history before it stamps the `data` frame.
+    /// A held late-join snapshot (the server's latest value, which its history holds
+    /// too) is left out when the history brought values.
+    pub fn release(self, mut history: Vec<(String, u64)>) -> Release {
+        let first_live = self.held.iter().find_map(|(p, ts)| ts.map(|t| (p, t)));
+        if let Some((payload, cut)) = first_live {
+            let same = serde_json::from_str::<serde_json::Value>(payload).ok();
+            history.retain(|(p, ts)| {
+                *ts < cut && !(same.is_some() && serde_json::from_str::<serde_json::Value>(p).ok() == same)
+            });
+        }
+        history.sort_by_key(|(_, ts)| *ts);
+        let had_history = !history.is_empty();
+        let held = self.held.into_iter().filter(|(_, ts)| !(had_history && ts.is_none())).map(|(p, _)| p).collect();
+        Release { history: history.into_iter().map(|(p, _)| p).collect(), held, dropped: self.dropped }
+    }
+}
+
+/// A `query_result` frame's id and its records as `(topic, payload text, ts)`; `None`
+/// for any other text (the bridge checked the frame's shape before).
+pub(super) fn query_result(text: &str) -> Option<(String, Vec<(String, String, u64)>)> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    if v.get("type")?.as_str()? != "query_result" {
+        return None;
+    }
+    let id = v.get("id")?.as_str()?.to_owned();
+    let records = v
+        .get("records")?
+        .as_array()?
+        .iter()
+        .filter_map(|r| {
+            let topic = r.get("topic")?.as_str()?.to_owned();
+            let payload = r.get("payload").map_or_else(|| "null".to_owned(), |p| p.to_string());
+            Some((topic, payload, r.get("ts")?.as_u64()?))
+        })
+        .collect();
+    Some((id, records))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> String {
+        x.to_owned()
+    }
+
+    #[test]
+    fn history_older_than_the_first_live_value_goes_first_in_ts_order() {
+        let mut h = Hold::new(0, s("b1"), 8);
+        h.push(s("snap"), None);
+        h.push(s("L5"), Some(5));
+        h.push(s("L6"), Some(6));
+        let r = h.release(vec![(s("H4"), 4), (s("H2"), 2), (s("H5"), 5), (s("H3"), 3)]);
+        assert_eq!(r, Release { history: vec![s("H2"), s("H3"), s("H4")], held: vec![s("L5"), s("L6")], dropped: 0 });
+        // The first live value, stamped earlier in the history: not pushed twice.
+        let mut h = Hold::new(0, s("b1"), 8);
+        h.push(s(r#"{"t":5,"c":1}"#), Some(6));
+        let r = h.release(vec![(s(r#"{"c":0,"t":4}"#), 4), (s(r#"{"c":1,"t":5}"#), 5)]);
+        assert_eq!(r.history, vec![s(r#"{"c":0,"t":4}"#)]);
+    }
+
+    #[test]
+    fn without_history_the_held_values_are_kept_and_overflow_is_counted() {
+        let mut h = Hold::new(0, s("b1"), 2);
+        h.push(s("snap"), None);
+        h.push(s("L1"), Some(1));
+        h.push(s("L2"), Some(2));
+        let r = h.release(Vec::new());
+        assert_eq!(r, Release { history: vec![], held: vec![s("L1"), s("L2")], dropped: 1 });
+        let mut h = Hold::new(0, s("b1"), 4);
+        h.push(s("snap"), None);
+        assert_eq!(h.release(Vec::new()).held, vec![s("snap")]);
+        // No live value held: all history, in ts order.
+        let r = Hold::new(0, s("b1"), 4).release(vec![(s("H9"), 9), (s("H1"), 1)]);
+        assert_eq!(r.history, vec![s("H1"), s("H9")]);
+    }
+
+    #[test]
+    fn query_result_frames_are_read() {
+        let t = r#"{"type":"query_result","id":"b1","records":[{"topic":"a/b","payload":{"x":1},"ts":7}],"total":1}"#;
+        assert_eq!(query_result(t), Some((s("b1"), vec![(s("a/b"), s(r#"{"x":1}"#), 7)])));
+        assert_eq!(query_result(r#"{"type":"topic_list","id":"b1","topics":[]}"#), None);
+        assert_eq!(query_result("nope"), None);
+    }
+}
