@@ -27,8 +27,8 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::rc::Rc;
 
-/// Steps in a row before the task hands the tick back (as subscriptions do).
-pub const YIELD_EVERY: u32 = 64;
+pub use aimdb_wasm::executors::YIELD_EVERY;
+use aimdb_wasm::executors::Pacer;
 
 /// One input of a dataflow task: a reader of one record's buffer, seen as values `V`.
 pub trait Input<V> {
@@ -79,20 +79,6 @@ impl<V> Drop for Inputs<V> {
     }
 }
 
-/// Wakes the task and returns `Pending` once (to the back of the run queue).
-pub(crate) async fn yield_now() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            return Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    })
-    .await;
-}
-
 /// Spawns the task: `step(latest)` for every value of `inputs` as the module doc says
 /// (`seed`: the inputs' current values, one per input). `cancelled` set (also by `step`
 /// itself) ends it before the next step; dropping the returned task ends it too. `None`
@@ -110,7 +96,7 @@ pub fn spawn<V: Clone + 'static>(
     executor.spawn_cancellable::<Pin<Box<dyn Future<Output = ()>>>>(Box::pin(async move {
         let mut inputs = Inputs(inputs);
         let mut drained: Vec<Vec<V>> = inputs.0.iter().map(|_| Vec::new()).collect();
-        let mut since_yield: u32 = 0;
+        let mut pacer = Pacer::new(exec);
         loop {
             poll_fn(|cx| {
                 let mut any = false;
@@ -132,11 +118,7 @@ pub fn spawn<V: Clone + 'static>(
                     if let Some(all) = latest.put(i, v) {
                         step(all);
                     }
-                    since_yield += 1;
-                    if since_yield >= YIELD_EVERY || exec.budget_spent() {
-                        since_yield = 0;
-                        yield_now().await;
-                    }
+                    pacer.step().await;
                 }
             }
             if cancelled.get() {

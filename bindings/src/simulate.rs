@@ -8,7 +8,7 @@
 //! yielding as the dataflow tasks do).
 
 use crate::contracts::Contract;
-use crate::dataflow::{yield_now, YIELD_EVERY};
+use aimdb_wasm::executors::Pacer;
 use aimdb_wasm::TickedExecutor;
 use core::cell::Cell;
 use core::future::Future;
@@ -104,7 +104,7 @@ pub fn spawn<T: Contract>(
     executor.spawn_cancellable::<Pin<Box<dyn Future<Output = ()>>>>(Box::pin(async move {
         let mut n: u64 = 1;
         let mut previous: Option<T> = None;
-        let mut since_yield: u32 = 0;
+        let mut pacer = Pacer::new(exec);
         loop {
             let offset = n as f64 * period;
             let now = clock.now_ms();
@@ -122,11 +122,7 @@ pub fn spawn<T: Contract>(
             produce(v.clone());
             previous = Some(v);
             n += 1;
-            since_yield += 1;
-            if since_yield >= YIELD_EVERY || exec.budget_spent() {
-                since_yield = 0;
-                yield_now().await;
-            }
+            pacer.step().await;
         }
     }))
 }

@@ -20,6 +20,7 @@ extern crate alloc;
 pub mod clock;
 pub mod config;
 pub mod executor;
+pub mod pacer;
 pub mod stats;
 
 #[cfg(target_arch = "wasm32")]
@@ -29,4 +30,5 @@ pub use clock::{Clock, Sleep, VirtualClock};
 pub use config::{ConfigError, TickConfig, TickStrategy};
 pub use async_executor::Task;
 pub use executor::{ExecutorHandle, NextTick, SpawnError, TickedExecutor, CHECK_EVERY};
+pub use pacer::{Pacer, YIELD_EVERY};
 pub use stats::{ExecutorStats, TickEnd, TickStats};

@@ -304,25 +304,10 @@ impl Drop for CancelOnDrop<'_> {
 }
 
 /// A ring subscriber without `batch` hands the tick back after at most this many
-/// callbacks in one poll, even with budget left (the executor checks its budget only
-/// between polls, and other tasks get their turn). It also drains at most this many
-/// values at a time, so a backlog of up to `2^20` is never copied in one go.
-pub const YIELD_EVERY: u32 = 64;
-
-/// Wakes the task and returns `Pending` once: it goes to the back of the run queue, and
-/// the executor's budget check runs before it is polled again.
-async fn yield_now() {
-    let mut yielded = false;
-    poll_fn(|cx| {
-        if yielded {
-            return Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    })
-    .await;
-}
+/// callbacks in one poll, even with budget left ([`Pacer`]). It also drains at most this
+/// many values at a time, so a backlog of up to `2^20` is never copied in one go.
+pub use aimdb_wasm::executors::YIELD_EVERY;
+use aimdb_wasm::executors::Pacer;
 
 /// Starts the task that delivers `feed`'s values to `args.callback`.
 ///
@@ -361,7 +346,7 @@ fn spawn_subscription(
     let executor = executor.clone();
     // Boxed like the engine's tasks (see `WasmAdapter::spawn`): one task type.
     let task = executor.clone().spawn_cancellable::<Pin<Box<dyn Future<Output = ()>>>>(Box::pin(async move {
-        let mut since_yield: u32 = 0;
+        let mut pacer = Pacer::new(executor.clone());
         loop {
             feed.clear();
             let lagged = {
@@ -383,11 +368,7 @@ fn spawn_subscription(
                             return;
                         }
                     }
-                    since_yield += 1;
-                    if since_yield >= YIELD_EVERY || executor.budget_spent() {
-                        since_yield = 0;
-                        yield_now().await;
-                    }
+                    pacer.step().await;
                 }
                 continue;
             }
