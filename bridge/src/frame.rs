@@ -211,6 +211,40 @@ fn server_layout(text: &str) -> Option<Frame<'_>> {
     Some(if data { Frame::Data { topic, payload, ts: ts_value } } else { Frame::Snapshot { topic, payload } })
 }
 
+/// One record of a `query_result` frame: its topic, its payload's JSON text (a slice of
+/// the frame, not parsed) and its `ts`.
+#[derive(Debug, PartialEq)]
+pub struct QueryRecord<'a> {
+    /// The record's topic.
+    pub topic: Cow<'a, str>,
+    /// The payload's JSON text, as it stands in the frame.
+    pub payload: &'a str,
+    /// Unix milliseconds, as the server stamped it.
+    pub ts: u64,
+}
+
+/// A `query_result` frame's `id` and records, read with the parser every frame goes
+/// through (the same checks as [`parse`]); `None` for any other or a malformed frame.
+pub fn query_result(text: &str) -> Option<(Cow<'_, str>, Vec<QueryRecord<'_>>)> {
+    let mut c = Cursor::new(text);
+    let f = Fields::read(&mut c, 0).ok()?;
+    c.end().ok()?;
+    if string(f.ty, "type").ok()? != "query_result" {
+        return None;
+    }
+    let id = string(f.id, "id").ok()?;
+    let mut records = Vec::new();
+    array(f.records, "records", |c| {
+        let r = object_at(c, "records")?;
+        let payload = r.payload.map_or_else(|| missing("payload"), Ok)?;
+        records.push(QueryRecord { topic: string(r.topic, "topic")?, payload, ts: uint(r.ts, "ts", u64::MAX)? });
+        Ok(())
+    })
+    .ok()?;
+    uint(f.total, "total", usize::MAX as u64).ok()?;
+    Some((id, records))
+}
+
 /// Parses a server frame: the server's own layout of `data`/`snapshot` without
 /// looking into the payload ([`server_layout`]), anything else with the general parser.
 pub(crate) fn parse(text: &str) -> R<Frame<'_>> {
@@ -275,6 +309,17 @@ pub(crate) fn parse(text: &str) -> R<Frame<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_result_frames_are_read_with_payload_slices() {
+        let t = r#"{"type":"query_result","id":"b1","records":[{"topic":"a/b","payload":{"x":1},"ts":7}],"total":1}"#;
+        let (id, records) = query_result(t).unwrap();
+        assert_eq!(id, "b1");
+        assert_eq!(records, [QueryRecord { topic: "a/b".into(), payload: r#"{"x":1}"#, ts: 7 }]);
+        assert_eq!(query_result(r#"{"type":"topic_list","id":"b1","topics":[]}"#), None);
+        assert_eq!(query_result("nope"), None);
+        assert_eq!(query_result(r#"{"type":"query_result","id":"b1","records":[{"topic":"a","ts":7}],"total":1}"#), None);
+    }
     use aimdb_ws_protocol::ServerMessage;
     use serde_json::Value;
 

@@ -69,27 +69,6 @@ impl Hold {
     }
 }
 
-/// A `query_result` frame's id and its records as `(topic, payload text, ts)`; `None`
-/// for any other text (the bridge checked the frame's shape before).
-pub(super) fn query_result(text: &str) -> Option<(String, Vec<(String, String, u64)>)> {
-    let v: serde_json::Value = serde_json::from_str(text).ok()?;
-    if v.get("type")?.as_str()? != "query_result" {
-        return None;
-    }
-    let id = v.get("id")?.as_str()?.to_owned();
-    let records = v
-        .get("records")?
-        .as_array()?
-        .iter()
-        .filter_map(|r| {
-            let topic = r.get("topic")?.as_str()?.to_owned();
-            let payload = r.get("payload").map_or_else(|| "null".to_owned(), |p| p.to_string());
-            Some((topic, payload, r.get("ts")?.as_u64()?))
-        })
-        .collect();
-    Some((id, records))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,13 +106,5 @@ mod tests {
         // No live value held: all history, in ts order.
         let r = Hold::new(0, s("b1"), 4).release(vec![(s("H9"), 9), (s("H1"), 1)]);
         assert_eq!(r.history, vec![s("H1"), s("H9")]);
-    }
-
-    #[test]
-    fn query_result_frames_are_read() {
-        let t = r#"{"type":"query_result","id":"b1","records":[{"topic":"a/b","payload":{"x":1},"ts":7}],"total":1}"#;
-        assert_eq!(query_result(t), Some((s("b1"), vec![(s("a/b"), s(r#"{"x":1}"#), 7)])));
-        assert_eq!(query_result(r#"{"type":"topic_list","id":"b1","topics":[]}"#), None);
-        assert_eq!(query_result("nope"), None);
     }
 }

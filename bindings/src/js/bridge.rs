@@ -19,7 +19,7 @@
 //!   deliveries are held until its answer (see `backfill.rs`);
 //! - the bridge ends with its db (`db_freed`).
 
-use super::backfill::{self, Hold};
+use super::backfill::Hold;
 use super::db::{DbHandle, DbObserver, LinkedRecord, RawDb};
 use super::error::FacadeError;
 use super::options::Link as DbLink;
@@ -191,14 +191,14 @@ impl Inner {
         if !text.contains("\"backfill") {
             return false;
         }
-        let Some((id, records)) = backfill::query_result(text) else { return false };
+        let Some((id, records)) = aimdb_wasm_bridge::query_result(text) else { return false };
         let hold = {
             let mut holds = self.holds.borrow_mut();
-            let Some(at) = holds.iter().position(|h| h.id == id) else { return false };
+            let Some(at) = holds.iter().position(|h| h.id == *id) else { return false };
             holds.remove(at)
         };
         let topic = wb.read(|b| b.record_topic(hold.record).map(str::to_owned)).unwrap_or_default();
-        let history = records.into_iter().filter(|(t, _, _)| *t == topic).map(|(_, p, ts)| (p, ts)).collect();
+        let history = records.into_iter().filter(|r| r.topic == topic).map(|r| (r.payload.to_owned(), r.ts)).collect();
         self.release(wb, hold, history);
         true
     }
