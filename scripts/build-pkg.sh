@@ -19,6 +19,17 @@ if [ "${1:-}" = "--lean" ]; then
 fi
 # Same target dir for both: only this crate and the link differ between the two builds.
 cargo build -p aimdb-wasm-bindings --target wasm32-unknown-unknown --release "${features[@]}"
+# Size guard: core's float formatting (flt2dec, ~10 KB gz) and parsing (dec2flt) came in three
+# times through innocent-looking code (`f64` Display, `str::parse::<f64>`, `f64::clamp` with runtime
+# bounds); the build fails when either is linked again (the function names are still in the
+# module here, before wasm-bindgen removes them). The one float formatter is json::f32_number.
+floats=$(grep -aoE '(flt2dec|dec2flt|3fmt5float)[A-Za-z0-9_]{0,60}' target/wasm32-unknown-unknown/release/aimdb_wasm_bindings.wasm || true)
+if [ -n "$floats" ]; then
+  sort -u <<<"$floats" | head -5 >&2
+  echo "build-pkg: core float formatting/parsing is linked into the wasm (mangled names above): find the" >&2
+  echo "  caller with 'twiggy paths target/wasm32-unknown-unknown/release/aimdb_wasm_bindings.wasm <name>'" >&2
+  exit 1
+fi
 rm -rf "$out" && mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" --out-name aimdb_wasm_bindings \
   --remove-name-section --remove-producers-section --no-typescript \
