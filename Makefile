@@ -89,6 +89,7 @@ test-node:
 # call (@throws) and main call (@example) of both packages; fails above zero undocumented.
 test-types:
 	tsc --noEmit -p tests/types
+	tsc --noEmit -p tests/types/register
 	node scripts/check-docs.mjs
 
 # The README's Vitest example (examples/vitest/): an app test on tick: 'manual', deterministic.

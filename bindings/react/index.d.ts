@@ -1,7 +1,25 @@
 // Type declarations of @aimdb/react (hand-written; checked by `tsc --noEmit` against
 // bindings/react/typed-usage.ts in `make test-react`).
 import type { ReactNode } from 'react';
-import type { DbStats, InitInput, JsonObject, RecordOptions, WasmDb, WasmDbOptions } from '@aimdb/wasm';
+import type { DbStats, InitInput, JsonObject, RecordOptions, UntypedKey, ValueInput, WasmDb, WasmDbOptions } from '@aimdb/wasm';
+
+/**
+ * Types every hook by your records: declare the `{ key: value type }` map of your `WasmDb<M>`
+ * here once (declaration merging), and `useRecord`, `useRecordHistory`, `useSetRecord` and
+ * `useDb` take their types from it; keys it does not name stay untyped (`JsonObject` or the
+ * type argument). Empty by default: every hook untyped, as before.
+ * @example
+ * declare module '@aimdb/react' {
+ *   interface Register {
+ *     records: { 'sensors.temperature.vienna': Temperature; 'commands.setpoint.room1': Setpoint };
+ *   }
+ * }
+ * const t = useRecord('sensors.temperature.vienna');   // Readonly<Temperature> | null
+ */
+export interface Register {}
+
+/** The record map declared in `Register` (`{}` when none is). */
+export type RegisteredRecords = Register extends { records: infer M extends object } ? M : {};
 
 /** The states of a WsBridge connection. */
 export type BridgeStatus = 'connecting' | 'connected' | 'disconnected' | 'reconnecting';
@@ -75,41 +93,64 @@ export type AimDbProviderProps = AimDbProviderDbProps | AimDbProviderConfigProps
 export function AimDbProvider(props: AimDbProviderProps): ReactNode;
 
 /**
- * The provider's WasmDb.
+ * The provider's WasmDb, typed by `Register`.
  * @throws AimDbError `INVALID_OPTIONS` outside an AimDbProvider.
  * @example
  * const db = useDb();
  */
-export function useDb(): WasmDb;
+export function useDb(): WasmDb<RegisteredRecords>;
 
 /**
  * The record's latest value (deep-frozen; the same object until it changes), or null before
- * the first; re-renders when it changes.
+ * the first; re-renders when it changes. Typed by `Register` for the keys it names.
+ * @throws AimDbError `INVALID_OPTIONS` (outside a provider), `UNKNOWN_KEY`, `INVALID_KEY` (from render).
+ * @example
+ * const t = useRecord('sensors.temperature.vienna');   // registered: Readonly<Temperature> | null
+ * return <span>{t ? t.celsius.toFixed(1) : '…'}</span>;
+ */
+export function useRecord<K extends keyof RegisteredRecords & string>(key: K): Readonly<RegisteredRecords[K]> | null;
+/**
+ * The latest value of a record `Register` does not name, typed by `T`; as the typed overload otherwise.
  * @throws AimDbError `INVALID_OPTIONS` (outside a provider), `UNKNOWN_KEY`, `INVALID_KEY` (from render).
  * @example
  * const t = useRecord<Temperature>('sensors.temperature.vienna');
- * return <span>{t ? t.celsius.toFixed(1) : '…'}</span>;
  */
-export function useRecord<T = JsonObject>(key: string): Readonly<T> | null;
+export function useRecord<T = JsonObject, K extends string = string>(key: UntypedKey<RegisteredRecords, K>): Readonly<T> | null;
 
 /**
  * The last `n` values of a ring record, oldest first; the same array until a value arrives.
+ * Typed by `Register` for the keys it names.
+ * @throws AimDbError `INVALID_OPTIONS` (`n` not a positive integer, or outside a provider),
+ * `UNKNOWN_KEY`, `INVALID_KEY` (from render).
+ * @example
+ * const last60 = useRecordHistory('sensors.temperature.berlin', 60);   // registered key
+ */
+export function useRecordHistory<K extends keyof RegisteredRecords & string>(key: K, n: number): ReadonlyArray<Readonly<RegisteredRecords[K]>>;
+/**
+ * The last `n` values of a ring record `Register` does not name, typed by `T`; as the typed overload otherwise.
  * @throws AimDbError `INVALID_OPTIONS` (`n` not a positive integer, or outside a provider),
  * `UNKNOWN_KEY`, `INVALID_KEY` (from render).
  * @example
  * const last60 = useRecordHistory<Temperature>('sensors.temperature.berlin', 60);
  */
-export function useRecordHistory<T = JsonObject>(key: string, n: number): ReadonlyArray<Readonly<T>>;
+export function useRecordHistory<T = JsonObject, K extends string = string>(key: UntypedKey<RegisteredRecords, K>, n: number): ReadonlyArray<Readonly<T>>;
 
 /**
- * A stable setter calling `db.set(key, value)`.
+ * A stable setter calling `db.set(key, value)`; typed by `Register` for the keys it names.
  * @throws AimDbError `INVALID_OPTIONS` outside a provider; the setter throws what `db.set`
  * throws (`CONTRACT_VIOLATION`, `UNKNOWN_KEY`, ...).
  * @example
- * const setSetpoint = useSetRecord<Setpoint>('commands.setpoint.room1');
+ * const setSetpoint = useSetRecord('commands.setpoint.room1');   // registered key
  * <button onClick={() => setSetpoint({ target_celsius: 21, timestamp: Date.now() })}>21 °C</button>
  */
-export function useSetRecord<T = JsonObject>(key: string): (value: T) => void;
+export function useSetRecord<K extends keyof RegisteredRecords & string>(key: K): (value: ValueInput<RegisteredRecords[K]>) => void;
+/**
+ * A stable setter for a record `Register` does not name, typed by `T`; as the typed overload otherwise.
+ * @throws AimDbError `INVALID_OPTIONS` outside a provider; the setter throws what `db.set` throws.
+ * @example
+ * const setSetpoint = useSetRecord<Setpoint>('commands.setpoint.room1');
+ */
+export function useSetRecord<T = JsonObject, K extends string = string>(key: UntypedKey<RegisteredRecords, K>): (value: T) => void;
 
 /**
  * The bridge's status (argument, else the provider's bridge), or null without a bridge;
