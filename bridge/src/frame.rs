@@ -223,6 +223,20 @@ pub struct QueryRecord<'a> {
     pub ts: u64,
 }
 
+/// The `query` frame asking the server's query handler for the last `limit` values of
+/// the topics `pattern` matches; the answer is a `query_result` frame with the same `id`
+/// ([`query_result`]).
+pub fn query(id: &str, pattern: &str, limit: usize) -> String {
+    let mut out = String::from(r#"{"type":"query","id":"#);
+    crate::json::push_str(&mut out, id);
+    out.push_str(r#","pattern":"#);
+    crate::json::push_str(&mut out, pattern);
+    out.push_str(r#","limit":"#);
+    out.push_str(&limit.to_string());
+    out.push('}');
+    out
+}
+
 /// A `query_result` frame's `id` and records, read with the parser every frame goes
 /// through (the same checks as [`parse`]); `None` for any other or a malformed frame.
 pub fn query_result(text: &str) -> Option<(Cow<'_, str>, Vec<QueryRecord<'_>>)> {
@@ -309,6 +323,17 @@ pub(crate) fn parse(text: &str) -> R<Frame<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_frames_are_the_protocol_s_query_message() {
+        let f = query("backfill\"1", "sensors/\u{1}temp", 600);
+        let v: serde_json::Value = serde_json::from_str(&f).unwrap();
+        assert_eq!(v, serde_json::json!({ "type": "query", "id": "backfill\"1", "pattern": "sensors/\u{1}temp", "limit": 600 }));
+        assert!(matches!(
+            serde_json::from_str::<crate::ClientMessage>(&f).unwrap(),
+            crate::ClientMessage::Query { .. }
+        ));
+    }
 
     #[test]
     fn query_result_frames_are_read_with_payload_slices() {

@@ -57,10 +57,9 @@ impl Hold {
     pub fn release(self, mut history: Vec<(String, u64)>) -> Release {
         let first_live = self.held.iter().find_map(|(p, ts)| ts.map(|t| (p, t)));
         if let Some((payload, cut)) = first_live {
-            let same = serde_json::from_str::<serde_json::Value>(payload).ok();
-            history.retain(|(p, ts)| {
-                *ts < cut && !(same.is_some() && serde_json::from_str::<serde_json::Value>(p).ok() == same)
-            });
+            // The crate's one JSON model (objects sorted by key: key order does not matter).
+            let same = crate::json::parse(payload).ok();
+            history.retain(|(p, ts)| *ts < cut && !(same.is_some() && crate::json::parse(p).ok() == same));
         }
         history.sort_by_key(|(_, ts)| *ts);
         let had_history = !history.is_empty();

@@ -172,7 +172,7 @@ impl Inner {
         }
         let id = format!("backfill{}", self.next_backfill.get());
         self.next_backfill.set(self.next_backfill.get() + 1);
-        let frame = serde_json::json!({ "type": "query", "id": id, "pattern": topic, "limit": n }).to_string();
+        let frame = aimdb_wasm_bridge::query(&id, &topic, n);
         if wb.with(|b, _| b.send_request(frame)) {
             self.holds.borrow_mut().push(Hold::new(i, id, capacity));
         }
