@@ -1,6 +1,6 @@
 // WasmDb: records configured, set, read and subscribed; validate() and knownSchemas().
 import { AimDbError, assertReady, call, panicError, poisoned, raw, rethrow } from './runtime.js';
-import { checkKey, deepFreeze, describeValue, excerpt, optionsJson, tapeDone, tapeEncode, tapeStrs, thrownText, toJson } from './values.js';
+import { checkKey, deepFreeze, describeValue, excerpt, flatEncode, optionsJson, tapeDone, tapeEncode, tapeStrs, thrownText, toJson } from './values.js';
 
 /** The RawDb of a live WasmDb (for WsBridge.connect). */
 export let rawOf;
@@ -49,6 +49,8 @@ export class WasmDb {
   #handles = new Map();
   /** key -> RecordHandle, made by configureRecord / record(). */
   #records = new Map();
+  /** By handle: the contract struct's fields of the flat fast path (null: none), asked once. */
+  #flat = [];
   #subs = new Set();
   #reported = new Set();
 
@@ -110,10 +112,21 @@ export class WasmDb {
     return this.#subscribeAt(this.#handle(key), key, callback, options);
   }
 
-  // A value goes in on the tape (one call); what the tape does not take is either what JSON
-  // cannot carry (toJson throws CONTRACT_VIOLATION at its path) or goes in as JSON text.
+  // An object of numbers goes in flat (one slot per field of the contract's struct, one
+  // call); anything else, or what the flat path declines, on the tape (one call); what the
+  // tape does not take is either what JSON cannot carry (toJson throws CONTRACT_VIOLATION
+  // at its path) or goes in as JSON text.
   #setAt(h, key, value) {
     const r = this.#live();
+    let fields = this.#flat[h];
+    if (fields === undefined) fields = this.#flat[h] = call(() => r.flatFieldsAt(h)) ?? null;
+    if (fields !== null && flatEncode(value, fields)) {
+      try {
+        if (r.setFlat(h, fields.length)) return;
+      } catch (e) {
+        rethrow(e);
+      }
+    }
     const len = tapeEncode(value);
     if (len < 0) {
       const json = toJson(value, key);

@@ -133,7 +133,9 @@ let keysFull = false;
 
 function reslot(need) {
   if (need > cap) cap = Math.max(need, 2 * cap, 1024);
-  slots = new Float64Array(mem.buffer, raw.tapePtr(cap), cap);
+  // The call may grow wasm memory: read `buffer` after it.
+  const at = raw.tapePtr(cap);
+  slots = new Float64Array(mem.buffer, at, cap);
 }
 
 function keySlot(k) {
@@ -238,6 +240,47 @@ export function tapeEncode(value) {
     return -1;
   }
   return pos;
+}
+
+/**
+ * The flat fast path (bindings/src/flat.rs): when `value` is a plain object whose own
+ * enumerable fields are all named in `fields` (the record contract's struct fields) and
+ * are finite numbers (or undefined, which JSON leaves out), writes one slot per field,
+ * NaN where the object has none, and returns true. Anything else returns false with
+ * nothing to release, and the caller takes the general path (tapeEncode), which also
+ * reports every violation. Getters are read here and, after a false, again there.
+ */
+export function flatEncode(value, fields) {
+  if (busy || typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const m = fields.length;
+  // A view of grown (detached) memory has length 0 (cap is at least 1024): cheaper to
+  // read than the two `buffer` getters.
+  if (slots === null || slots.length === 0 || m > cap) {
+    if (mem === null) mem = raw.wasmMemory();
+    reslot(m);
+  }
+  // A getter may call db.set: that call then takes the general path's re-entrant way.
+  busy = true;
+  try {
+    const keys = Object.keys(value);
+    if (keys.length > m) return false;
+    for (let i = 0; i < m; i++) slots[i] = NaN;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j];
+      let i = 0;
+      while (i < m && fields[i] !== k) i++;
+      if (i === m) return false;
+      const x = value[k];
+      if (typeof x === 'number' && x - x === 0) slots[i] = x;
+      else if (x !== undefined) return false;
+    }
+    // A getter's call may have grown wasm memory: the slots written are then elsewhere.
+    return slots.length !== 0;
+  } catch {
+    return false;
+  } finally {
+    busy = false;
+  }
 }
 
 /** The strings of the tape just encoded (undefined: none). */

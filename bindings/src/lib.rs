@@ -9,6 +9,7 @@
 
 pub mod contracts;
 pub mod dataflow;
+pub mod flat;
 pub mod js;
 pub mod json;
 pub mod schema;

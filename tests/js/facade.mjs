@@ -521,6 +521,74 @@ function mainSuite() {
       eq(db.get('t').celsius, 9, 'still fine');
     }));
 
+  test('set: the flat fast path (objects of numbers) gives exactly what the general path (validate) gives', () =>
+    withDb(undefined, (db) => {
+      db.configureRecord('t', { schemaType: 'temperature' });
+      db.configureRecord('g', { schemaType: 'gps_location' });
+      db.configureRecord('u', { schemaType: 'temperature' });
+      const proto = { celsius: 5 };
+      const own = Object.create(proto);
+      own.timestamp = 1;
+      class Reading {
+        constructor() {
+          this.celsius = 4;
+          this.timestamp = 4;
+        }
+      }
+      let getterCalls = 0;
+      const cases = [
+        ['t', { celsius: 21.5, timestamp: 1 }],
+        ['t', { timestamp: 2, celsius: 20.1 }],
+        ['t', { schema_version: 2, celsius: -0, timestamp: 3 }],
+        ['t', { celsius: 1, timestamp: 1, extra: undefined }],
+        ['t', Object.assign(Object.create(null), { celsius: 2, timestamp: 2 })],
+        ['t', new Reading()],
+        ['t', own], // an inherited field is not the value's own: missing `celsius`
+        ['t', { celsius: NaN, timestamp: 1 }],
+        ['t', { celsius: 1e39, timestamp: 1 }],
+        ['t', { celsius: 1, timestamp: 1.5 }],
+        ['t', { celsius: 1, timestamp: -1 }],
+        ['t', { celsius: 1, timestamp: 2 ** 53 }],
+        ['t', { celsius: 1 }],
+        ['t', { celsius: 1, timestamp: 1, extra: 1 }],
+        ['t', { schema_version: 1, celsius: 1, timestamp: 1 }],
+        ['t', { schema_version: 3, celsius: 1, timestamp: 1 }],
+        ['t', { celsius: '1', timestamp: 1 }],
+        ['t', { celsius: 1, timestamp: 1, f() {} }],
+        ['t', { get celsius() { getterCalls++; return 6; }, timestamp: 6 }],
+        ['t', [1, 2]],
+        ['g', { latitude: 48.2, longitude: 16.37, timestamp: 1 }],
+        ['g', { latitude: 48.2, longitude: 16.37, altitude: 200, accuracy: 3.5, timestamp: 1 }],
+        ['g', { latitude: 91, longitude: 0, timestamp: 1 }],
+      ];
+      const schema = { t: 'temperature', g: 'gps_location' };
+      const outcome = (f) => {
+        try {
+          return { value: f() };
+        } catch (e) {
+          return { error: [e.code, e.path, e.serdeMessage] };
+        }
+      };
+      for (const [i, [key, v]] of cases.entries()) {
+        const viaSet = outcome(() => {
+          db.set(key, v);
+          return db.get(key);
+        });
+        const r = validate(schema[key], v);
+        const viaValidate = r.ok ? { value: r.value } : { error: [r.error.code, r.error.path, r.error.serdeMessage] };
+        deepEq(viaSet, viaValidate, `case ${i} (${key})`);
+        if ('value' in viaSet) assert(Object.is(viaSet.value.celsius, viaValidate.value.celsius), `case ${i}: the same number (-0)`);
+      }
+      // The getter was read once by set (flat path) and once by validate.
+      eq(getterCalls, 2, 'getter reads');
+      // A getter that writes the same record while the flat path reads the value: both land, in order.
+      const seen = [];
+      db.subscribe('u', (x) => seen.push(x.timestamp));
+      db.set('u', { get celsius() { db.set('u', { celsius: 1, timestamp: 10 }); return 2; }, timestamp: 11 });
+      eq(db.get('u').timestamp, 11, 'outer value last');
+      eq(db.stats().records.u.produced, 2, 'both produced');
+    }));
+
   test('records by handle: configureRecord / record(key) return one handle with get/set/setMany/subscribe', async () =>
     withDb(undefined, async (db) => {
       const h = db.configureRecord('t', { schemaType: 'temperature' });

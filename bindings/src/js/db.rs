@@ -365,6 +365,34 @@ impl RawDb {
         Ok(())
     }
 
+    /// The contract struct's field names of the record at `handle`, in the order
+    /// `setFlat` takes them (`undefined`: its values always take the general path).
+    #[wasm_bindgen(js_name = flatFieldsAt)]
+    pub fn flat_fields_at(&self, handle: u32) -> Result<JsValue, JsValue> {
+        let (record, _) = self.core()?.record_at(handle)?;
+        Ok(record.flat_fields().map_or(JsValue::UNDEFINED, |f| {
+            f.iter().map(|s| JsValue::from_str(s)).collect::<js_sys::Array>().into()
+        }))
+    }
+
+    /// The flat fast path of `set` (`crate::flat`): the first `len` tape slots are the
+    /// value's fields (`flatFieldsAt`), `NaN` where absent. `false`: declined, nothing
+    /// produced; the wrapper then writes the value the general way (`setTape`), which
+    /// reports any violation.
+    #[wasm_bindgen(js_name = setFlat)]
+    pub fn set_flat(&self, handle: u32, len: u32) -> Result<bool, JsValue> {
+        let core = self.core()?;
+        let (record, _key) = core.record_at(handle)?;
+        let done = tape::with_slots(len, |s| record.set_flat(s))?;
+        #[cfg(feature = "bridge")]
+        if done {
+            if let Some(key) = _key {
+                core.written(&key, &record);
+            }
+        }
+        Ok(done)
+    }
+
     /// Validates every item of the array on the tape, then produces them in order: all or
     /// nothing; a violation's path starts with the item's index (`[3].celsius`).
     #[wasm_bindgen(js_name = setManyTape)]

@@ -87,6 +87,13 @@ pub trait DynRecord {
     fn set_tape(&self, tape: &Tape<'_>) -> Result<(), FacadeError>;
     /// [`set_many_json`](DynRecord::set_many_json) for an array on the tape.
     fn set_many_tape(&self, tape: &Tape<'_>, each: &mut dyn FnMut()) -> Result<u32, FacadeError>;
+    /// The contract's struct fields, when its values can take the flat fast path
+    /// ([`crate::flat`]).
+    fn flat_fields(&self) -> Option<&'static [&'static str]>;
+    /// Produces the value in the flat slots `vals` (one per [`flat_fields`](DynRecord::flat_fields)):
+    /// `Ok(false)`, with nothing produced, when the fast path declines it (the caller
+    /// takes the general path, which reports any violation).
+    fn set_flat(&self, vals: &[f64]) -> Result<bool, FacadeError>;
     /// Values produced so far (changes exactly when the value does).
     fn version(&self) -> u64;
     /// The latest value as JSON text.
@@ -154,6 +161,10 @@ pub struct TypedRecord<T: Contract> {
     executor: TickedExecutor,
     counters: Rc<Counters>,
     latest_js: LatestJs,
+    /// `T`'s struct fields, for the flat fast path (`None`: not a flat struct).
+    flat: Option<&'static [&'static str]>,
+    /// The record in `db`, resolved once (a produce then costs no key lookup).
+    id: Option<aimdb_core::RecordId>,
 }
 
 impl<T: Contract> TypedRecord<T> {
@@ -171,6 +182,7 @@ impl<T: Contract> TypedRecord<T> {
             Some(Err(e)) => return Err(engine_err(e.to_string())),
             None => return Err(engine_err("build() did not complete".into())),
         };
+        let id = db.inner().resolve_str(&ctx.key);
         Ok(Rc::new(TypedRecord {
             key: ctx.key.clone(),
             cfg: ctx.cfg.clone(),
@@ -179,11 +191,21 @@ impl<T: Contract> TypedRecord<T> {
             executor: ctx.executor.clone(),
             counters: Rc::default(),
             latest_js: Rc::default(),
+            flat: crate::flat::struct_fields::<T>(),
+            id,
         }))
     }
 
+    /// `AimDb::produce` without its key lookup (the record's id is resolved once).
     fn produce(&self, value: T) -> Result<(), FacadeError> {
-        match poll_now(self.db.produce::<T>(&self.key, value)) {
+        let produced = match self.id.map(|id| self.db.inner().get_typed_record_by_id::<T, WasmAdapter>(id)) {
+            Some(Ok(record)) => poll_now(async move {
+                record.produce(value).await;
+                Ok::<(), aimdb_core::DbError>(())
+            }),
+            _ => poll_now(self.db.produce::<T>(&self.key, value)),
+        };
+        match produced {
             Some(Ok(())) => Ok(()),
             Some(Err(e)) => Err(FacadeError::Engine { key: self.key.clone(), message: e.to_string() }),
             None => Err(FacadeError::Engine { key: self.key.clone(), message: "produce() did not complete".into() }),
@@ -423,6 +445,18 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
 
     fn set_tape(&self, tape: &Tape<'_>) -> Result<(), FacadeError> {
         self.produce(T::from_input(&tape.input(0)).map_err(|e| self.violation(e))?)
+    }
+
+    fn flat_fields(&self) -> Option<&'static [&'static str]> {
+        self.flat
+    }
+
+    fn set_flat(&self, vals: &[f64]) -> Result<bool, FacadeError> {
+        let Some(input) = self.flat.and_then(|f| crate::flat::FlatInput::new(f, vals)) else { return Ok(false) };
+        match T::from_input(&input) {
+            Ok(v) => self.produce(v).map(|()| true),
+            Err(_) => Ok(false),
+        }
     }
 
     fn set_many_tape(&self, tape: &Tape<'_>, each: &mut dyn FnMut()) -> Result<u32, FacadeError> {

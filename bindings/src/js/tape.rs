@@ -60,6 +60,15 @@ impl Strings for JsStrings<'_> {
 }
 
 /// Runs `f` over the tape's first `len` slots.
+/// `f` over the first `len` slots of the tape as the wrapper filled them (the flat fast
+/// path, `crate::flat`: one number per field).
+pub fn with_slots<R>(len: u32, f: impl FnOnce(&[f64]) -> R) -> R {
+    TAPE.with(|t| {
+        let t = t.borrow();
+        f(t.get(..len as usize).unwrap_or(&[]))
+    })
+}
+
 pub fn with_tape<R>(len: u32, strs: &JsValue, f: impl FnOnce(&Tape<'_>) -> R) -> R {
     TAPE.with(|t| {
         KEYS.with(|k| {

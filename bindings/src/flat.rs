@@ -1,0 +1,286 @@
+//! The flat fast path of a write: a value that is an object whose own fields are all
+//! finite numbers named by the contract's struct (every built-in contract's current
+//! version) crosses as one `f64` per field of the struct, in the struct's field order,
+//! `NaN` for a field the object does not have. No keys, no strings, no tags: the wrapper
+//! (`flatEncode` in `values.js`) fills the slots, the contract's own serde `Deserialize`
+//! reads them as the map it would read from JSON, with each key given as the field's index
+//! (what serde's derived field visitors take), so the value is the one the general path
+//! (the tape, `crate::tape`) makes of the same object.
+//!
+//! The path only ever says yes or no: any error (a field of the wrong kind, a range
+//! check, a version the struct is not: `schema_version: 1` of `temperature` names another
+//! struct) is a no, and the caller goes the general way, which reports the error with its
+//! field path and message. So the fast path needs no error texts of its own, and a value
+//! it takes is a value the general path takes, with the same result.
+//!
+//! Cost: one slot write per field in JS, one wasm call, and in Rust the contract's
+//! `visit_map` over indices (no string compares).
+
+use crate::contracts::{ContractError, Input};
+use crate::json::Error;
+use crate::tape::visit_num;
+use aimdb_data_contracts::SchemaType;
+use core::cell::Cell;
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, Visitor};
+
+/// The most fields a flat struct has (a bigger one goes the general way).
+pub const MAX_FIELDS: usize = 32;
+
+/// The field names of `T` when serde deserializes it as a struct (`deserialize_struct`)
+/// of at most [`MAX_FIELDS`] fields; `None` for anything else (a map, an enum, a
+/// `flatten`ed or hand-written `Deserialize` that does not ask for a struct).
+pub fn struct_fields<T: DeserializeOwned>() -> Option<&'static [&'static str]> {
+    let found = Cell::new(None);
+    let _ = T::deserialize(Probe(&found));
+    found.get().filter(|f: &&[&str]| !f.is_empty() && f.len() <= MAX_FIELDS)
+}
+
+/// Asks a type for its struct fields and refuses everything.
+struct Probe<'a>(&'a Cell<Option<&'static [&'static str]>>);
+
+impl<'de> Deserializer<'de> for Probe<'_> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Error> {
+        Err(de::Error::custom("probe"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.0.set(Some(fields));
+        Err(de::Error::custom("probe"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
+}
+
+/// One value as flat slots: `vals[i]` is field `fields[i]`, `NaN` where the object has
+/// no such field.
+pub struct FlatInput<'a> {
+    fields: &'static [&'static str],
+    vals: &'a [f64],
+}
+
+impl<'a> FlatInput<'a> {
+    /// The slots `vals` of a struct with `fields` (as many slots as fields, else `None`).
+    pub fn new(fields: &'static [&'static str], vals: &'a [f64]) -> Option<Self> {
+        (vals.len() == fields.len()).then_some(FlatInput { fields, vals })
+    }
+}
+
+/// The fast path's "no" (never shown: the general path reports the real error).
+fn declined<T: SchemaType>() -> ContractError {
+    ContractError::new(T::NAME, "", "not a flat value")
+}
+
+impl Input for FlatInput<'_> {
+    fn is_array(&self) -> bool {
+        false
+    }
+
+    fn field_u64(&self, key: &'static str) -> Option<Option<u64>> {
+        let at = self.fields.iter().position(|f| *f == key)?;
+        let n = self.vals[at];
+        if n.is_nan() {
+            return None;
+        }
+        let int = n >= 0.0 && n.trunc() == n && n < 18_446_744_073_709_551_616.0;
+        Some(int.then_some(n as u64))
+    }
+
+    fn parse<T: SchemaType + DeserializeOwned>(&self) -> Result<T, ContractError> {
+        T::deserialize(FlatDe(self)).map_err(|_| declined::<T>())
+    }
+}
+
+/// The whole value: a struct with exactly the slots' fields, else an error.
+struct FlatDe<'a, 'b>(&'b FlatInput<'a>);
+
+impl<'de> Deserializer<'de> for FlatDe<'_, '_> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Error> {
+        Err(de::Error::custom("not flat"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        // Another struct (e.g. an older version the contract picked) is not these slots.
+        if fields != self.0.fields {
+            return Err(de::Error::custom("not flat"));
+        }
+        visitor.visit_map(Fields { vals: self.0.vals, next: 0, value: f64::NAN })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
+}
+
+/// The present fields, in field order, keyed by index.
+struct Fields<'a> {
+    vals: &'a [f64],
+    next: usize,
+    value: f64,
+}
+
+impl<'de> MapAccess<'de> for Fields<'_> {
+    type Error = Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+        while let Some(&v) = self.vals.get(self.next) {
+            let i = self.next;
+            self.next += 1;
+            if !v.is_nan() {
+                self.value = v;
+                return seed.deserialize(Index(i as u64)).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        seed.deserialize(Num(self.value))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.vals.len().saturating_sub(self.next))
+    }
+}
+
+/// A field key as its index (serde's derived field visitors take `visit_u64`).
+struct Index(u64);
+
+impl<'de> Deserializer<'de> for Index {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_u64(self.0)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// A field's number, read as the general path reads a number (`tape::visit_num`); an
+/// `Option` field is `Some` of it.
+struct Num(f64);
+
+impl<'de> Deserializer<'de> for Num {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visit_num(self.0, visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contracts::{Contract, GpsLocation, Humidity, Setpoint, Temperature};
+    use serde_json::{Map, Value};
+
+    /// The flat slots of a JSON object of numbers (`None` if it has another field).
+    fn slots(fields: &[&str], obj: &Map<String, Value>) -> Option<Vec<f64>> {
+        let mut v = vec![f64::NAN; fields.len()];
+        for (k, x) in obj {
+            v[fields.iter().position(|f| f == k)?] = x.as_f64()?;
+        }
+        Some(v)
+    }
+
+    /// Every object the fast path takes gives the value the general path gives; returns
+    /// whether it took it.
+    fn same<T: Contract + PartialEq>(text: &str) -> bool {
+        let fields = struct_fields::<T>().expect("a flat struct");
+        let obj: Map<String, Value> = serde_json::from_str(text).unwrap();
+        let Some(vals) = slots(fields, &obj) else { return false };
+        match T::from_input(&FlatInput::new(fields, &vals).unwrap()) {
+            Ok(fast) => {
+                assert_eq!(Ok(fast), T::from_json_str(text).map_err(|e| e.to_string()), "{text}");
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    #[test]
+    fn the_built_in_contracts_are_flat_structs_in_field_order() {
+        assert_eq!(struct_fields::<Temperature>(), Some(&["schema_version", "celsius", "timestamp"][..]));
+        assert_eq!(struct_fields::<Setpoint>(), Some(&["target_celsius", "timestamp"][..]));
+        assert!(struct_fields::<Humidity>().is_some());
+        assert!(struct_fields::<GpsLocation>().is_some());
+        assert_eq!(struct_fields::<serde_json::Value>(), None);
+        assert_eq!(struct_fields::<Vec<u32>>(), None);
+    }
+
+    #[test]
+    fn what_the_fast_path_takes_is_what_the_general_path_makes() {
+        // Taken: current-version objects of numbers, with or without optional fields.
+        for t in [
+            r#"{"celsius":21.5,"timestamp":1700000000000}"#,
+            r#"{"timestamp":5,"celsius":20.1}"#,
+            r#"{"schema_version":2,"celsius":-0.0,"timestamp":0}"#,
+            r#"{"celsius":21,"timestamp":9007199254740991}"#,
+        ] {
+            assert!(same::<Temperature>(t), "{t}");
+        }
+        assert!(same::<Setpoint>(r#"{"target_celsius":21,"timestamp":1}"#));
+        assert!(same::<Humidity>(r#"{"percent":55.5,"timestamp":1}"#));
+        assert!(same::<GpsLocation>(r#"{"latitude":48.2,"longitude":16.37,"timestamp":1}"#));
+        assert!(same::<GpsLocation>(r#"{"latitude":48.2,"longitude":16.37,"altitude":200,"accuracy":3.5,"timestamp":1}"#));
+        // Declined (the general path reports or migrates): violations, another version,
+        // a missing field, a fraction where an integer goes.
+        for t in [
+            r#"{"schema_version":1,"celsius":21,"timestamp":1}"#,
+            r#"{"schema_version":3,"celsius":21,"timestamp":1}"#,
+            r#"{"celsius":21}"#,
+            r#"{"celsius":21,"timestamp":1.5}"#,
+            r#"{"celsius":21,"timestamp":-1}"#,
+            r#"{"celsius":21,"timestamp":9007199254740992}"#,
+            r#"{"celsius":1e39,"timestamp":1}"#,
+        ] {
+            assert!(!same::<Temperature>(t), "{t}");
+        }
+        assert!(!same::<Humidity>(r#"{"percent":101,"timestamp":1}"#));
+        assert!(!same::<GpsLocation>(r#"{"latitude":91,"longitude":0,"timestamp":1}"#));
+    }
+
+    #[test]
+    fn slots_must_match_the_fields() {
+        let f = struct_fields::<Setpoint>().unwrap();
+        assert!(FlatInput::new(f, &[1.0]).is_none());
+        let input = FlatInput::new(f, &[21.0, f64::NAN]).unwrap();
+        assert_eq!(input.field_u64("target_celsius"), Some(Some(21)));
+        assert_eq!(input.field_u64("timestamp"), None);
+        assert_eq!(input.field_u64("nope"), None);
+        assert!(Setpoint::from_input(&input).is_err());
+    }
+}
