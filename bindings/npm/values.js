@@ -6,6 +6,32 @@ import { AimDbError, raw } from './runtime.js';
  * `MAX_KEY_BYTES` in bindings/src/js/options.rs. Checked before a key enters wasm memory. */
 export const MAX_KEY_BYTES = 1024;
 
+// ---- The flat way out (bindings/src/js/flat_out.rs): a struct of numbers and nulls
+// arrives as numbers, and its object is made here with the field names of its shape.
+const shapes = [];
+
+/** Registers the field names of a new shape (its id is its index). */
+export function flatShape(names) {
+  shapes.push(names);
+}
+
+/** The frozen object of shape `id`: field `i` is null where bit `i` of `nulls` is set, else `a_i`. */
+export function flatBuild(id, nulls, a0, a1, a2, a3, a4, a5, a6, a7) {
+  const f = shapes[id];
+  const o = {};
+  const n = f.length;
+  // Unrolled: no arguments array; a field's value is its argument, or null.
+  if (n > 0) o[f[0]] = nulls & 1 ? null : a0;
+  if (n > 1) o[f[1]] = nulls & 2 ? null : a1;
+  if (n > 2) o[f[2]] = nulls & 4 ? null : a2;
+  if (n > 3) o[f[3]] = nulls & 8 ? null : a3;
+  if (n > 4) o[f[4]] = nulls & 16 ? null : a4;
+  if (n > 5) o[f[5]] = nulls & 32 ? null : a5;
+  if (n > 6) o[f[6]] = nulls & 64 ? null : a6;
+  if (n > 7) o[f[7]] = nulls & 128 ? null : a7;
+  return Object.freeze(o);
+}
+
 export function deepFreeze(v) {
   if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
     for (const k of Object.keys(v)) deepFreeze(v[k]);

@@ -589,6 +589,46 @@ function mainSuite() {
       eq(db.stats().records.u.produced, 2, 'both produced');
     }));
 
+  test('values out (built from numbers in JS): the object serde_json text gives, frozen, every delivery path', async () =>
+    withDb({ tick: 'microtask' }, async (db) => {
+      const cases = [
+        ['temperature', { celsius: 20.1, timestamp: 1 }],
+        ['temperature', { celsius: 1e-7, timestamp: 2 }],
+        ['temperature', { celsius: -0, timestamp: 3 }],
+        ['temperature', { celsius: 3.4e38, timestamp: 2 ** 53 - 1 }],
+        ['gps_location', { latitude: 48.2, longitude: 16.37, timestamp: 1 }],
+        ['gps_location', { latitude: -0.1, longitude: 1e-300, altitude: 1e300, accuracy: 0.1, timestamp: 2 }],
+        ['gps_location', { latitude: 1, longitude: 2, accuracy: 3, timestamp: 3 }],
+        ['humidity', { percent: 0.3, timestamp: 1 }],
+        ['setpoint', { target_celsius: 21, timestamp: 1 }],
+      ];
+      const same = (got, ref, what) => {
+        deepEq(got, ref, what); // key order included
+        for (const k of Object.keys(ref)) assert(Object.is(got[k], ref[k]), `${what}: ${k} is ${got[k]}, not ${ref[k]}`);
+        assert(Object.isFrozen(got), `${what}: frozen`);
+      };
+      const rings = {};
+      for (const [i, [schemaType, v]] of cases.entries()) {
+        const ref = validate(schemaType, JSON.stringify(v)); // JSON.parse of serde_json's text
+        assert(ref.ok, `case ${i}: valid`);
+        db.configureRecord(`s${i}`, { schemaType });
+        db.set(`s${i}`, v);
+        same(db.get(`s${i}`), ref.value, `case ${i} get()`);
+        if (!rings[schemaType]) {
+          rings[schemaType] = { refs: [], items: collector() };
+          db.configureRecord(`ring.${schemaType}`, { schemaType, buffer: { type: 'SpmcRing', capacity: 64 } });
+          db.subscribe(`ring.${schemaType}`, rings[schemaType].items, { batch: true });
+        }
+        rings[schemaType].refs.push(ref.value);
+        db.set(`ring.${schemaType}`, v);
+      }
+      for (const [schemaType, { refs, items }] of Object.entries(rings)) {
+        await waitFrames(() => items.values.flat().length >= refs.length, `${schemaType} ring items`);
+        const got = items.values.flat();
+        refs.forEach((ref, j) => same(got[j], ref, `${schemaType} ring item ${j}`));
+      }
+    }));
+
   test('records by handle: configureRecord / record(key) return one handle with get/set/setMany/subscribe', async () =>
     withDb(undefined, async (db) => {
       const h = db.configureRecord('t', { schemaType: 'temperature' });

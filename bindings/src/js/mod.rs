@@ -12,6 +12,8 @@ pub mod db;
 #[cfg(target_arch = "wasm32")]
 pub mod record;
 #[cfg(target_arch = "wasm32")]
+pub mod flat_out;
+#[cfg(target_arch = "wasm32")]
 pub mod out;
 #[cfg(target_arch = "wasm32")]
 pub mod tape;

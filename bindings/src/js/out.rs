@@ -75,9 +75,13 @@ impl ser::Error for Error {
     }
 }
 
-/// `v` as a JS value.
+/// `v` as a JS value: a flat struct (numbers and nulls) through [`super::flat_out`],
+/// anything else through this module's serializer.
 pub fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, Error> {
-    v.serialize(Ser)
+    match super::flat_out::to_js(v) {
+        Some(js) => Ok(js),
+        None => v.serialize(Ser),
+    }
 }
 
 const MAX_SAFE: u64 = (1 << 53) - 1;
@@ -225,7 +229,7 @@ impl ser::SerializeSeq for Seq {
     type Ok = JsValue;
     type Error = Error;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.0.push(&v.serialize(Ser)?);
+        self.0.push(&to_js(v)?);
         Ok(())
     }
     fn end(self) -> Result<JsValue, Error> {
