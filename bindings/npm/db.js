@@ -1,6 +1,6 @@
 // WasmDb: records configured, set, read and subscribed; validate() and knownSchemas().
 import { AimDbError, assertReady, call, panicError, poisoned, raw, rethrow } from './runtime.js';
-import { checkKey, deepFreeze, describeValue, excerpt, flatEncode, optionsJson, tapeDone, tapeEncode, tapeStrs, thrownText, toJson } from './values.js';
+import { checkKey, deepFreeze, describeValue, excerpt, flatEncode, flatEncodeMany, optionsJson, tapeDone, tapeEncode, tapeStrs, thrownText, toJson } from './values.js';
 
 /** The RawDb of a live WasmDb (for WsBridge.connect). */
 export let rawOf;
@@ -118,8 +118,7 @@ export class WasmDb {
   // at its path) or goes in as JSON text.
   #setAt(h, key, value) {
     const r = this.#live();
-    let fields = this.#flat[h];
-    if (fields === undefined) fields = this.#flat[h] = call(() => r.flatFieldsAt(h)) ?? null;
+    const fields = this.#flatFields(h);
     if (fields !== null && flatEncode(value, fields)) {
       try {
         if (r.setFlat(h, fields.length)) return;
@@ -142,10 +141,25 @@ export class WasmDb {
     }
   }
 
+  /** The flat fast path's fields of record `h` (null: none), asked once. */
+  #flatFields(h) {
+    let fields = this.#flat[h];
+    if (fields === undefined) fields = this.#flat[h] = call(() => this.#raw.flatFieldsAt(h)) ?? null;
+    return fields;
+  }
+
   #setManyAt(h, key, values) {
     const r = this.#live();
     if (!Array.isArray(values)) {
       throw new AimDbError({ code: 'CONTRACT_VIOLATION', message: `record \`${excerpt(key)}\`: setMany takes an array of values, got ${describeValue(values)}`, key, path: '', serdeMessage: `expected an array, got ${describeValue(values)}` });
+    }
+    const fields = this.#flatFields(h);
+    if (fields !== null && values.length > 0 && flatEncodeMany(values, fields)) {
+      try {
+        if (r.setManyFlat(h, values.length) !== undefined) return;
+      } catch (e) {
+        rethrow(e);
+      }
     }
     const len = tapeEncode(values);
     if (len < 0) {

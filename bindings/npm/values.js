@@ -277,29 +277,28 @@ export function tapeEncode(value) {
  * reports every violation. Getters are read here and, after a false, again there.
  */
 export function flatEncode(value, fields) {
-  if (busy || typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return flatEncodeMany(value, fields, false);
+}
+
+/**
+ * `flatEncode` of every item of the array `values`, item `i` at slots `i * fields.length`;
+ * true only if every item is flat (`many` false: `values` is the one value).
+ */
+export function flatEncodeMany(values, fields, many = true) {
+  if (busy) return false;
   const m = fields.length;
+  const need = many ? m * values.length : m;
   // A view of grown (detached) memory has length 0 (cap is at least 1024): cheaper to
   // read than the two `buffer` getters.
-  if (slots === null || slots.length === 0 || m > cap) {
+  if (slots === null || slots.length === 0 || need > cap) {
     if (mem === null) mem = raw.wasmMemory();
-    reslot(m);
+    reslot(need);
   }
   // A getter may call db.set: that call then takes the general path's re-entrant way.
   busy = true;
   try {
-    const keys = Object.keys(value);
-    if (keys.length > m) return false;
-    for (let i = 0; i < m; i++) slots[i] = NaN;
-    for (let j = 0; j < keys.length; j++) {
-      const k = keys[j];
-      let i = 0;
-      while (i < m && fields[i] !== k) i++;
-      if (i === m) return false;
-      const x = value[k];
-      if (typeof x === 'number' && x - x === 0) slots[i] = x;
-      else if (x !== undefined) return false;
-    }
+    if (!many) return flatItem(values, fields, 0) && slots.length !== 0;
+    for (let i = 0; i < values.length; i++) if (!flatItem(values[i], fields, i * m)) return false;
     // A getter's call may have grown wasm memory: the slots written are then elsewhere.
     return slots.length !== 0;
   } catch {
@@ -307,6 +306,24 @@ export function flatEncode(value, fields) {
   } finally {
     busy = false;
   }
+}
+
+function flatItem(value, fields, at) {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const m = fields.length;
+  const keys = Object.keys(value);
+  if (keys.length > m) return false;
+  for (let i = 0; i < m; i++) slots[at + i] = NaN;
+  for (let j = 0; j < keys.length; j++) {
+    const k = keys[j];
+    let i = 0;
+    while (i < m && fields[i] !== k) i++;
+    if (i === m) return false;
+    const x = value[k];
+    if (typeof x === 'number' && x - x === 0) slots[at + i] = x;
+    else if (x !== undefined) return false;
+  }
+  return true;
 }
 
 /** The strings of the tape just encoded (undefined: none). */

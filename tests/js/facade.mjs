@@ -581,6 +581,13 @@ function mainSuite() {
       }
       // The getter was read once by set (flat path) and once by validate.
       eq(getterCalls, 2, 'getter reads');
+      // setMany takes the flat path too: all or nothing, a violation reported as the general path does.
+      db.configureRecord('m', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 16 } });
+      db.setMany('m', [{ celsius: 1, timestamp: 1 }, { timestamp: 2, celsius: 20.1 }]);
+      deepEq(db.get('m'), validate('temperature', { celsius: 20.1, timestamp: 2 }).value, 'setMany last value');
+      const bad = throwsCode(() => db.setMany('m', [{ celsius: 1, timestamp: 3 }, { celsius: 1, timestamp: 4 }, { celsius: 1, timestamp: -1 }]), 'CONTRACT_VIOLATION', 'setMany violation');
+      eq(bad.path, '[2].timestamp', 'setMany path');
+      eq(db.stats().records.m.produced, 2, 'nothing of the refused batch produced');
       // A getter that writes the same record while the flat path reads the value: both land, in order.
       const seen = [];
       db.subscribe('u', (x) => seen.push(x.timestamp));

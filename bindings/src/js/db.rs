@@ -406,6 +406,24 @@ impl RawDb {
         Ok(tape::with_tape(len, &strs, |t| record.set_many_tape(t, &mut || {}))?)
     }
 
+    /// The flat fast path of `setMany`: `count` values, one run of `flatFieldsAt`'s
+    /// slots each, all or nothing. `undefined`: declined, nothing produced (the wrapper
+    /// then takes `setManyTape`, which reports any violation at `[index].path`).
+    #[wasm_bindgen(js_name = setManyFlat)]
+    pub fn set_many_flat(&self, handle: u32, count: u32) -> Result<Option<u32>, JsValue> {
+        let core = self.core()?;
+        let (record, _key) = core.record_at(handle)?;
+        let Some(m) = record.flat_fields().map(<[&str]>::len) else { return Ok(None) };
+        let len = (m as u64 * u64::from(count)).min(u64::from(u32::MAX)) as u32;
+        let whole = |s: &[f64]| s.len() == len as usize && !s.is_empty();
+        #[cfg(feature = "bridge")]
+        if let Some(key) = _key {
+            let each = &mut || core.written(&key, &record);
+            return Ok(tape::with_slots(len, |s| if whole(s) { record.set_many_flat(s, each) } else { Ok(None) })?);
+        }
+        Ok(tape::with_slots(len, |s| if whole(s) { record.set_many_flat(s, &mut || {}) } else { Ok(None) })?)
+    }
+
     /// `setManyTape` for values as JSON texts (the wrapper's way for values the tape does
     /// not take).
     #[wasm_bindgen(js_name = setManyText)]

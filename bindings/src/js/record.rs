@@ -94,6 +94,10 @@ pub trait DynRecord {
     /// `Ok(false)`, with nothing produced, when the fast path declines it (the caller
     /// takes the general path, which reports any violation).
     fn set_flat(&self, vals: &[f64]) -> Result<bool, FacadeError>;
+    /// [`set_flat`](DynRecord::set_flat) of consecutive values (one slot per field
+    /// each), all or nothing: `Ok(None)`, nothing produced, when the fast path declines
+    /// any of them. `each` runs after each value is produced.
+    fn set_many_flat(&self, vals: &[f64], each: &mut dyn FnMut()) -> Result<Option<u32>, FacadeError>;
     /// Values produced so far (changes exactly when the value does).
     fn version(&self) -> u64;
     /// The latest value as JSON text.
@@ -457,6 +461,22 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
             Ok(v) => self.produce(v).map(|()| true),
             Err(_) => Ok(false),
         }
+    }
+
+    fn set_many_flat(&self, vals: &[f64], each: &mut dyn FnMut()) -> Result<Option<u32>, FacadeError> {
+        let Some(fields) = self.flat else { return Ok(None) };
+        if vals.len() % fields.len() != 0 {
+            return Ok(None);
+        }
+        let mut items = Vec::with_capacity(vals.len() / fields.len());
+        for chunk in vals.chunks_exact(fields.len()) {
+            let Some(input) = crate::flat::FlatInput::new(fields, chunk) else { return Ok(None) };
+            match T::from_input(&input) {
+                Ok(v) => items.push(v),
+                Err(_) => return Ok(None),
+            }
+        }
+        self.produce_all(items, each).map(Some)
     }
 
     fn set_many_tape(&self, tape: &Tape<'_>, each: &mut dyn FnMut()) -> Result<u32, FacadeError> {
