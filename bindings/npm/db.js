@@ -59,6 +59,11 @@ export class WasmDb {
     return import('./worker-db.js').then((m) => m.startWorkerDb(options));
   }
 
+  /** false: this db runs on the page's thread. */
+  get inWorker() {
+    return false;
+  }
+
   constructor(options) {
     assertReady();
     this.#raw = call(() => new raw.RawDb(optionsJson(options, 'WasmDb options')));
