@@ -50,6 +50,13 @@ export interface WasmDbOptions extends TickingOptions {
 /** `WasmDb.inWorker(options)`: the worker's db options, and where the page hears of failures. */
 export interface WorkerDbOptions extends WasmDbOptions {
   /**
+   * How the worker's executor is ticked. The worker has no frames to keep (the page gets one
+   * batch per animation frame whatever this is), and a worker's animation frames starve while
+   * a socket floods it: `'animationFrame'` there can lose ring items to lag under a flood.
+   * @default 'macrotask'
+   */
+  tick?: TickStrategy;
+  /**
    * Errors no call could throw: the worker's death (`WORKER_DIED`), a panic in it (`PANIC`),
    * a command the worker refused after the page's checks passed (e.g. a record autoConfigure
    * made first: `SCHEMA_CONFLICT`).

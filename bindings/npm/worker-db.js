@@ -56,7 +56,10 @@ export async function startWorkerDb(options) {
   if (onError !== undefined && typeof onError !== 'function') {
     throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WasmDb options: onError must be a function, got ${describeValue(onError)}` });
   }
-  const json = optionsJson(rest, 'WasmDb options');
+  // The worker ticks on 'macrotask' unless told otherwise: it has no frames to keep, and a
+  // worker's animation frames starve while a socket floods it (ring items lost to lag).
+  const given = JSON.parse(optionsJson(rest, 'WasmDb options'));
+  const json = JSON.stringify(given.tick === undefined ? { ...given, tick: 'macrotask' } : given);
   const module = await compiled();
   await init(module); // the page's own instance (a no-op if init() ran): the shadow's
   const shadow = new WasmDb(JSON.parse(json)); // the same option checks as the worker's
