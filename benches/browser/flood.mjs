@@ -12,7 +12,7 @@
 // (or reported it as lag) and gave numbers. Exit code 1 otherwise.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { WebSocketServer } from 'ws';
+import { startFloodServer } from './flood-server.mjs';
 import { launchChromium } from '../../tests/js/chromium.mjs';
 import { startStatic, ROOT } from '../../demo/static.mjs';
 
@@ -26,36 +26,6 @@ const tickAt = args.indexOf('--worker-tick');
 const WORKER_TICK = tickAt >= 0 ? args[tickAt + 1] : undefined;
 const OUT = path.join(ROOT, `target/bench-browser/${SMOKE ? 'flood-smoke' : 'flood'}.json`);
 const GOAL_P99_MS = 17.5;
-
-/** The flood server: on a client's subscribe, `subscribed`, then N data frames at once. */
-function startFloodServer(n) {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  wss.on('connection', (ws) => {
-    ws.on('error', () => {});
-    ws.on('message', (data) => {
-      let m;
-      try {
-        m = JSON.parse(String(data));
-      } catch {
-        return;
-      }
-      if (m.type === 'ping') ws.send('{"type":"pong"}');
-      if (m.type !== 'subscribe') return;
-      ws.send(JSON.stringify({ type: 'subscribed', topics: m.topics }));
-      let i = 0;
-      const burst = () => {
-        // As fast as the socket takes them: 1000 frames per turn of Node's loop.
-        for (let k = 0; k < 1000 && i < n && ws.readyState === ws.OPEN; k++, i++) {
-          const ts = i + 1;
-          ws.send(`{"type":"data","topic":"bench/flood","payload":{"schema_version":2,"celsius":${(i % 100) / 10},"timestamp":${ts}},"ts":${ts}}`);
-        }
-        if (i < n && ws.readyState === ws.OPEN) setImmediate(burst);
-      };
-      burst();
-    });
-  });
-  return new Promise((resolve) => wss.on('listening', () => resolve({ url: `ws://127.0.0.1:${wss.address().port}/ws`, close: () => new Promise((r) => wss.close(r)) })));
-}
 
 const pct = (xs, p) => {
   if (xs.length === 0) return null;

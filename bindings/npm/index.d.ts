@@ -72,9 +72,9 @@ export interface WorkerDbOptions extends WasmDbOptions {
  * page in one batch per animation frame (subscriber callbacks run in the page on it: same
  * ordering, batching, coalescing, lag reports, frozen values); `get()` reads the page's
  * mirror (the page's own writes at once, the worker's values at most a frame or two late);
- * `stats()` is the worker's as of its last batch; `transform`, `tap`, `simulate`, `tick` and
- * `advanceTime` throw `NOT_AVAILABLE` (they take JS functions or answer synchronously from
- * the engine).
+ * `stats()` is the worker's as of its last batch; `transform`, `tap`, `tick` and `advanceTime`
+ * throw `NOT_AVAILABLE` (they take JS functions or answer synchronously from the engine);
+ * `simulate` runs in the worker.
  */
 export interface WorkerDb<M extends object = {}> extends WasmDb<M> {
   /** Always `true` here (`false` on a main-thread db). */

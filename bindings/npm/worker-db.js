@@ -107,7 +107,7 @@ class WorkerRecord {
   }
 }
 
-/** The page's object of a Worker-mode db: the WasmDb API (transform, tap, simulate, tick, advanceTime excepted). */
+/** The page's object of a Worker-mode db: the WasmDb API (transform, tap, tick, advanceTime excepted). */
 export class WorkerDb {
   #worker;
   #shadow;
@@ -383,9 +383,20 @@ export class WorkerDb {
     throw notAvailable('tap');
   }
 
-  simulate() {
+  /** A simulated source in the worker (checked first by the shadow, whose copy stops at once). */
+  simulate(key, options) {
     this.#live();
-    throw notAvailable('simulate');
+    this.#shadow.simulate(key, options)(); // the same checks and errors; the shadow is never ticked
+    const id = this.#id();
+    this.#send({ t: 'sim', id, k: key, o: optionsJson(options, 'simulate options') });
+    let active = true;
+    const stop = () => {
+      if (!active) return;
+      active = false;
+      if (!this.#freed && !this.#dead) this.#send({ t: 'endsim', id });
+    };
+    stop.dispose = stop;
+    return stop;
   }
 
   tick() {

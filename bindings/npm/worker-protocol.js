@@ -8,6 +8,7 @@
 //     { t: 'set', k, v } / { t: 'setm', k, v }   set / setMany (v: the value(s) as the page's contract check returned them)
 //     { t: 'sub', id, k } / { t: 'unsub', id }   a page subscription (always batch in the worker)
 //     { t: 'tick', o }                    setTicking(JSON o)
+//     { t: 'sim', id, k, o } / { t: 'endsim', id }   simulate(k, JSON o) / its stop
 //     { t: 'stats' }                      put db.stats() into the next batch
 //     { t: 'sync', id }                   tick now and send a batch at once, answering id
 //     { t: 'ack' }                        the page took the last batch (sent at its next animation frame)

@@ -11,6 +11,8 @@ let db = null;
 const recs = new Map();
 /** page subscription id -> { items, lag, initial, cap, stop } */
 const subs = new Map();
+/** simulate id -> its stop function */
+const sims = new Map();
 /** bridge id -> { b, stats (JSON of the last sent) } */
 const bridges = new Map();
 let credit = true;
@@ -157,6 +159,13 @@ function run(c) {
     case 'unsub':
       subs.get(c.id)?.stop();
       subs.delete(c.id);
+      return;
+    case 'sim':
+      sims.set(c.id, db.simulate(c.k, JSON.parse(c.o)));
+      return;
+    case 'endsim':
+      sims.get(c.id)?.();
+      sims.delete(c.id);
       return;
     case 'tick':
       db.setTicking(JSON.parse(c.o));

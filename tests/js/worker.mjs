@@ -132,6 +132,7 @@ test('contract errors: set / setMany / configureRecord throw the same AimDbError
     throws(() => db.subscribe('t', 5), 'INVALID_OPTIONS', 'callback');
     throws(() => db.transform('o', { from: 't' }, (x) => x), 'NOT_AVAILABLE', 'transform');
     throws(() => db.tick(), 'NOT_AVAILABLE', 'tick');
+    throws(() => db.simulate('t', { hz: 0 }), 'INVALID_OPTIONS', 'simulate hz 0');
     db.setMany('t', [{ celsius: 1, timestamp: 1 }, { celsius: 2, timestamp: 2 }]);
     assert(db.get('t').celsius === 2, 'setMany: the last is the latest at once');
     db.stats();
@@ -245,6 +246,31 @@ test('a Worker that dies (an uncaught error in it) is WORKER_DIED: onError, the 
   throws(() => db.set('sensors.temperature.vienna', { celsius: 1, timestamp: 1 }), 'WORKER_DIED', 'set');
   throws(() => b.write('sensors.temperature.vienna', { celsius: 1, timestamp: 1 }), 'WORKER_DIED', 'write');
   db.free();
+});
+
+test('simulate runs in the worker: values reach a page subscriber; the stop function ends it', async () => {
+  const db = await WasmDb.inWorker();
+  try {
+    db.configureRecord('t', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 64 } });
+    const got = [];
+    let stop;
+    await new Promise((resolve) => {
+      db.subscribe('t', (v) => {
+        got.push(v);
+        if (got.length === 3) resolve();
+      });
+      stop = db.simulate('t', { hz: 100, seed: 7 });
+    });
+    stop();
+    await db.sync();
+    const n = db.stats().records.t.produced;
+    assert(got.every((v) => typeof v.celsius === 'number' && Object.isFrozen(v)) && n >= 3, `values ${got.length}, produced ${n}`);
+    await new Promise((r) => setTimeout(r, 100)); // 10 periods at 100 Hz
+    await db.sync();
+    assert(db.stats().records.t.produced === n, 'nothing after stop');
+  } finally {
+    db.free();
+  }
 });
 
 // ---------------------------------------------------------------- WsBridge in the worker
