@@ -148,6 +148,24 @@ test('contract errors: set / setMany / configureRecord throw the same AimDbError
   }
 });
 
+test('lag: a ring subscriber that falls behind gets onLag with the exact count; delivered + lagged = produced', async () => {
+  const db = await WasmDb.inWorker();
+  try {
+    db.configureRecord('r', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 16 } });
+    const got = [];
+    let lagged = 0;
+    db.subscribe('r', (vs) => got.push(...vs.map((v) => v.celsius)), { batch: true, onLag: (n) => (lagged += n) });
+    db.setMany('r', Array.from({ length: 100 }, (_, i) => ({ celsius: i, timestamp: i + 1 }))); // one turn: 84 past the ring
+    await db.sync();
+    assert(got.length + lagged === 100 && lagged > 0, `delivered ${got.length} + lagged ${lagged}`);
+    assert(got.every((c, i) => i === 0 || c > got[i - 1]) && got[got.length - 1] === 99, `in order, ending with the last: ${got}`);
+    const r = db.stats().records.r;
+    assert(r.lagged === lagged, `stats().lagged ${r.lagged} = onLag total ${lagged}`);
+  } finally {
+    db.free();
+  }
+});
+
 test('unsubscribe is final: nothing after it, even for values already on their way; also from inside the callback', async () => {
   const db = await WasmDb.inWorker();
   try {
