@@ -13,6 +13,8 @@
 #   make bench         native benchmarks (aimdb-wasm-benches)
 #   make bench-browser the browser benchmark: pkg/ vs the published aimdb-wasm-adapter 0.2.0 in
 #                      headless Chromium, ratios table + target/bench-browser/results.json;
+#                      then the flood (issue 11: 100k WebSocket frames into a main-thread vs a
+#                      Worker-mode db: page frame times, long tasks, items lost; flood.json),
 #                      then wasm32 buffer micro-benches in Node (target/bench-browser/wasm32.json)
 #   make bench-browser-smoke  the same with a few hundred items, one run (part of make test)
 #   make clippy        clippy, native and wasm32, warnings are errors
@@ -124,16 +126,19 @@ bench:
 # Then the wasm32 micro-benches of the SPMC buffers in Node (benches/browser/buffers/).
 bench-browser: wasm bench-anchor
 	node benches/browser/run.mjs
+	node benches/browser/flood.mjs
 	./scripts/bench-browser-buffers.sh
 
 bench-anchor:
 	./scripts/bench-browser-anchor.sh
 
 # The benchmark's smoke (a few hundred items per scenario; asserts only that each ran and gave
-# a number for both packages). Uses pkg/ as built (`make wasm`; `make test` built it in test-js).
+# a number for both packages; the flood with 2000 frames, every item delivered in order or
+# reported as lag, in both modes). Uses pkg/ as built (`make wasm`; `make test` built it in test-js).
 bench-browser-smoke: bench-anchor
 	@[ -f pkg/index.js ] && [ -f pkg/aimdb_wasm_bindings_bg.wasm ] || { echo "pkg/ not built: run 'make wasm' first" >&2; exit 1; }
 	node benches/browser/run.mjs --smoke
+	node benches/browser/flood.mjs --smoke
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings

@@ -1,11 +1,12 @@
-// The AimDB demo page: a WasmDb in the page, fed by WsBridge from an AimDB server
-// (?ws=ws://HOST:PORT/ws) or by simulated sources (?local, or no ?ws).
+// The AimDB demo page: a WasmDb in the page (or in a Worker: ?worker), fed by WsBridge from
+// an AimDB server (?ws=ws://HOST:PORT/ws) or by simulated sources (?local, or no ?ws).
 //
 //   records ──subscribe({batch:true})──> history arrays ──requestAnimationFrame──> canvas
 //
 // window.__demo exposes counters for `make demo-check`.
 import init, * as aimdb from '@aimdb/wasm';
-import { SERIES, SETPOINT, WINDOW_MS, configureRecords, countsText, drawChart, setpointValue, startSource } from './shared.js';
+import { IN_WORKER, SERIES, SETPOINT, WINDOW_MS, configureRecords, countsText, drawChart, makeDb, setpointValue, startSource } from './shared.js';
+import { startFlood, floodText } from './flood.js';
 
 const { WasmDb, AimDbError } = aimdb;
 const WsBridge = aimdb.WsBridge; // undefined with an older package: then the page simulates
@@ -19,10 +20,10 @@ const BURST = 'local.burst';
 const BURST_TOTAL = 100_000;
 const BURST_CHUNK = 1_000;
 
-const demo = (window.__demo = { ready: false, mode: LOCAL ? 'local' : 'server', items: 0, draws: 0, frames: 0, burst: null });
+const demo = (window.__demo = { ready: false, mode: LOCAL ? 'local' : 'server', inWorker: IN_WORKER, items: 0, draws: 0, frames: 0, burst: null, flood: null });
 
 await init();
-const db = new WasmDb({ tick: 'animationFrame', budgetMs: 4 });
+const db = await makeDb(WasmDb); // ?worker: the engine and the bridge in a dedicated Worker
 configureRecords(db);
 db.configureRecord(BURST, { schemaType: 'humidity', buffer: { type: 'SpmcRing', capacity: 4096 } });
 
@@ -99,6 +100,7 @@ function frame() {
     if (b.done) showBurst(b);
     else b.frames++;
   }
+  demo.flood?.frame?.(dt);
   if (dirty) {
     dirty = false;
     draw();
@@ -152,6 +154,7 @@ function renderStats() {
 // ---------------------------------------------------------------- ticking controls
 
 const strategy = $('strategy');
+strategy.value = db.stats().executor.strategy; // a Worker-mode db ticks on 'macrotask' by default
 const budget = $('budget');
 function applyTicking() {
   $('budget-out').textContent = `${budget.value} ms`;
@@ -205,6 +208,35 @@ $('burst').addEventListener('click', () => {
   $('burst-out').textContent = `bursting under ${b.strategy}…`;
   pushChunk(b);
 });
+
+// ---------------------------------------------------------------- engine switch + flood
+// The switch reloads the page with or without ?worker. The flood (?flood=, from make demo)
+// sends 100,000 frames into a db of its own in the same mode and shows the page's frame times.
+
+const engine = $('engine');
+engine.value = IN_WORKER ? 'worker' : 'main';
+engine.addEventListener('change', () => {
+  const q = new URLSearchParams(location.search);
+  if (engine.value === 'worker') q.set('worker', '');
+  else q.delete('worker');
+  location.search = q.toString().replace(/worker=(&|$)/, 'worker$1');
+});
+const FLOOD_URL = params.get('flood');
+if (FLOOD_URL && typeof WsBridge === 'function') {
+  $('flood').disabled = false;
+  $('flood').addEventListener('click', async () => {
+    $('flood').disabled = true;
+    $('flood-out').textContent = `flooding (db on the ${IN_WORKER ? 'Worker' : 'main thread'})…`;
+    demo.flood = await startFlood({
+      WasmDb, WsBridge, url: FLOOD_URL, inWorker: IN_WORKER,
+      onDone: (f) => {
+        $('flood-out').innerHTML = floodText(f);
+        $('flood').disabled = false;
+        f.closed = true;
+      },
+    });
+  });
+}
 
 // ---------------------------------------------------------------- setpoint
 

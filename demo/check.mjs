@@ -6,7 +6,10 @@
 //   ?local: live simulated data, a chart that moves, the burst.
 //   demo/react.html (the same dashboard with @aimdb/react hooks; bundled first by
 //     demo/build-react.mjs into target/react-demo/ when missing or stale), ?ws= and ?local:
-//     live data, a chart that moves, an inline setpoint error, a write reaching the server.
+//     live data, a chart that moves, an inline setpoint error, a write reaching the server;
+//     also on a Worker-mode db (react.html?worker);
+//   ?worker (WasmDb.inWorker): connected, live data, setpoint error and write, the flood
+//     (100,000 frames from benches/browser/flood-server.mjs) in both modes, frame times printed.
 // Any console error or page error fails (except Chromium's own "WebSocket connection ...
 // failed" lines while the server is down on purpose). Screenshot: target/demo.png.
 import fs from 'node:fs/promises';
@@ -14,6 +17,7 @@ import path from 'node:path';
 import { launchChromium } from '../tests/js/chromium.mjs';
 import { startServer } from '../tests/js/server.mjs';
 import { startStatic, ROOT } from './static.mjs';
+import { startFloodServer } from '../benches/browser/flood-server.mjs';
 import { buildReactDemo, OUT_DIR as REACT_OUT, SOURCES as REACT_SOURCES } from './build-react.mjs';
 
 const SHOT = path.join(ROOT, 'target/demo.png');
@@ -189,13 +193,69 @@ async function localMode(browser, web) {
   }
 }
 
+/** Clicks the flood button and waits for its result (demo/flood.js). */
+async function flood(page) {
+  await until(async () => !(await page.isDisabled('#flood')), 'the flood button enabled');
+  await page.click('#flood');
+  const f = await until(async () => {
+    const d = await page.evaluate(() => {
+      const x = window.__demo.flood;
+      return x && x.closed && { received: x.received, lagged: x.lagged, ms: x.ms, p50: x.p50, p99: x.p99, worst: x.worst, longTasks: x.longTasks, mode: x.mode };
+    });
+    return d;
+  }, 'the flood to finish', 90_000);
+  if (f.received + f.lagged !== 100_000) throw new Error(`flood: ${f.received} received + ${f.lagged} lagged != 100000`);
+  return f;
+}
+const floodLine = (f) => `${f.mode}: ${f.received} frames in ${f.ms.toFixed(0)} ms, page frames p50 ${f.p50.toFixed(1)} / p99 ${f.p99.toFixed(1)} / worst ${f.worst.toFixed(0)} ms, ${f.longTasks} long tasks, ${f.lagged} lost`;
+
+/** ?worker: the same dashboard on a Worker-mode db; the flood in both modes (frame times reported, not asserted). */
+async function workerMode(browser, web, srv, floodUrl) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+  const w = watch(page);
+  try {
+    await page.goto(`${web.url}/demo/?ws=${srv.url}&flood=${floodUrl}&worker`);
+    await check('?worker: connected to the AimDB server from the Worker', async () => {
+      await until(async () => (await demo(page))?.status === 'connected', "status 'connected'");
+      const d = await demo(page);
+      if (!d.inWorker || (await page.inputValue('#engine')) !== 'worker') throw new Error(`inWorker ${d.inWorker}`);
+      return await page.textContent('#status');
+    });
+    await check('?worker: live data, the chart moves', () => chartMoves(page));
+    await check('?worker: a bad setpoint throws the same AimDbError, shown inline', async () => {
+      const msg = await setpoint(page, 'warm');
+      if (!/CONTRACT_VIOLATION/.test(msg)) throw new Error(`message: ${msg}`);
+      return msg;
+    });
+    await check('?worker: a setpoint write reaches the server', async () => {
+      const msg = await setpoint(page, '20.25');
+      await until(() => srv.readWrites().some((x) => x.payload.target_celsius === 20.25), 'the write in the server log', 10_000);
+      return msg;
+    });
+    await check('?worker: flood of 100,000 frames, every one delivered or reported (frame times not asserted)', async () => floodLine(await flood(page)));
+    await check('?worker: no console errors', async () => {
+      if (w.errors.length) throw new Error(w.errors.join('\n'));
+    });
+  } finally {
+    await page.close();
+  }
+  const main = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+  try {
+    await main.goto(`${web.url}/demo/?ws=${srv.url}&flood=${floodUrl}`);
+    await until(async () => (await demo(main))?.ready, 'the page to start');
+    await check('main thread: the same flood, for comparison (frame times not asserted)', async () => floodLine(await flood(main)));
+  } finally {
+    await main.close();
+  }
+}
+
 async function reactMode(browser, web, srv) {
-  for (const [label, query] of [['react ?ws=', `?ws=${srv.url}`], ['react ?local', '?local']]) {
+  for (const [label, query] of [['react ?ws=', `?ws=${srv.url}`], ['react ?ws=&worker', `?ws=${srv.url}&worker`], ['react ?local', '?local']]) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
     const w = watch(page);
     try {
       await page.goto(`${web.url}/demo/react.html${query}`);
-      if (label === 'react ?ws=') {
+      if (label !== 'react ?local') {
         await check(`${label}: connected to the AimDB server (useBridgeStatus)`, async () => {
           await until(async () => (await demo(page))?.status === 'connected', "status 'connected'");
           return await page.textContent('#status');
@@ -223,7 +283,7 @@ async function reactMode(browser, web, srv) {
       });
       await check(`${label}: a good setpoint is accepted`, async () => {
         const msg = await setpoint(page, '22.75');
-        if (label === 'react ?ws=') {
+        if (label !== 'react ?local') {
           await until(() => srv.readWrites().some((x) => x.payload.target_celsius === 22.75), 'the write in the server log', 10_000);
         } else if (!/set locally/.test(msg)) throw new Error(`message: ${msg}`);
         return msg;
@@ -262,10 +322,12 @@ await ensureReactBundle();
 
 const srv = await startServer();
 const web = await startStatic();
+const floodSrv = await startFloodServer(100_000);
 const browser = await launchChromium();
 try {
   await serverMode(browser, web, srv);
   await localMode(browser, web);
+  await workerMode(browser, web, srv, floodSrv.url);
   await reactMode(browser, web, srv);
 } catch (e) {
   fail('demo-check runner', e && e.stack ? e.stack : String(e));
@@ -273,6 +335,7 @@ try {
   await browser.close();
   await srv.stop();
   await web.close();
+  await floodSrv.close();
 }
 console.log(failures ? `\ndemo-check: ${failures} failed` : `\ndemo-check: all passed; screenshot ${path.relative(ROOT, SHOT)}`);
 process.exit(failures ? 1 : 0);

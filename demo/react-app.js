@@ -10,7 +10,7 @@ import { createElement as h, Fragment, StrictMode, useEffect, useLayoutEffect, u
 import { createRoot } from 'react-dom/client';
 import init, * as aimdb from '@aimdb/wasm';
 import { AimDbProvider, useBridgeStatus, useDb, useDbStats, useRecordHistory, useSetRecord } from '@aimdb/react';
-import { SERIES, SETPOINT, WINDOW_MS, configureRecords, countsText, drawChart, setpointValue, startSource } from './shared.js';
+import { SERIES, SETPOINT, WINDOW_MS, configureRecords, countsText, drawChart, makeDb, setpointValue, startSource } from './shared.js';
 
 const { WasmDb, AimDbError } = aimdb;
 const WsBridge = aimdb.WsBridge;
@@ -26,7 +26,7 @@ const demo = (window.__demo = { ready: false, mode: LOCAL ? 'local' : 'server', 
 // ---------------------------------------------------------------- the db and its source (outside React)
 
 await init();
-const db = new WasmDb({ tick: 'animationFrame', budgetMs: 4 });
+const db = await makeDb(WasmDb); // ?worker: a Worker-mode db, through the same hooks
 configureRecords(db);
 
 const bridge = startSource(db, { local: LOCAL, wsUrl: WS_URL, WsBridge });

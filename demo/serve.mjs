@@ -3,14 +3,17 @@
 // and runs until Ctrl-C, which stops everything it started.
 import { startServer } from '../tests/js/server.mjs';
 import { startStatic } from './static.mjs';
+import { startFloodServer } from '../benches/browser/flood-server.mjs';
 
 console.log('make demo: building/starting the AimDB server (tests/server)…');
 const aimdb = await startServer();
 const web = await startStatic();
-const page = `${web.url}/demo/?ws=${aimdb.url}`;
+const flood = await startFloodServer(100_000); // the Engine card's flood button
+const page = `${web.url}/demo/?ws=${aimdb.url}&flood=${flood.url}`;
 console.log(`
   AimDB demo
     page (live data from the server):  ${page}
+    the same, engine in a Worker:      ${page}&worker
     page (simulated sources only):     ${web.url}/demo/?local
     AimDB server:                      ${aimdb.url}
 
@@ -22,7 +25,7 @@ async function shutdown(signal) {
   if (stopping) return;
   stopping = true;
   console.log(`\nmake demo: ${signal}, stopping…`);
-  await Promise.allSettled([aimdb.stop(), web.close()]);
+  await Promise.allSettled([aimdb.stop(), web.close(), flood.close()]);
   process.exit(0);
 }
 process.on('SIGINT', () => shutdown('SIGINT'));

@@ -11,12 +11,22 @@ export const SETPOINT = 'commands.setpoint.room1'; // topic commands/setpoint/ro
 export const MEAN = 'derived.temperature.mean';
 export const WINDOW_MS = 30_000;
 
+/** `?worker`: the db runs in a dedicated Worker (WasmDb.inWorker), else on the page's thread. */
+export const IN_WORKER = new URLSearchParams(location.search).has('worker');
+
+/** The demo's db: a main-thread one ticked per animation frame, or a Worker-mode one (`?worker`). */
+export function makeDb(WasmDb) {
+  return IN_WORKER ? WasmDb.inWorker() : new WasmDb({ tick: 'animationFrame', budgetMs: 4 });
+}
+
 export const fmt = (v, unit) => (v == null ? '–' : `${v.toFixed(1)} ${unit}`);
 
-/** Configures the chart records and the setpoint record on `db`. */
+/** Configures the chart records and the setpoint record on `db` (and the derived mean: a
+ * transform takes a JS function, so not on a Worker-mode db). */
 export function configureRecords(db) {
   for (const s of SERIES) db.configureRecord(s.key, { schemaType: s.schemaType, buffer: { type: 'SpmcRing', capacity: 256 } });
   db.configureRecord(SETPOINT, { schemaType: 'setpoint', link: 'out' });
+  if (db.inWorker) return;
   db.transform(MEAN, { from: [SERIES[0].key, SERIES[1].key], schemaType: 'temperature' }, ([v, b]) => ({
     celsius: Math.round(((v.celsius + b.celsius) / 2) * 10) / 10,
     timestamp: Math.max(v.timestamp, b.timestamp),
@@ -26,7 +36,7 @@ export function configureRecords(db) {
 /** The footer line: latest values (`latest`: per SERIES), the derived mean, counters. */
 export function countsText(db, latest, demo) {
   return `Vienna ${fmt(latest[0], '°C')} · Berlin ${fmt(latest[1], '°C')} · humidity ${fmt(latest[2], '%')} · ` +
-    `mean ${fmt(db.get(MEAN)?.celsius, '°C')} (derived) · ` +
+    (db.inWorker ? '' : `mean ${fmt(db.get(MEAN)?.celsius, '°C')} (derived) · `) +
     `${demo.items.toLocaleString('en')} items received · ${demo.draws.toLocaleString('en')} redraws`;
 }
 

@@ -2,6 +2,7 @@
 import { AimDbError, assertReady, call, raw } from './runtime.js';
 import { checkKey, describeValue, optionsJson, thrownText, toJson } from './values.js';
 import { WasmDb, knownSchemas, rawOf, validate } from './db.js';
+import { IN_WORKER } from './worker-protocol.js';
 
 const STATUSES = ['connecting', 'connected', 'disconnected', 'reconnecting'];
 /** The counters in the order RawBridge.stats() returns them (bindings/src/js/bridge.rs). */
@@ -49,6 +50,7 @@ export class WsBridge {
   /** Links the records of `db` (their `topic` and `link` options; also records configured later) and connects. */
   static connect(db, url, options) {
     assertReady();
+    if (db != null && typeof db[IN_WORKER] === 'function') return db[IN_WORKER](url, options); // worker-bridge.js
     if (!(db instanceof WasmDb)) throw new AimDbError({ code: 'INVALID_OPTIONS', message: 'WsBridge.connect: db must be a WasmDb' });
     if (typeof url !== 'string') throw new AimDbError({ code: 'INVALID_OPTIONS', message: 'WsBridge.connect: url must be a string' });
     if (typeof raw.RawBridge !== 'function') {

@@ -54,6 +54,16 @@ export class WasmDb {
   #subs = new Set();
   #reported = new Set();
 
+  /** A db whose engine and bridges run in a dedicated Worker (worker-db.js); resolves once it runs. */
+  static inWorker(options) {
+    return import('./worker-db.js').then((m) => m.startWorkerDb(options));
+  }
+
+  /** false: this db runs on the page's thread. */
+  get inWorker() {
+    return false;
+  }
+
   constructor(options) {
     assertReady();
     this.#raw = call(() => new raw.RawDb(optionsJson(options, 'WasmDb options')));

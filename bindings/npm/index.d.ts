@@ -47,6 +47,55 @@ export interface WasmDbOptions extends TickingOptions {
   logLevel?: LogLevel;
 }
 
+/** `WasmDb.inWorker(options)`: the worker's db options, and where the page hears of failures. */
+export interface WorkerDbOptions extends WasmDbOptions {
+  /**
+   * How the worker's executor is ticked. The worker has no frames to keep (the page gets one
+   * batch per animation frame whatever this is), and a worker's animation frames starve while
+   * a socket floods it: `'animationFrame'` there can lose ring items to lag under a flood.
+   * @default 'macrotask'
+   */
+  tick?: TickStrategy;
+  /**
+   * Errors no call could throw: the worker's death (`WORKER_DIED`), a panic in it (`PANIC`),
+   * a command the worker refused after the page's checks passed (e.g. a record autoConfigure
+   * made first: `SCHEMA_CONFLICT`).
+   * @default console.error, once per error code
+   */
+  onError?: (error: AimDbError) => void;
+}
+
+/**
+ * A Worker-mode db (`WasmDb.inWorker`): the engine, the buffers and the bridges' sockets in a
+ * dedicated Worker; this object in the page has the `WasmDb` API, so `@aimdb/react` and
+ * `WsBridge.connect` take it as they take a main-thread db. Differences: values reach the
+ * page in one batch per animation frame (subscriber callbacks run in the page on it: same
+ * ordering, batching, coalescing, lag reports, frozen values); `get()` reads the page's
+ * mirror (the page's own writes at once, the worker's values at most a frame or two late);
+ * `stats()` is the worker's as of its last batch; `transform`, `tap`, `tick` and `advanceTime`
+ * throw `NOT_AVAILABLE` (they take JS functions or answer synchronously from the engine);
+ * `simulate` runs in the worker.
+ */
+export interface WorkerDb<M extends object = {}> extends WasmDb<M> {
+  /** Always `true` here (`false` on a main-thread db). */
+  readonly inWorker: true;
+  /**
+   * Resolves once the worker has run every call made before it, run one tick (subscribers
+   * got what was set before) and its batch was handled in the page; `stats()` is then current.
+   * @throws {AimDbError} (rejects) `USE_AFTER_FREE`, `PANIC`, `WORKER_DIED`.
+   * @example
+   * db.set('sensors.temperature.vienna', { celsius: 19, timestamp: 1 });
+   * await db.sync();
+   * db.stats().records['sensors.temperature.vienna'].produced;   // 1
+   */
+  sync(): Promise<void>;
+  /**
+   * @internal Test hook: a Rust panic (`'panic'`) or an uncaught error (`'throw'`) in the worker.
+   * @throws Never.
+   */
+  __crashForTest(kind: 'panic' | 'throw', message: string): void;
+}
+
 /** `'SpmcRing'` alone means capacity 1024. Capacity must be in 1..=1048576. */
 export type BufferOption =
   | 'SingleLatest'
@@ -226,6 +275,13 @@ export type ErrorCode =
    * `PANIC` with the first panic's message (`free()` only detaches; reload the page).
    */
   | 'PANIC'
+  /**
+   * Worker mode: the db's Worker could not start or died (an uncaught error in it). Every
+   * later call of the db and its bridges throws it; `free()` still works.
+   */
+  | 'WORKER_DIED'
+  /** Worker mode: the worker failed with an error that was not an AimDbError (its name and message). */
+  | 'WORKER_ERROR'
   // WsBridge
   /**
    * `bridge.write` after `disconnect()` (call `reconnect()` first); `bridge.query` while not
@@ -599,6 +655,24 @@ export class WasmDb<M extends object = {}> {
    * @throws AimDbError `INVALID_OPTIONS` (bad options), `NOT_INITIALIZED` (before `init()`), `PANIC`.
    */
   constructor(options?: WasmDbOptions);
+  /**
+   * The same engine (this package's wasm module, the same contracts) in a dedicated Worker
+   * that the package starts itself (no worker file to write; works from a bundler such as
+   * Vite and from the package served as is): the socket, the contracts and the buffers leave
+   * the main thread, which gets one batch per animation frame. Loads the module like
+   * `init()` (calling `init()` first is not needed). Browser pages only.
+   * @returns The page's object, with the `WasmDb` API (see `WorkerDb`).
+   * @throws {AimDbError} (rejects) `INVALID_OPTIONS`, `NOT_AVAILABLE` (no Web Worker here, e.g.
+   * Node), `WORKER_DIED` (the worker could not start).
+   * @example
+   * const db = await WasmDb.inWorker({ tick: 'animationFrame' });
+   * db.configureRecord('sensors.temperature.vienna', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 4096 } });
+   * const bridge = WsBridge.connect(db, 'ws://127.0.0.1:8080/ws', { subscribeTopics: ['sensors/#'] });
+   * db.subscribe('sensors.temperature.vienna', (batch) => draw(batch), { batch: true });
+   */
+  static inWorker<M extends object = {}>(options?: WorkerDbOptions): Promise<WorkerDb<M>>;
+  /** `false`: this db runs on the page's thread (`true` on a `WasmDb.inWorker` db). */
+  readonly inWorker: boolean;
   /**
    * Usable at once; returns the record's handle (as `record(key)`). Same schema and buffer
    * again: no-op (the same handle); different: `SCHEMA_CONFLICT`. A record

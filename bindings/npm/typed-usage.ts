@@ -362,6 +362,8 @@ function describeError(e: unknown): string {
     case 'NOT_INITIALIZED':
     case 'ENGINE_ERROR':
     case 'PANIC':
+    case 'WORKER_DIED':
+    case 'WORKER_ERROR':
       return e.message;
     case 'BRIDGE_DISCONNECTED':
     case 'NOT_OUTBOUND':

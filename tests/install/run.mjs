@@ -2,8 +2,8 @@
 // (target/npm/) into a scratch Vite + React + TypeScript app in target/install-test/app with
 // the README's one `npm i` command, runs `tsc --noEmit` and `vite build`, serves the build on
 // 127.0.0.1 and checks in headless Chromium that the value the app sets is shown, and that a
-// click sets a new one. The app's other packages are pinned to the versions of the repo's
-// package-lock.json (npm's cache serves them; the registry only when it lacks one).
+// click sets a new one; the same on a Worker-mode db (WasmDb.inWorker, its worker bundled by
+// Vite). The app's other packages are pinned to the versions of the repo's package-lock.json (npm's cache serves them; the registry only when it lacks one).
 //
 //   node tests/install/run.mjs        (after `make package`; exit code 1 on any failure)
 import { execFileSync } from 'node:child_process';
@@ -100,17 +100,22 @@ try {
   page.on('console', (m) => m.type() === 'error' && problems.push(`console error: ${m.text()}`));
   page.on('response', (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
   await page.goto(`${server.url}/index.html`);
-  const shown = async (text) => {
+  const shown = async (text, id = 'celsius') => {
     try {
-      await page.waitForFunction((t) => document.querySelector('#celsius')?.textContent === t, text, { timeout: 15_000 });
+      await page.waitForFunction(([t, sel]) => document.querySelector(sel)?.textContent === t, [text, `#${id}`], { timeout: 15_000 });
     } catch {
-      const now = await page.evaluate(() => document.querySelector('#celsius')?.textContent ?? '(no #celsius)');
-      throw new Error(`expected '${text}' in #celsius, page shows '${now}'; ${problems.join('; ')}`);
+      const now = await page.evaluate((sel) => document.querySelector(sel)?.textContent ?? `(no ${sel})`, `#${id}`);
+      throw new Error(`expected '${text}' in #${id}, page shows '${now}'; ${problems.join('; ')}`);
     }
   };
   await shown('21.5'); // set before the first render
   await page.click('#warmer');
   await shown('22.5'); // set from a click, delivered through a tick
+  // The Worker-mode db (its worker as Vite bundled it), through the same hooks.
+  await shown('30.5', 'wcelsius');
+  await page.click('#wwarmer');
+  await shown('31.5', 'wcelsius');
+  step('Worker mode from the Vite build: value shown, click delivered');
   if (problems.length) throw new Error(problems.join('; '));
 } catch (e) {
   fail(e.message);

@@ -4,7 +4,8 @@
 //   b. tests/js/pages/facade.html: the in-page facade suite (tests/js/facade.mjs);
 //   c. tests/js/pages/facade.html?suite=panic: before-init checks and the Rust panic
 //      test, in their own page load (a panic may poison the module instance);
-//   d. tests/js/pages/bridge.html: WsBridge against the real AimDB server (tests/js/bridge.mjs).
+//   d. tests/js/pages/bridge.html: WsBridge against the real AimDB server (tests/js/bridge.mjs);
+//   e. tests/js/pages/worker.html: Worker mode (WasmDb.inWorker), its WsBridge against the same server.
 // Needs `make wasm` first (pkg/). Exit code 1 on any failure.
 //
 //   node tests/js/run.mjs [--filter SUBSTRING] [--headed]
@@ -114,8 +115,9 @@ async function runFacade(browser, base, suite, expectedConsoleErrors = 0) {
 
 // ---------------------------------------------------------------- WsBridge
 
-async function runBridge(browser, base) {
-  const label = 'bridge';
+// `page`: bridge.html (WsBridge) or worker.html (Worker mode, its bridge tests included).
+async function runBridge(browser, base, pageName = 'bridge') {
+  const label = pageName;
   const TOKEN = 's3cret';
   let servers;
   try {
@@ -138,7 +140,7 @@ async function runBridge(browser, base) {
       throw new Error(`unknown server command ${cmd}`);
     });
     const q = `port=${servers.main.port}&tokenPort=${servers.token.port}&token=${TOKEN}&hostilePort=${servers.hostile.port}&deadPort=${await freePort()}`;
-    await page.goto(`${base}/tests/js/pages/bridge.html?${q}`);
+    await page.goto(`${base}/tests/js/pages/${pageName}.html?${q}`);
     try {
       await page.waitForFunction(() => window.__finished === true, null, { timeout: PAGE_TIMEOUT_MS, polling: 200 });
     } catch (e) {
@@ -188,6 +190,7 @@ async function main() {
     await runFacade(browser, base, 'main');
     await runFacade(browser, base, 'panic');
     if (!FILTER || 'bridge'.includes(FILTER) || FILTER.startsWith('bridge')) await runBridge(browser, base);
+    if (!FILTER || 'worker'.includes(FILTER) || FILTER.startsWith('worker')) await runBridge(browser, base, 'worker');
   } finally {
     await browser.close();
     await server.close();

@@ -165,3 +165,23 @@ declare module '@aimdb/wasm' {
     pressure: { hpa: number; timestamp: number };
   }
 }
+
+// ---- Worker mode: the same typed API; WsBridge and @aimdb/react take it as a WasmDb ----
+import type { WorkerDb } from '@aimdb/wasm';
+import { AimDbProvider } from '@aimdb/react';
+export async function workerMode(): Promise<number> {
+  const db: WorkerDb<Records> = await WasmDb.inWorker<Records>({ tick: 'animationFrame', onError: (e) => console.warn(e.code) });
+  const plain: WasmDb<Records> = db; // one API
+  const inWorker: true = db.inWorker;
+  void inWorker;
+  // @ts-expect-error onError takes a function
+  void WasmDb.inWorker({ onError: 'log' });
+  db.set('sensors.temperature.vienna', { celsius: 21, timestamp: 1 });
+  // @ts-expect-error celsius is a number
+  db.set('sensors.temperature.vienna', { celsius: 'hot', timestamp: 1 });
+  const b: WsBridge = WsBridge.connect(db, 'ws://127.0.0.1:1/ws', { subscribeTopics: ['sensors/#'] });
+  void b;
+  void AimDbProvider({ db, children: null });
+  await db.sync();
+  return plain.get('sensors.temperature.vienna')?.celsius ?? 0;
+}
