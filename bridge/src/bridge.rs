@@ -4,6 +4,7 @@
 //! ([`crate::sync`]); the machine's methods are grouped by concern in `writes`,
 //! `inbound` and `timers`.
 
+mod durable;
 mod inbound;
 mod timers;
 mod writes;
@@ -89,6 +90,8 @@ pub struct Bridge {
     stats: Stats,
     /// The record the last routed frame went to (records are never removed).
     last_route: Option<usize>,
+    /// Queue [`Action::OutboxChanged`] (see `durable`).
+    track_outbox: bool,
 }
 
 impl fmt::Debug for Bridge {
@@ -140,6 +143,7 @@ impl Bridge {
             actions: VecDeque::new(),
             stats: Stats::default(),
             last_route: None,
+            track_outbox: false,
         })
     }
 
@@ -288,6 +292,7 @@ impl Bridge {
         for w in self.outbox.drain_all() {
             self.drop_write(w, DropReason::Disconnected);
         }
+        self.outbox_changed();
     }
 
     /// Adds subscription patterns (MQTT style, see [`crate::topic`]). All are checked
@@ -482,8 +487,12 @@ impl Bridge {
     fn link_down(&mut self, now_ms: f64) {
         self.session = Session::default();
         let dropped = self.outbox.link_down(self.opts.max_offline_queue, self.opts.overflow);
+        let changed = !dropped.is_empty();
         for (w, reason) in dropped {
             self.drop_write(w, reason);
+        }
+        if changed {
+            self.outbox_changed();
         }
         match &mut self.backoff {
             Some(b) => {

@@ -121,6 +121,26 @@ impl Outbox {
         self.unconfirmed.back().is_some_and(|b| b.after_ping == self.pings)
     }
 
+    /// Every write not confirmed yet, oldest first: the unconfirmed ones, then the queue.
+    pub(crate) fn pending(&self) -> impl Iterator<Item = &Pending> {
+        self.unconfirmed.iter().map(|f| &f.w).chain(self.queue.iter())
+    }
+
+    /// Writes restored from storage go to the front of the queue, in order, ahead of
+    /// everything queued; then the queue is trimmed to `cap` as in
+    /// [`link_down`](Self::link_down). Returns the dropped writes.
+    pub(crate) fn restore_front(
+        &mut self,
+        writes: Vec<Pending>,
+        cap: usize,
+        policy: OverflowPolicy,
+    ) -> Vec<(Pending, DropReason)> {
+        for w in writes.into_iter().rev() {
+            self.queue.push_front(w);
+        }
+        self.trim(cap, policy)
+    }
+
     /// The socket is gone: its unconfirmed writes go back to the front of the queue,
     /// in order, marked as re-sends. If they and the queue exceed `cap`, `policy`
     /// decides which go: `dropOldest` drops from the front, `dropNewest` and `reject`
@@ -131,6 +151,13 @@ impl Outbox {
         while let Some(f) = self.unconfirmed.pop_back() {
             self.queue.push_front(Pending { resend: true, ..f.w });
         }
+        self.trim(cap, policy)
+    }
+
+    /// Drops from the queue until it holds at most `cap`: `dropOldest` from the front,
+    /// `dropNewest` and `reject` (no caller to refuse now) from the back. Reported
+    /// oldest first.
+    fn trim(&mut self, cap: usize, policy: OverflowPolicy) -> Vec<(Pending, DropReason)> {
         let mut dropped = Vec::new();
         while self.queue.len() > cap {
             let (w, reason) = match policy {
@@ -215,6 +242,19 @@ mod tests {
         assert!(matches!(o.push(w(3), 10, OverflowPolicy::DropOldest), Push::Queued));
         assert!(o.link_down(10, OverflowPolicy::DropOldest).is_empty());
         assert_eq!(queued(&mut o), [(1, true), (2, true), (3, false)]);
+    }
+
+    #[test]
+    fn restored_writes_go_ahead_of_the_queue_and_are_trimmed_by_the_policy() {
+        let mut o = Outbox::default();
+        assert!(matches!(o.push(w(9), 10, OverflowPolicy::DropOldest), Push::Queued));
+        assert!(o.restore_front(vec![w(1), w(2)], 10, OverflowPolicy::DropOldest).is_empty());
+        assert_eq!(o.pending().map(|p| p.record).collect::<Vec<_>>(), [1, 2, 9]);
+        let dropped = o.restore_front(vec![w(0)], 3, OverflowPolicy::DropOldest);
+        assert_eq!(dropped.iter().map(|(p, r)| (p.record, *r)).collect::<Vec<_>>(), [(0, DropReason::DroppedOldest)]);
+        let dropped = o.restore_front(vec![w(0)], 3, OverflowPolicy::DropNewest);
+        assert_eq!(dropped.iter().map(|(p, r)| (p.record, *r)).collect::<Vec<_>>(), [(9, DropReason::DroppedNewest)]);
+        assert_eq!(queued(&mut o), [(0, false), (1, false), (2, false)]);
     }
 
     #[test]

@@ -91,6 +91,11 @@ pub enum DropReason {
     /// queued or unconfirmed when `disconnect()` was called (an unconfirmed write may or
     /// may not have reached the server).
     Disconnected,
+    /// A write restored from storage ([`Bridge::restore_writes`](crate::Bridge::restore_writes))
+    /// that cannot be sent any more: its record is no longer linked outbound, or its
+    /// payload no longer passes the record's contract (the topic is empty when no
+    /// record has the key).
+    Invalid,
 }
 
 /// A write that will never be sent.
@@ -157,6 +162,11 @@ pub enum Action {
     /// protocol's types), for a request/response layer above: parse it with
     /// `serde_json::from_str::<aimdb_ws_protocol::ServerMessage>`.
     Response(String),
+    /// The set of writes not yet confirmed (queued and unconfirmed,
+    /// [`Bridge::pending_writes`](crate::Bridge::pending_writes)) changed. Only after
+    /// [`Bridge::track_outbox`](crate::Bridge::track_outbox)`(true)`: a layer that keeps
+    /// them in durable storage rewrites its copy (once per burst: coalesce these).
+    OutboxChanged,
 }
 
 /// What [`Bridge::write`](crate::Bridge::write) did with an accepted write.

@@ -120,7 +120,11 @@ impl Bridge {
 
     pub(super) fn on_pong(&mut self, now_ms: f64) {
         self.stats.pongs += 1;
-        self.stats.writes_confirmed += self.outbox.on_pong();
+        let confirmed = self.outbox.on_pong();
+        self.stats.writes_confirmed += confirmed;
+        if confirmed > 0 {
+            self.outbox_changed();
+        }
         let s = &mut self.session;
         s.confirm_misses = 0;
         s.confirm_sent = None;

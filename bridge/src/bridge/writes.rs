@@ -98,6 +98,7 @@ impl Bridge {
         self.stats.writes_sent += 1;
         self.send_frame(conn, w.frame.clone());
         self.outbox.sent(w);
+        self.outbox_changed();
         if self.session.confirm_sent.is_none() {
             self.session.confirm_at.get_or_insert(now_ms);
         }
@@ -115,18 +116,17 @@ impl Bridge {
         crate::json::validate(payload)
             .map_err(|e| WriteError::InvalidPayload { key: key.to_owned(), reason: excerpt(&e) })?;
         let payload = payload.trim_matches([' ', '\t', '\n', '\r']);
-        let prefix = &self.records.get(i).write_prefix;
-        let mut frame = String::with_capacity(prefix.len() + payload.len() + 1);
-        frame.push_str(prefix);
-        frame.push_str(payload);
-        frame.push('}');
-        let w = Pending { record: i, frame, payload_at: prefix.len(), resend: false };
+        let w = self.pending_for(i, payload, false);
         if let Phase::Open { conn } = self.phase {
             self.send_write(conn, w, now_ms);
             return Ok(WriteOutcome::Sent);
         }
         let (cap, policy) = (self.opts.max_offline_queue, self.opts.overflow);
-        match self.outbox.push(w, cap, policy) {
+        let pushed = self.outbox.push(w, cap, policy);
+        if matches!(pushed, Push::Queued | Push::QueuedDroppedOldest(_)) {
+            self.outbox_changed();
+        }
+        match pushed {
             Push::Queued => {
                 self.stats.writes_queued += 1;
                 Ok(WriteOutcome::Queued)
