@@ -3,6 +3,7 @@ import { AimDbError, assertReady, call, raw } from './runtime.js';
 import { checkKey, describeValue, optionsJson, thrownText, toJson } from './values.js';
 import { WasmDb, knownSchemas, rawOf, validate } from './db.js';
 import { IN_WORKER } from './worker-protocol.js';
+import { DurableQueue, notAvailable, persistAvailable, restoresOf, storageError } from './persist.js';
 
 const STATUSES = ['connecting', 'connected', 'disconnected', 'reconnecting'];
 /** The counters in the order RawBridge.stats() returns them (bindings/src/js/bridge.rs). */
@@ -35,6 +36,12 @@ export class WsBridge {
   /** Queries waiting for their answer: id -> { resolve, reject }. */
   #pending = new Map();
   #nextQuery = 1;
+  /** `persist`: the durable write queue (null: none, or not available here). */
+  #queue = null;
+  /** Still restoring (stored writes, persisted records) before the first connect. */
+  #starting = false;
+  /** disconnect() was called while starting: do not connect at the end. */
+  #stayDown = false;
   /** Resolves once per bridge, when the first connection's late-join phase is over. */
   synced;
   /** With autoConfigure: resolves once the server's topic list was applied; else null at once. */
@@ -59,14 +66,15 @@ export class WsBridge {
     // The socket constructor: the `WebSocket` option (graphql-ws's `webSocketImpl`
     // convention, e.g. the `ws` package in Node 20), else the global one. Checked before
     // the db is touched.
-    let WebSocketImpl, auto;
+    let WebSocketImpl, auto, persist;
     try {
       if (options !== null && typeof options === 'object') {
         WebSocketImpl = options.WebSocket;
         auto = options.autoConfigure;
-        if (auto !== undefined) {
-          // The Rust options reader knows nothing of autoConfigure: it is the wrapper's.
-          const { autoConfigure: _, ...rest } = options;
+        persist = options.persist;
+        if (auto !== undefined || persist !== undefined) {
+          // The Rust options reader knows nothing of autoConfigure and persist: they are the wrapper's.
+          const { autoConfigure: _, persist: __, ...rest } = options;
           options = rest;
         }
       }
@@ -79,6 +87,13 @@ export class WsBridge {
         throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WsBridge options: autoConfigure must be true, false or { buffer }, got ${describeValue(auto)}` });
       }
       autoBuffer = auto.buffer;
+    }
+    let persistName;
+    if (persist !== undefined) {
+      persistName = persist?.name;
+      if (typeof persistName !== 'string' || persistName === '') {
+        throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WsBridge options: persist must be { name } with a non-empty string name, got ${describeValue(persist)}` });
+      }
     }
     if (WebSocketImpl !== undefined && typeof WebSocketImpl !== 'function') {
       throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WsBridge options: WebSocket must be a constructor, got ${describeValue(WebSocketImpl)}` });
@@ -138,8 +153,44 @@ export class WsBridge {
     };
     // JSON leaves the WebSocket constructor (a function) out.
     const json = optionsJson(options, 'WsBridge options');
-    b.#raw = call(() => raw.RawBridge.connect(rawDb, url, json, onStatus, onError, onSynced, onResponse, WebSocketImpl));
+    const report = (e) => notify(b.#errorCbs, e, 'error');
+    if (persistName !== undefined) {
+      if (persistAvailable()) b.#queue = new DurableQueue(persistName, () => b.#raw.pendingWrites(), report);
+      else queueMicrotask(() => report(notAvailable(`WsBridge persist '${persistName}'`)));
+    }
+    const queue = b.#queue;
+    const onOutbox = queue ? () => queue.changed() : undefined;
+    const restores = restoresOf(db);
+    b.#starting = queue !== null || restores !== null;
+    b.#raw = call(() => raw.RawBridge.connect(rawDb, url, json, onStatus, onError, onSynced, onResponse, WebSocketImpl, onOutbox, !b.#starting));
+    if (b.#starting) b.#start(restores, report);
     return b;
+  }
+
+  // Before the first connect: the stored writes (adopted from closed tabs) go to the
+  // front of the queue and the persisted records are restored; then it connects.
+  async #start(restores, report) {
+    let adopted = [];
+    const queue = this.#queue;
+    if (queue) {
+      try {
+        adopted = await queue.open();
+      } catch (e) {
+        queue.close();
+        this.#queue = null;
+        report(storageError(`WsBridge persist: reading the stored write queue`, e));
+      }
+    }
+    if (restores) await restores;
+    this.#starting = false;
+    if (!this.#raw) return;
+    try {
+      queue?.ready();
+      if (adopted.length > 0) this.#call((r) => r.restoreWrites(JSON.stringify(adopted)));
+      if (!this.#stayDown) this.#call((r) => r.reconnect());
+    } catch (e) {
+      report(e);
+    }
   }
 
   /** The server's history (its query handler): values validated by the records' contracts. */
@@ -334,11 +385,14 @@ export class WsBridge {
 
   /** Connects again after disconnect(), or retries at once while waiting to reconnect. */
   reconnect() {
-    this.#call((r) => r.reconnect());
+    this.#stayDown = false;
+    if (this.#starting) this.#live();
+    else this.#call((r) => r.reconnect());
   }
 
   /** Closes on purpose: no reconnect, queued writes dropped, write() throws BRIDGE_DISCONNECTED. */
   disconnect() {
+    if (this.#starting) this.#stayDown = true;
     if (this.#raw) this.#call((r) => r.disconnect());
   }
 
@@ -347,10 +401,17 @@ export class WsBridge {
     const r = this.#raw;
     if (!r) return;
     this.#raw = null;
+    this.#queue?.close(); // before dispose: the writes still pending stay stored
     this.#failQueries(() => new AimDbError({ code: 'USE_AFTER_FREE', message: 'query: the WsBridge was freed before the answer came' }));
     r.dispose();
     if (this.#depth > 0) this.#freeLater = r;
     else r.free();
+  }
+
+  /** Resolves once every write accepted so far is in IndexedDB (at once without `persist`). */
+  persisted() {
+    this.#live();
+    return this.#queue ? this.#queue.stored() : Promise.resolve();
   }
 
   /** Test hook: sockets whose closures the bridge still holds. */

@@ -1,6 +1,7 @@
 // WasmDb: records configured, set, read and subscribed; validate() and knownSchemas().
 import { AimDbError, assertReady, call, panicError, poisoned, raw, rethrow } from './runtime.js';
 import { checkKey, deepFreeze, describeValue, excerpt, flatEncode, flatEncodeMany, optionsJson, tapeDone, tapeEncode, tapeStrs, thrownText, toJson } from './values.js';
+import { persistOption, persistRecord } from './persist.js';
 
 /** The RawDb of a live WasmDb (for WsBridge.connect). */
 export let rawOf;
@@ -53,6 +54,8 @@ export class WasmDb {
   #flat = [];
   #subs = new Set();
   #reported = new Set();
+  /** Keys configured with `persist` (stored and restored once per db). */
+  #persisted = new Set();
 
   /** A db whose engine and bridges run in a dedicated Worker (worker-db.js); resolves once it runs. */
   static inWorker(options) {
@@ -86,8 +89,30 @@ export class WasmDb {
   configureRecord(key, options) {
     const r = this.#live();
     checkKey(key);
+    // `persist` is the wrapper's (persist.js): the Rust options reader does not know it.
+    let persist = null;
+    try {
+      if (options !== null && typeof options === 'object' && options.persist !== undefined) {
+        persist = persistOption(options.persist, key);
+        const { persist: _, ...rest } = options;
+        options = rest;
+      }
+    } catch (e) {
+      if (e instanceof AimDbError) throw e;
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid record options: ${thrownText(e)}`, key, cause: e });
+    }
     const json = optionsJson(options, 'record options');
     this.#handles.set(key, call(() => r.configureRecord(key, json)));
+    if (persist !== null && !this.#persisted.has(key)) {
+      this.#persisted.add(key);
+      persistRecord(this, key, persist.onError, {
+        stats: () => this.stats().records[key],
+        tap: (fn) => this.tap(key, fn),
+        set: (v) => this.set(key, v),
+        setMany: (vs) => this.setMany(key, vs),
+        validate,
+      });
+    }
     return this.record(key);
   }
 

@@ -5,7 +5,8 @@
 //   c. tests/js/pages/facade.html?suite=panic: before-init checks and the Rust panic
 //      test, in their own page load (a panic may poison the module instance);
 //   d. tests/js/pages/bridge.html: WsBridge against the real AimDB server (tests/js/bridge.mjs);
-//   e. tests/js/pages/worker.html: Worker mode (WasmDb.inWorker), its WsBridge against the same server.
+//   e. tests/js/pages/worker.html: Worker mode (WasmDb.inWorker), its WsBridge against the same server;
+//   f. tests/js/pages/persist.html: IndexedDB persistence across pages (tests/js/persist.mjs).
 // Needs `make wasm` first (pkg/). Exit code 1 on any failure.
 //
 //   node tests/js/run.mjs [--filter SUBSTRING] [--headed]
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { launchChromium } from './chromium.mjs';
 import { startServer as startAimDbServer, freePort } from './server.mjs';
 import { startHostile } from './hostile.mjs';
+import { runPersist } from './persist.mjs';
 import { startStatic } from '../../demo/static.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -191,6 +193,7 @@ async function main() {
     await runFacade(browser, base, 'panic');
     if (!FILTER || 'bridge'.includes(FILTER) || FILTER.startsWith('bridge')) await runBridge(browser, base);
     if (!FILTER || 'worker'.includes(FILTER) || FILTER.startsWith('worker')) await runBridge(browser, base, 'worker');
+    if (!FILTER || 'persist'.includes(FILTER) || FILTER.startsWith('persist')) await runPersist(browser, base, record, FILTER);
   } finally {
     await browser.close();
     await server.close();

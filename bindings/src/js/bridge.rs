@@ -19,6 +19,8 @@
 //!   deliveries are held until its answer (see `backfill.rs`);
 //! - the bridge ends with its db (`db_freed`).
 
+mod persist;
+
 use super::backfill::Hold;
 use super::db::{DbHandle, DbObserver, LinkedRecord, RawDb};
 use super::error::FacadeError;
@@ -297,7 +299,9 @@ pub struct RawBridge {
 impl RawBridge {
     /// Links the records configured in `db` (now and later) and starts connecting.
     /// `on_status(status)`, `on_error(AimDbError-like)`, `on_synced(json)`; sockets are
-    /// made with `new web_socket(url)`.
+    /// made with `new web_socket(url)`. With `on_outbox` (a durable write queue, see
+    /// `bridge/persist.rs`) it is called whenever the writes not yet confirmed change.
+    /// Without `start` it does not connect until `reconnect()`.
     // The wrapper's callbacks, one argument each (a JS entry point: no struct to group them in).
     #[allow(clippy::too_many_arguments)]
     pub fn connect(
@@ -309,6 +313,8 @@ impl RawBridge {
         on_synced: Function,
         on_response: Function,
         web_socket: Function,
+        on_outbox: Option<Function>,
+        start: bool,
     ) -> Result<RawBridge, JsValue> {
         let mut opts = BridgeOptions::from_json(options_json).map_err(|e| config_error_js(&e))?;
         if opts.seed.is_none() {
@@ -319,7 +325,8 @@ impl RawBridge {
             .iter()
             .map(|r| RecordLink { key: r.key.clone(), topic: r.topic.clone(), link: link_of(r.link) })
             .collect();
-        let bridge = Bridge::new(url, opts, links).map_err(|e| config_error_js(&e))?;
+        let mut bridge = Bridge::new(url, opts, links).map_err(|e| config_error_js(&e))?;
+        bridge.track_outbox(on_outbox.is_some());
         // Same order as `links`: the machine numbers its records in this order.
         let records: Vec<Linked> = linked.into_iter().map(Linked::of).collect();
         let handle = db.handle()?;
@@ -364,6 +371,7 @@ impl RawBridge {
                         DropReason::DroppedNewest => "droppedNewest",
                         DropReason::QueueFull => "queueFull",
                         DropReason::Disconnected => "disconnected",
+                        DropReason::Invalid => "invalid",
                     };
                     let msg = format!("write to {} (topic {}) dropped: {reason}", Quoted(&w.key), Quoted(&w.topic));
                     let err =
@@ -386,6 +394,11 @@ impl RawBridge {
                     }
                     let _ = on_response.call1(&JsValue::UNDEFINED, &text.into());
                 }
+                Action::OutboxChanged => {
+                    if let Some(f) = &on_outbox {
+                        let _ = f.call0(&JsValue::UNDEFINED);
+                    }
+                }
                 _ => {}
             };
             let web = WebBridge::new(bridge, web_socket, handler);
@@ -402,7 +415,10 @@ impl RawBridge {
             }
         });
         observed?;
-        inner.web.with(|b, now| b.connect(now));
+        // Without `start` the wrapper restores what was stored first, then calls `reconnect()`.
+        if start {
+            inner.web.with(|b, now| b.connect(now));
+        }
         Ok(RawBridge { inner })
     }
 

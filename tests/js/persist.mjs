@@ -1,0 +1,231 @@
+// IndexedDB persistence (issue 12) in real Chromium against the real AimDB server:
+// pages of one browser context come and go (a reload is a new page in the same
+// context: same origin, same IndexedDB), driven from here through tests/js/persist-page.mjs
+// (`window.P`). Each scenario gets a fresh context (empty storage).
+import { startServer } from './server.mjs';
+
+const CMD = { schemaType: 'setpoint', topic: 'commands/setpoint/room1', link: 'out' };
+const WAIT_MS = 20_000;
+
+class AssertionError extends Error {}
+function assert(cond, msg) {
+  if (!cond) throw new AssertionError(msg);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Polls `pred` (Node side: the server's writes log) until truthy or `ms` pass. */
+async function until(pred, what, ms = WAIT_MS) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > end) throw new AssertionError(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+export async function runPersist(browser, base, record, filter) {
+  const label = 'persist';
+  let srv;
+  try {
+    srv = await startServer();
+  } catch (e) {
+    record(`${label}: the AimDB test server starts`, false, e && e.stack ? e.stack : String(e));
+    return;
+  }
+  const url = srv.url;
+  /** This test's writes in the server's log: their target_celsius values, in order. */
+  const written = (ts) => srv.readWrites().filter((w) => w.payload.timestamp >= ts && w.payload.timestamp < ts + 1_000_000).map((w) => w.payload.target_celsius);
+
+  async function scenario(name, fn) {
+    const full = `${label} ${name}`;
+    if (filter && !full.includes(filter)) return;
+    const ctx = await browser.newContext();
+    const problems = [];
+    const newPage = async () => {
+      const page = await ctx.newPage();
+      page.on('pageerror', (e) => problems.push(`page error: ${e.stack ?? e}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error' && !/WebSocket connection to .* failed/.test(m.text())) problems.push(`console error: ${m.text()}`);
+      });
+      await page.goto(`${base}/tests/js/pages/persist.html`);
+      await page.waitForFunction(() => window.__ready === true, null, { timeout: WAIT_MS });
+      return page;
+    };
+    const started = Date.now();
+    try {
+      const notes = (await fn(newPage, ctx)) ?? [];
+      assert(problems.length === 0, problems.join('\n'));
+      record(full, true, '', [...notes, ...(Date.now() - started > 1000 ? [`${Date.now() - started} ms`] : [])]);
+    } catch (e) {
+      record(full, false, `${e && e.stack ? e.stack : e}${problems.length ? `\n${problems.join('\n')}` : ''}`);
+    } finally {
+      await ctx.close();
+      await srv.restart(); // up for the next scenario, whatever this one left
+    }
+  }
+
+  try {
+    await scenario('(1) 5 offline writes survive a reload and reach the server exactly once, FIFO', async (newPage) => {
+      await srv.stop();
+      const ts = Date.now() * 1000;
+      const p1 = await newPage();
+      await p1.evaluate(([url, cmd]) => P.makeDb({ cmd }) && P.connect(url, 's1'), [url, CMD]);
+      const st = await p1.evaluate(([ts]) => P.write('cmd', [1, 2, 3, 4, 5], ts), [ts]);
+      assert(st.queued === 5 && st.sent === 0, `queued offline: ${JSON.stringify(st)}`);
+      await p1.evaluate(() => P.bridge.persisted());
+      const stored = await p1.evaluate(() => P.idb('queues'));
+      assert(stored.length === 1 && JSON.parse(stored[0].value.writes).length === 5, `stored: ${JSON.stringify(stored)}`);
+      await p1.close(); // the reload: this page is gone, a new one opens
+
+      const p2 = await newPage();
+      await p2.evaluate(([url, cmd]) => P.makeDb({ cmd }) && P.connect(url, 's1'), [url, CMD]);
+      await p2.evaluate(() => P.until(() => P.bridge.stats().queued === 5, 'the 5 stored writes back in the queue'));
+      const errors = await p2.evaluate(() => P.errors.filter((e) => e.code !== 'CONNECTION_REFUSED'));
+      assert(errors.length === 0, `errors: ${JSON.stringify(errors)}`);
+      await srv.restart();
+      await p2.evaluate(() => P.until(() => P.bridge.stats().confirmed === 5, 'a pong confirming the 5 writes'));
+      await p2.evaluate(() => P.bridge.persisted());
+      const left = await p2.evaluate(() => P.idb('queues'));
+      assert(left.length === 0, `nothing stored once confirmed: ${JSON.stringify(left)}`);
+      // A third page finds nothing to send.
+      await p2.close();
+      const p3 = await newPage();
+      await p3.evaluate(([url, cmd]) => P.makeDb({ cmd }) && P.connect(url, 's1'), [url, CMD]);
+      await p3.evaluate(() => P.until(() => P.events.includes('status:connected'), 'connected'));
+      const s3 = await p3.evaluate(() => P.bridge.stats());
+      assert(s3.sent === 0 && s3.queued === 0, `the third page sent nothing: ${JSON.stringify(s3)}`);
+      const got = written(ts);
+      assert(JSON.stringify(got) === '[1,2,3,4,5]', `server got ${JSON.stringify(got)}`);
+      return [`server log: ${JSON.stringify(got)}`];
+    });
+
+    await scenario('(2) a page closed mid-flush of 100 writes: the next page re-sends the unconfirmed ones, every write at least once, in order', async (newPage) => {
+      await srv.stop();
+      const ts = Date.now() * 1000;
+      const N = 100;
+      const READ = 40; // the server reads this many, then the tab dies
+      const values = Array.from({ length: N }, (_, i) => i);
+      const p1 = await newPage();
+      await p1.evaluate(([url, cmd, n]) => P.makeDb({ cmd }) && P.connect(url, 's2', { stallAfter: n }), [url, CMD, READ]);
+      await p1.evaluate(([values, ts]) => P.write('cmd', values, ts), [values, ts]);
+      await p1.evaluate(() => P.bridge.persisted());
+      await srv.restart();
+      await until(() => written(ts).length >= READ, `the server reading ${READ} writes`);
+      const s1 = await p1.evaluate(() => P.bridge.stats());
+      assert(s1.sent === N && s1.unconfirmed === N && s1.confirmed === 0, `all handed to the socket, none confirmed: ${JSON.stringify(s1)}`);
+      await p1.close(); // mid-flush: 40 read by the server, 60 in the socket's buffer
+
+      const p2 = await newPage();
+      await p2.evaluate(([url, cmd]) => P.makeDb({ cmd }) && P.connect(url, 's2'), [url, CMD]);
+      await p2.evaluate((n) => P.until(() => P.bridge.stats().confirmed === n, 'the re-sent writes confirmed'), N);
+      const got = written(ts);
+      const want = [...values.slice(0, READ), ...values];
+      assert(JSON.stringify(got) === JSON.stringify(want), `server got ${JSON.stringify(got)}`);
+      for (const v of values) assert(got.includes(v), `write ${v} never reached the server`);
+      return [`server got ${got.length} writes for ${N}: the ${READ} read before the close twice (the duplicate window), in order`];
+    });
+
+    await scenario('(3) a persisted ring of 200 and a SingleLatest record survive a reload, delivered before the bridge connects', async (newPage) => {
+      const records = {
+        'local.ring': { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 256 }, persist: true },
+        'local.latest': { schemaType: 'temperature', persist: true },
+      };
+      const p1 = await newPage();
+      await p1.evaluate((records) => {
+        P.makeDb(records);
+        P.db.setMany('local.ring', Array.from({ length: 200 }, (_, i) => ({ celsius: i, timestamp: i })));
+        P.db.set('local.latest', { celsius: 21.5, timestamp: 7 });
+      }, records);
+      await p1.evaluate(() =>
+        P.until(async () => {
+          const rs = await P.idb('records');
+          const ring = rs.find((r) => r.key === 'local.ring');
+          return ring?.value.values.length === 200 && rs.some((r) => r.key === 'local.latest');
+        }, 'both records stored'),
+      );
+      await p1.close();
+
+      const p2 = await newPage();
+      await p2.evaluate(([records, url]) => {
+        P.makeDb(records);
+        P.watch('local.ring', 'celsius');
+        P.watch('local.latest', 'celsius');
+        P.connect(url);
+      }, [records, url]);
+      await p2.evaluate(() => P.until(() => P.events.includes('status:connected'), 'connected'));
+      await p2.evaluate(() => P.until(() => P.events.filter((e) => e.startsWith('local.ring:')).length >= 200, 'the ring delivered'));
+      const events = await p2.evaluate(() => P.events);
+      const ring = events.filter((e) => e.startsWith('local.ring:')).map((e) => Number(e.split(':')[1]));
+      assert(JSON.stringify(ring) === JSON.stringify(Array.from({ length: 200 }, (_, i) => i)), `ring delivered ${JSON.stringify(ring)}`);
+      const connectedAt = events.indexOf('status:connected');
+      const lastRestored = Math.max(events.lastIndexOf('local.ring:199'), events.indexOf('local.latest:21.5'));
+      assert(events.includes('local.latest:21.5'), `latest restored: ${JSON.stringify(events.slice(-5))}`);
+      assert(lastRestored < connectedAt, `restored values before 'connected': ${JSON.stringify(events.filter((e) => !e.startsWith('local.ring:')))}`);
+      const errs = await p2.evaluate(() => [...P.errors, ...P.recordErrors]);
+      assert(errs.length === 0, `errors: ${JSON.stringify(errs)}`);
+      const latest = await p2.evaluate(() => P.db.get('local.latest'));
+      assert(latest.schema_version === 2 && latest.celsius === 21.5, `get(): ${JSON.stringify(latest)}`);
+    });
+
+    await scenario('(4) after a schema change a stored value that fails the contract is dropped and reported; a stored v1 value comes back as v2', async (newPage) => {
+      const p1 = await newPage();
+      // Version 1 of the app: 'local.reading' is a humidity record.
+      await p1.evaluate(() => {
+        P.makeDb({ 'local.reading': { schemaType: 'humidity', persist: true } });
+        P.db.set('local.reading', { percent: 40, timestamp: 1 });
+      });
+      await p1.evaluate(() => P.until(async () => (await P.idb('records')).some((r) => r.key === 'local.reading'), 'stored'));
+      // What an older version stored for 'local.old': a v1 temperature.
+      await p1.evaluate(() => P.plant('records', 'local.old', { schemaType: 'temperature', values: [{ schema_version: 1, temp: 68, unit: 'F', timestamp: 3 }] }));
+      await p1.close();
+
+      const p2 = await newPage();
+      // Version 2: 'local.reading' is a temperature now.
+      await p2.evaluate(() => {
+        P.makeDb({ 'local.reading': { schemaType: 'temperature', persist: true }, 'local.old': { schemaType: 'temperature', persist: true } });
+        P.watch('local.reading', 'celsius');
+        P.watch('local.old', 'celsius');
+      });
+      const err = await p2.evaluate(() => P.until(() => P.recordErrors[0], 'the dropped value reported'));
+      assert(err.code === 'CONTRACT_VIOLATION' && err.key === 'local.reading' && /stored value/.test(err.message), `reported: ${JSON.stringify(err)}`);
+      const old = await p2.evaluate(() => P.until(() => P.db.get('local.old'), 'the v1 value restored'));
+      assert(old.schema_version === 2 && old.celsius === 20 && old.timestamp === 3, `migrated: ${JSON.stringify(old)}`);
+      await p2.evaluate(() => P.until(() => P.events.includes('local.old:20'), 'the migrated value delivered'));
+      const state = await p2.evaluate(() => ({ reading: P.db.get('local.reading'), events: P.events, errors: P.recordErrors }));
+      assert(state.reading === null && !state.events.some((e) => e.startsWith('local.reading')), `never delivered: ${JSON.stringify(state)}`);
+      assert(state.errors.length === 1, `reported once: ${JSON.stringify(state.errors)}`);
+    });
+
+    await scenario('(5) quota exceeded: reported as STORAGE_ERROR, the bridge and the db go on in memory', async (newPage, ctx) => {
+      const p = await newPage();
+      const cdp = await ctx.newCDPSession(p);
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(base).origin, quotaSize: 1 });
+      const ts = Date.now() * 1000;
+      await p.evaluate(([url, cmd]) => {
+        P.makeDb({ cmd, 'local.latest': { schemaType: 'temperature', persist: true } });
+        P.connect(url, 's5');
+      }, [url, CMD]);
+      await p.evaluate(() => P.until(() => P.events.includes('status:connected'), 'connected'));
+      await p.evaluate((ts) => {
+        P.write('cmd', [1, 2, 3], ts);
+        P.db.set('local.latest', { celsius: 5, timestamp: 1 });
+      }, ts);
+      const errs = await p.evaluate(() => P.until(() => P.errors.length > 0 && P.recordErrors.length > 0 && [...P.errors, ...P.recordErrors], 'both storage errors'));
+      for (const e of errs) assert(e.code === 'STORAGE_ERROR' && e.cause === 'QuotaExceededError', `reported: ${JSON.stringify(errs)}`);
+      await p.evaluate(() => P.until(() => P.bridge.stats().confirmed === 3, 'the writes confirmed'));
+      assert(JSON.stringify(written(ts)) === '[1,2,3]', `server got ${JSON.stringify(written(ts))}`);
+      const more = await p.evaluate((ts) => {
+        P.write('cmd', [4], ts);
+        P.db.set('local.latest', { celsius: 6, timestamp: 2 });
+        return P.db.get('local.latest').celsius;
+      }, ts);
+      assert(more === 6, `the db works: ${more}`);
+      await until(() => written(ts).length === 4, 'the 4th write');
+      const after = await p.evaluate(() => [...P.errors, ...P.recordErrors]);
+      assert(after.length === 2, `each reported once per failing streak: ${JSON.stringify(after)}`);
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(base).origin });
+    });
+  } finally {
+    await srv.stop();
+  }
+}
