@@ -162,6 +162,8 @@ export class WsBridge {
     const onOutbox = queue ? () => queue.changed() : undefined;
     const restores = restoresOf(db);
     b.#starting = queue !== null || restores !== null;
+    // Restoring first: reported as 'connecting' already (the socket opens when it is done).
+    if (b.#starting) b.#status = 'connecting';
     b.#raw = call(() => raw.RawBridge.connect(rawDb, url, json, onStatus, onError, onSynced, onResponse, WebSocketImpl, onOutbox, !b.#starting));
     if (b.#starting) b.#start(restores, report);
     return b;
@@ -392,8 +394,12 @@ export class WsBridge {
 
   /** Closes on purpose: no reconnect, queued writes dropped, write() throws BRIDGE_DISCONNECTED. */
   disconnect() {
-    if (this.#starting) this.#stayDown = true;
     if (this.#raw) this.#call((r) => r.disconnect());
+    if (this.#starting && !this.#stayDown) {
+      this.#stayDown = true;
+      this.#status = 'disconnected';
+      notify(this.#statusCbs, 'disconnected', 'status');
+    }
   }
 
   /** Disconnects and releases the bridge's memory. Idempotent; safe from inside a listener. */

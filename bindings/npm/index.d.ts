@@ -229,6 +229,18 @@ export interface RecordOptions<S extends string = SchemaName> {
    * @default 0 (off)
    */
   backfill?: number;
+  /**
+   * Keep the record in IndexedDB (README "Persistence"): its latest value (`SingleLatest`,
+   * `Mailbox`) or the ring's last `capacity` items (`SpmcRing`) are stored as they are
+   * produced, and restored when the record is configured with `persist` in a later page
+   * (unless a value was produced before the stored one was read: that one is newer).
+   * Restored values pass the contract (a stored v1 value comes back migrated); one that no
+   * longer does is dropped and reported, never delivered. A `WsBridge` connected to this
+   * db opens its socket only after the restores of the records configured before it, so
+   * restored values come before any server value.
+   * @default false
+   */
+  persist?: boolean | PersistRecordOptions;
 }
 
 /**
@@ -321,7 +333,15 @@ export type ErrorCode =
   /** `WsBridge.connect`: the URL is not an absolute ws:// / wss:// URL with a valid host (never retried). */
   | 'INVALID_URL'
   /** `onError`: a binary frame arrived (the server speaks text frames); dropped and counted. */
-  | 'BINARY_FRAME';
+  | 'BINARY_FRAME'
+  // persist
+  /**
+   * `onError` (the bridge's, or a persisted record's `persist.onError`): IndexedDB refused to
+   * store or read (quota exceeded, private mode, a broken or blocked database). `cause` is the
+   * `DOMException` (e.g. `name === 'QuotaExceededError'`); `key` names the record. The bridge and
+   * the db go on in memory; reported once per failing streak (until a store succeeds again).
+   */
+  | 'STORAGE_ERROR';
 
 /** What `new AimDbError(init)` takes: the code, the message and the fields that say where. */
 export interface AimDbErrorInit {
@@ -386,7 +406,7 @@ export class AimDbError extends Error {
   /** `SERVER_ERROR`: the server's code, e.g. `'FORBIDDEN'`. */
   readonly serverCode?: 'UNAUTHORIZED' | 'FORBIDDEN' | 'UNKNOWN_TOPIC' | 'SERIALIZATION_ERROR' | 'WRITE_ERROR' | 'SERVER_ERROR';
   /** `WRITE_DROPPED`: why. */
-  readonly reason?: 'droppedOldest' | 'droppedNewest' | 'queueFull' | 'disconnected';
+  readonly reason?: 'droppedOldest' | 'droppedNewest' | 'queueFull' | 'disconnected' | 'invalid';
 }
 
 /** `db.subscribe(key, callback, options)`. */
@@ -1038,6 +1058,36 @@ export interface WsBridgeOptions {
    * @default globalThis.WebSocket
    */
   WebSocket?: new (url: string) => object;
+  /**
+   * Durable offline writes (README "Persistence"): every write not yet confirmed by the
+   * server (queued while offline, or sent and waiting for the `pong` that confirms it) is
+   * kept in IndexedDB under `name`, rewritten in the task that changed it, and removed once
+   * confirmed. On connect the writes a closed page (or tab) of the same origin left under
+   * `name` are put back ahead of new ones and flushed FIFO; the socket opens after that (the
+   * status is `'connecting'` meanwhile). Each tab owns its queue (a Web Lock); a closed tab's
+   * queue is taken over by the next bridge that starts with the same `name`. Where there is
+   * no IndexedDB (Node) it reports `NOT_AVAILABLE` once through `onError` and works in memory;
+   * storage failures are `STORAGE_ERROR`.
+   * @default undefined (writes are kept in memory only)
+   */
+  persist?: PersistOptions;
+}
+
+/** `WsBridge.connect(db, url, { persist })`. */
+export interface PersistOptions {
+  /** The queue's name: pages that use the same name (on the same origin) share what is left over. */
+  name: string;
+}
+
+/** `configureRecord(key, { persist })` given as an object. */
+export interface PersistRecordOptions {
+  /**
+   * Gets the record's persistence errors: `CONTRACT_VIOLATION` (a stored value no longer
+   * passes the contract: dropped, never delivered), `STORAGE_ERROR`, `NOT_AVAILABLE` (no
+   * IndexedDB: once per db).
+   * @default console.error
+   */
+  onError?: (error: AimDbError) => void;
 }
 
 /** What `bridge.synced` resolves to. */
@@ -1121,7 +1171,8 @@ export class WsBridge {
    * are linked as they are configured) and connects. Every local write of an `out` / `both`
    * record (`db.set`, `write`) is sent, in order; values the bridge delivered are not sent
    * back. The bridge ends when `db` is freed.
-   * The status is `'connecting'` when it returns.
+   * The status is `'connecting'` when it returns (with `persist`, or persisted records in
+   * `db`, the socket opens once the stored writes and records are restored).
    * @throws AimDbError `INVALID_URL` (a URL that can never work; never retried), `INVALID_OPTIONS`
    * (bad options, `db` not a WasmDb), `NOT_AVAILABLE` (before touching `db`: no `WebSocket` here
    * and none given, or a build without the bridge), `USE_AFTER_FREE` (`db` freed), `NOT_INITIALIZED`.
@@ -1206,6 +1257,16 @@ export class WsBridge {
   disconnect(): void;
   /** Disconnects and frees the bridge. Idempotent; safe from inside a listener (takes effect when the call in progress returns). Never throws. */
   free(): void;
+  /**
+   * Resolves once every write accepted so far is stored in IndexedDB (or its store failed,
+   * which was reported as `STORAGE_ERROR`); at once without `persist`. E.g. before a page
+   * navigates away on purpose.
+   * @throws AimDbError `USE_AFTER_FREE`.
+   * @example
+   * bridge.write('commands.setpoint.room1', { target_celsius: 21, timestamp: Date.now() });
+   * await bridge.persisted(); // survives a reload from here on
+   */
+  persisted(): Promise<void>;
   /**
    * @internal Test hook: sockets whose event closures the bridge still holds.
    * @throws AimDbError `USE_AFTER_FREE`.

@@ -37,7 +37,7 @@ export function notAvailable(what) {
 export function storageError(what, e, key) {
   const name = e && typeof e.name === 'string' ? e.name : 'Error';
   const msg = e && typeof e.message === 'string' ? e.message : String(e);
-  return new AimDbError({ code: 'STORAGE_ERROR', message: `${what}: IndexedDB failed (${name}: ${msg}); kept in memory`, cause: e, key });
+  return new AimDbError({ code: 'STORAGE_ERROR', message: `${what}: IndexedDB failed (${name}${msg ? `: ${msg}` : ''}); kept in memory only`, cause: e, key });
 }
 
 function idb() {
@@ -63,13 +63,16 @@ function idb() {
   return opening;
 }
 
-/** Runs `f(store)` in one transaction; resolves with f's result once it committed. */
-async function tx(store, mode, f) {
+/**
+ * Runs `f(store)` in one transaction; resolves with f's result once it committed. `strict`:
+ * committed only once on disk (survives an OS crash, not only a closed tab).
+ */
+async function tx(store, mode, f, strict = false) {
   const db = await idb();
   return new Promise((resolve, reject) => {
     let t;
     try {
-      t = db.transaction(store, mode);
+      t = db.transaction(store, mode, { durability: strict ? 'strict' : 'default' });
     } catch (e) {
       reject(e);
       return;
@@ -207,7 +210,7 @@ export class DurableQueue {
       if (writes === '[]') s.delete(key);
       else s.put(entry, key);
       for (const { tab } of done) s.delete([this.#name, tab]);
-    }).then(
+    }, true).then(
       () => {
         this.#failing = false;
         for (const { release } of done) release();

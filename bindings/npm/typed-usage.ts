@@ -385,6 +385,8 @@ function describeError(e: unknown): string {
     case 'INVALID_URL':
     case 'BINARY_FRAME':
       return e.message;
+    case 'STORAGE_ERROR':
+      return `${e.key ?? '-'}: ${e.cause instanceof DOMException ? e.cause.name : '?'}`;
     default: {
       // Exhaustive: every code is handled above.
       const unreachable: never = code;
@@ -415,8 +417,18 @@ async function bridging(d: WasmDbFromIndex): Promise<void> {
     keepaliveMs: 10_000,
     pongTimeoutMs: 5000,
     token: 's3cret',
+    persist: { name: 'field-app' },
   };
+  d.configureRecord('local.setpoint', { schemaType: 'setpoint', persist: true });
+  d.configureRecord('local.ring', { schemaType: 'temperature', buffer: 'SpmcRing', persist: { onError: (e: AimDbError) => console.log(e.code) } });
   const b: WsBridge = WsBridge.connect(d, 'ws://127.0.0.1:8080/ws', opts);
+  const stored: Promise<void> = b.persisted();
+  void stored;
+  // @ts-expect-error: persist needs a name
+  const noName: WsBridgeOptions = { persist: {} };
+  // @ts-expect-error: persist is true, false or { onError }
+  d.configureRecord('local.bad', { schemaType: 'setpoint', persist: 'yes' });
+  void noName;
   const off: RemoveListener = b.onStatusChange((s: BridgeStatus) => {
     if (s === 'reconnecting') console.log('retrying');
   });

@@ -221,9 +221,46 @@ export async function runPersist(browser, base, record, filter) {
       }, ts);
       assert(more === 6, `the db works: ${more}`);
       await until(() => written(ts).length === 4, 'the 4th write');
-      const after = await p.evaluate(() => [...P.errors, ...P.recordErrors]);
-      assert(after.length === 2, `each reported once per failing streak: ${JSON.stringify(after)}`);
+      const after = await p.evaluate(() => ({ bridge: P.errors, record: P.recordErrors }));
+      assert([...after.bridge, ...after.record].every((e) => e.code === 'STORAGE_ERROR' && e.cause === 'QuotaExceededError'), JSON.stringify(after));
+      // Once per failing streak, not per value (the record's every store failed; the queue's
+      // empty rewrite, a delete, succeeds under any quota and ends a streak).
+      assert(after.record.length === 1 && after.bridge.length <= 2, `reported once per failing streak: ${JSON.stringify(after)}`);
       await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(base).origin });
+    });
+    await scenario('(6) two tabs keep their own queues; a closed tab\'s queue is taken over by the next tab, not by a live one', async (newPage) => {
+      await srv.stop();
+      const ts = Date.now() * 1000;
+      const open = async () => {
+        const p = await newPage();
+        await p.evaluate(([url, cmd]) => P.makeDb({ cmd }) && P.connect(url, 's6'), [url, CMD]);
+        return p;
+      };
+      const a = await open();
+      const b = await open();
+      // Interleaved writes of both tabs, each stored before the next.
+      for (const [p, v] of [[a, 1], [b, 11], [a, 2], [b, 12]]) {
+        await p.evaluate(([v, ts]) => P.write('cmd', [v], ts) && P.bridge.persisted(), [v, ts]);
+      }
+      const entries = await a.evaluate(() => P.idb('queues'));
+      const stored = entries.map((e) => JSON.parse(e.value.writes).map(([, p]) => JSON.parse(p).target_celsius)).sort();
+      assert(JSON.stringify(stored) === '[[1,2],[11,12]]', `one entry per tab: ${JSON.stringify(stored)}`);
+      await a.close();
+      const c = await open(); // adopts a's queue; b is alive: its queue stays b's
+      await c.evaluate(() => P.until(() => P.bridge.stats().queued === 2, "a's 2 writes adopted"));
+      const sb = await b.evaluate(() => P.bridge.stats());
+      assert(sb.queued === 2, `b kept its own: ${JSON.stringify(sb)}`);
+      await srv.restart();
+      await c.evaluate(() => P.until(() => P.bridge.stats().confirmed === 2, 'c flushed what it adopted'));
+      await b.evaluate(() => P.until(() => P.bridge.stats().confirmed === 2, 'b flushed its own'));
+      const got = written(ts);
+      assert(JSON.stringify([...got].sort((x, y) => x - y)) === '[1,2,11,12]', `each write once: ${JSON.stringify(got)}`);
+      assert(got.indexOf(1) < got.indexOf(2) && got.indexOf(11) < got.indexOf(12), `FIFO per tab: ${JSON.stringify(got)}`);
+      await c.evaluate(() => P.bridge.persisted());
+      await b.evaluate(() => P.bridge.persisted());
+      const left = await b.evaluate(() => P.idb('queues'));
+      assert(left.length === 0, `nothing left stored: ${JSON.stringify(left)}`);
+      return [`server log: ${JSON.stringify(got)}`];
     });
   } finally {
     await srv.stop();
