@@ -108,8 +108,7 @@ export class WasmDb {
       persistRecord(this, key, persist.onError, {
         stats: () => this.stats().records[key],
         tap: (fn) => this.tap(key, fn),
-        set: (v) => this.set(key, v),
-        setMany: (vs) => this.setMany(key, vs),
+        restore: (vs) => call(() => this.#live().restoreTexts(this.#handle(key), vs.map((v) => JSON.stringify(v)))),
         validate,
       });
     }

@@ -161,8 +161,13 @@ export class DurableQueue {
       .sort((a, b) => a.since - b.since);
     const adopted = [];
     for (const { tab } of orphans) {
+      if (this.#closed) break;
       const release = await this.#hold(this.#lockName(tab), true);
       if (release === null) continue; // that tab is alive: its queue is its own
+      if (this.#closed) {
+        release();
+        break;
+      }
       const entry = await tx(QUEUES, 'readonly', (s) => req(s.get([this.#name, tab])));
       if (!entry) {
         release(); // another tab adopted it first
@@ -261,7 +266,8 @@ export function persistOption(value, key) {
 /**
  * Persists record `key` of `db`: restores what a previous page stored (each value through
  * the contract; one that fails is dropped and reported), then stores every new value.
- * `ops`: { stats(), get(), setMany(values), set(value), tap(fn), validate(schemaType, v) }.
+ * `ops`: { stats(), tap(fn), restore(values), validate(schemaType, v) }; `restore` produces
+ * the values without sending them (a restored value is not a local write).
  */
 export function persistRecord(db, key, onError, ops) {
   const report = (e) => {
@@ -332,11 +338,12 @@ export function persistRecord(db, key, onError, ops) {
           );
         }
       }
-      if (ok.length === 0) return;
-      if (ring) ops.setMany(ok);
-      else ops.set(ok[ok.length - 1]);
+      if (ok.length > 0) ops.restore(ring ? ok : ok.slice(-1));
     })
-    .catch((e) => report(e instanceof AimDbError ? e : storageError(`persisted record '${key}': restoring it`, e, key)))
+    .catch((e) => {
+      if (e instanceof AimDbError && e.code === 'USE_AFTER_FREE') return; // the db went first
+      report(e instanceof AimDbError ? e : storageError(`persisted record '${key}': restoring it`, e, key));
+    })
     .finally(() => {
       started = true;
       restoring.get(db)?.delete(p);

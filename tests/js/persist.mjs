@@ -129,19 +129,21 @@ export async function runPersist(browser, base, record, filter) {
       const records = {
         'local.ring': { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 256 }, persist: true },
         'local.latest': { schemaType: 'temperature', persist: true },
+        cmd: { ...CMD, persist: true }, // an out record: its restored value is not sent again
       };
       const p1 = await newPage();
       await p1.evaluate((records) => {
         P.makeDb(records);
         P.db.setMany('local.ring', Array.from({ length: 200 }, (_, i) => ({ celsius: i, timestamp: i })));
         P.db.set('local.latest', { celsius: 21.5, timestamp: 7 });
+        P.db.set('cmd', { target_celsius: 19, timestamp: 8 });
       }, records);
       await p1.evaluate(() =>
         P.until(async () => {
           const rs = await P.idb('records');
           const ring = rs.find((r) => r.key === 'local.ring');
-          return ring?.value.values.length === 200 && rs.some((r) => r.key === 'local.latest');
-        }, 'both records stored'),
+          return ring?.value.values.length === 200 && rs.some((r) => r.key === 'local.latest') && rs.some((r) => r.key === 'cmd');
+        }, 'the records stored'),
       );
       await p1.close();
 
@@ -165,6 +167,9 @@ export async function runPersist(browser, base, record, filter) {
       assert(errs.length === 0, `errors: ${JSON.stringify(errs)}`);
       const latest = await p2.evaluate(() => P.db.get('local.latest'));
       assert(latest.schema_version === 2 && latest.celsius === 21.5, `get(): ${JSON.stringify(latest)}`);
+      const cmd = await p2.evaluate(() => ({ value: P.db.get('cmd'), stats: P.bridge.stats() }));
+      assert(cmd.value?.target_celsius === 19, `the out record restored: ${JSON.stringify(cmd.value)}`);
+      assert(cmd.stats.sent === 0 && cmd.stats.queued === 0, `a restored value is not a write: ${JSON.stringify(cmd.stats)}`);
     });
 
     await scenario('(4) after a schema change a stored value that fails the contract is dropped and reported; a stored v1 value comes back as v2', async (newPage) => {

@@ -2,6 +2,8 @@
 //! as JSON text (exact u64 timestamps, one parser for `set`, `validate` and the bridge);
 //! errors cross as `AimDbError` objects.
 
+mod restore;
+
 use super::error::FacadeError;
 use super::options::{self, describe, Link};
 use super::record::{DynRecord, RecordCtx, SubscribeArgs};
