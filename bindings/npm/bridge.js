@@ -188,7 +188,11 @@ export class WsBridge {
     if (!this.#raw) return;
     try {
       queue?.ready();
-      if (adopted.length > 0) this.#call((r) => r.restoreWrites(JSON.stringify(adopted)));
+      if (adopted.length > 0) {
+        const keys = adopted.filter((_, i) => i % 2 === 0);
+        const payloads = adopted.filter((_, i) => i % 2 === 1);
+        this.#call((r) => r.restoreWrites(keys, payloads));
+      }
       if (!this.#stayDown) this.#call((r) => r.reconnect());
     } catch (e) {
       report(e);

@@ -2,8 +2,8 @@
 // persisted records (`configureRecord(key, { persist: true })`). See README "Persistence".
 //
 // One IndexedDB database, `aimdb-wasm`, two object stores:
-//  - `queues`, key [name, tab]: `{ writes, since }`, the JSON text of one tab's writes not
-//    yet confirmed (RawBridge.pendingWrites: [[key, payloadJson], ...], oldest first),
+//  - `queues`, key [name, tab]: `{ writes, since }`, one tab's writes not yet confirmed
+//    (RawBridge.pendingWrites: [key0, payloadJson0, key1, ...], oldest first),
 //    rewritten whole in one transaction whenever that set changes (coalesced per task);
 //    deleted when it is empty;
 //  - `records`, key: the record key: `{ schemaType, values }`, the latest value (or the
@@ -149,7 +149,7 @@ export class DurableQueue {
     });
   }
 
-  /** Resolves with the adopted writes ([[key, payloadJson], ...]); rejects on a storage error. */
+  /** Resolves with the adopted writes ([key0, payloadJson0, ...]); rejects on a storage error. */
   async open() {
     this.#release = await this.#hold(this.#lockName(this.#tab), false);
     if (this.#closed) this.#release();
@@ -174,7 +174,7 @@ export class DurableQueue {
         continue;
       }
       this.#adopted.push({ tab, release });
-      for (const w of JSON.parse(entry.writes)) adopted.push(w);
+      if (Array.isArray(entry.writes)) for (const w of entry.writes) adopted.push(String(w));
     }
     return adopted;
   }
@@ -212,7 +212,7 @@ export class DurableQueue {
     const entry = { writes, since: this.#since };
     const done = this.#ready ? this.#adopted.splice(0) : [];
     this.#last = tx(QUEUES, 'readwrite', (s) => {
-      if (writes === '[]') s.delete(key);
+      if (writes.length === 0) s.delete(key);
       else s.put(entry, key);
       for (const { tab } of done) s.delete([this.#name, tab]);
     }, true).then(

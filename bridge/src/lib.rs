@@ -47,6 +47,11 @@
 //! ([`Bridge::take_actions`]), [`Bridge::next_timer_ms`] (the transport keeps exactly
 //! one timer armed at that absolute time), [`Bridge::status`], [`Bridge::stats`].
 //!
+//! A durable write queue (the browser glue's IndexedDB copy) uses three hooks, and does
+//! its I/O itself: [`Bridge::track_outbox`] turns on [`Action::OutboxChanged`],
+//! [`Bridge::pending_writes`] lists the writes not yet confirmed (what a later page must
+//! send again), and [`Bridge::restore_writes`] puts stored writes back ahead of new ones.
+//!
 //! ## Limits
 //! - Inbound text frames over `maxFrameBytes` (default 4 MiB, at most 1 GiB) are
 //!   dropped before parsing, counted (`oversized_frames`) and reported

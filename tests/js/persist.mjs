@@ -74,7 +74,7 @@ export async function runPersist(browser, base, record, filter) {
       assert(st.queued === 5 && st.sent === 0, `queued offline: ${JSON.stringify(st)}`);
       await p1.evaluate(() => P.bridge.persisted());
       const stored = await p1.evaluate(() => P.idb('queues'));
-      assert(stored.length === 1 && JSON.parse(stored[0].value.writes).length === 5, `stored: ${JSON.stringify(stored)}`);
+      assert(stored.length === 1 && stored[0].value.writes.length === 10, `stored (key, payload) x 5: ${JSON.stringify(stored)}`);
       await p1.close(); // the reload: this page is gone, a new one opens
 
       const p2 = await newPage();
@@ -248,7 +248,7 @@ export async function runPersist(browser, base, record, filter) {
         await p.evaluate(([v, ts]) => P.write('cmd', [v], ts) && P.bridge.persisted(), [v, ts]);
       }
       const entries = await a.evaluate(() => P.idb('queues'));
-      const stored = entries.map((e) => JSON.parse(e.value.writes).map(([, p]) => JSON.parse(p).target_celsius)).sort();
+      const stored = entries.map((e) => e.value.writes.filter((_, i) => i % 2 === 1).map((p) => JSON.parse(p).target_celsius)).sort();
       assert(JSON.stringify(stored) === '[[1,2],[11,12]]', `one entry per tab: ${JSON.stringify(stored)}`);
       await a.close();
       const c = await open(); // adopts a's queue; b is alive: its queue stays b's

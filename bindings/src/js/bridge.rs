@@ -17,7 +17,9 @@
 //! - records configured after `connect` are added to the machine (`add_record`);
 //! - `backfill: n` records: on every open link a `query` for the topic's last n values;
 //!   deliveries are held until its answer (see `backfill.rs`);
-//! - the bridge ends with its db (`db_freed`).
+//! - the bridge ends with its db (`db_freed`);
+//! - `persist` (a durable write queue): the wrapper is told when the writes not yet
+//!   confirmed change, reads them and restores stored ones (`bridge/persist.rs`).
 
 mod persist;
 
