@@ -233,7 +233,7 @@ export interface RecordOptions<S extends string = SchemaName> {
    * Keep the record in IndexedDB (README "Persistence"): its latest value (`SingleLatest`,
    * `Mailbox`) or the ring's last `capacity` items (`SpmcRing`) are stored as they are
    * produced, and restored when the record is configured with `persist` in a later page
-   * (unless a value was produced before the stored one was read: that one is newer).
+   * (unless the record has a value by the time the stored one is read: that one is newer).
    * Restored values pass the contract (a stored v1 value comes back migrated); one that no
    * longer does is dropped and reported, never delivered. A `WsBridge` connected to this
    * db opens its socket only after the restores of the records configured before it, so

@@ -307,19 +307,17 @@ export function persistRecord(db, key, onError, ops) {
     );
   };
   ops.tap((v) => {
-    kept = ring ? [...kept.slice(Math.max(0, kept.length + 1 - capacity)), v] : [v];
+    kept.push(v); // (a store clones `kept` when it is issued: changing it later is fine)
+    if (kept.length > capacity) kept.splice(0, kept.length - capacity);
     if (started && !scheduled) {
       scheduled = true;
       queueMicrotask(store);
     }
   });
-  const produced = () => ops.stats().produced;
-  const before = produced();
   const p = tx(RECORDS, 'readonly', (s) => req(s.get(key)))
-    .then((got) => got)
     .then((entry) => {
-      // A value set since (locally or from a server) is newer than the stored one.
-      if (!entry || produced() !== before || !Array.isArray(entry.values)) return;
+      // A value the record has already (set locally, or from a server) is newer than the stored one.
+      if (!entry || ops.stats().produced > 0 || !Array.isArray(entry.values)) return;
       const ok = [];
       for (const v of entry.values) {
         const r = ops.validate(schemaType, v);
