@@ -40,8 +40,8 @@ const P = {
   watch(key, field) {
     P.db.subscribe(key, (v) => P.events.push(`${key}:${v[field]}`));
   },
-  connect(url, name, { stallAfter } = {}) {
-    const options = { autoReconnect: { initialMs: 50, maxMs: 200 }, keepaliveMs: 0 };
+  connect(url, name, { stallAfter, ...extra } = {}) {
+    const options = { autoReconnect: { initialMs: 50, maxMs: 200 }, keepaliveMs: 0, ...extra };
     if (name !== undefined) options.persist = { name };
     if (stallAfter !== undefined) options.WebSocket = stallingAfter(stallAfter);
     P.bridge = WsBridge.connect(P.db, url, options);

@@ -267,6 +267,30 @@ export async function runPersist(browser, base, record, filter) {
       assert(left.length === 0, `nothing left stored: ${JSON.stringify(left)}`);
       return [`server log: ${JSON.stringify(got)}`];
     });
+    await scenario('(7) the overflow policy holds for restored writes: drops counted and reported', async (newPage) => {
+      await srv.stop();
+      const ts = Date.now() * 1000;
+      const opts = { maxOfflineQueue: 3, overflow: 'dropOldest' };
+      const p1 = await newPage();
+      await p1.evaluate(([url, cmd, opts]) => P.makeDb({ cmd }) && P.connect(url, 's7', opts), [url, CMD, opts]);
+      await p1.evaluate((ts) => P.write('cmd', [1, 2, 3, 4], ts) && P.bridge.persisted(), ts);
+      const s1 = await p1.evaluate(() => ({ stats: P.bridge.stats(), errors: P.errors.filter((e) => e.code === 'WRITE_DROPPED') }));
+      assert(s1.stats.dropped === 1 && s1.errors.length === 1 && s1.errors[0].reason === 'droppedOldest', `page 1: ${JSON.stringify(s1)}`);
+      await p1.close();
+      const p2 = await newPage();
+      // Two new writes while the 3 stored ones (2, 3, 4) are read back: they go behind them,
+      // and the oldest two of the five are dropped.
+      await p2.evaluate(([url, cmd, opts, ts]) => P.makeDb({ cmd }) && P.connect(url, 's7', opts) && P.write('cmd', [5, 6], ts), [url, CMD, opts, ts]);
+      const s2 = await p2.evaluate(() =>
+        P.until(() => P.bridge.stats().dropped === 2 && { stats: P.bridge.stats(), errors: P.errors.filter((e) => e.code === 'WRITE_DROPPED') }, 'the restore trimmed by the policy'),
+      );
+      assert(s2.stats.queued === 3 && s2.errors.length === 2 && s2.errors.every((e) => e.reason === 'droppedOldest'), `page 2: ${JSON.stringify(s2)}`);
+      await srv.restart();
+      await p2.evaluate(() => P.until(() => P.bridge.stats().confirmed === 3, 'the 3 kept writes confirmed'));
+      const got = written(ts);
+      assert(JSON.stringify(got) === '[4,5,6]', `server got ${JSON.stringify(got)}`);
+      return [`server log: ${JSON.stringify(got)}; 1 + 2 drops reported`];
+    });
   } finally {
     await srv.stop();
   }
