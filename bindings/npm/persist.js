@@ -42,13 +42,13 @@ export function storageError(what, e, key) {
 
 function idb() {
   opening ??= new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => {
-      req.result.createObjectStore(QUEUES);
-      req.result.createObjectStore(RECORDS);
+    const o = indexedDB.open(DB_NAME, 1);
+    o.onupgradeneeded = () => {
+      o.result.createObjectStore(QUEUES);
+      o.result.createObjectStore(RECORDS);
     };
-    req.onsuccess = () => {
-      const db = req.result;
+    o.onsuccess = () => {
+      const db = o.result;
       // Another tab upgrading (a later version of this package): let it, reopen next time.
       db.onversionchange = () => {
         db.close();
@@ -56,8 +56,8 @@ function idb() {
       };
       resolve(db);
     };
-    req.onerror = () => reject(req.error);
-    req.onblocked = () => reject(new DOMException('the database is blocked by another tab', 'InvalidStateError'));
+    o.onerror = () => reject(o.error);
+    o.onblocked = () => reject(new DOMException('the database is blocked by another tab', 'InvalidStateError'));
   });
   opening.catch(() => (opening = null));
   return opening;
