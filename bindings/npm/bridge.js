@@ -3,7 +3,7 @@ import { AimDbError, assertReady, call, raw } from './runtime.js';
 import { checkKey, describeValue, optionsJson, thrownText, toJson } from './values.js';
 import { WasmDb, knownSchemas, rawOf, validate } from './db.js';
 import { IN_WORKER } from './worker-protocol.js';
-import { DurableQueue, notAvailable, persistAvailable, restoresOf, storageError } from './persist.js';
+import { DurableQueue, notAvailable, persistAvailable, persistName, restoresOf, storageError } from './persist.js';
 
 const STATUSES = ['connecting', 'connected', 'disconnected', 'reconnecting'];
 /** The counters in the order RawBridge.stats() returns them (bindings/src/js/bridge.rs). */
@@ -88,13 +88,7 @@ export class WsBridge {
       }
       autoBuffer = auto.buffer;
     }
-    let persistName;
-    if (persist !== undefined) {
-      persistName = persist?.name;
-      if (typeof persistName !== 'string' || persistName === '') {
-        throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WsBridge options: persist must be { name } with a non-empty string name, got ${describeValue(persist)}` });
-      }
-    }
+    const name = persist === undefined ? undefined : persistName(persist);
     if (WebSocketImpl !== undefined && typeof WebSocketImpl !== 'function') {
       throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WsBridge options: WebSocket must be a constructor, got ${describeValue(WebSocketImpl)}` });
     }
@@ -154,9 +148,9 @@ export class WsBridge {
     // JSON leaves the WebSocket constructor (a function) out.
     const json = optionsJson(options, 'WsBridge options');
     const report = (e) => notify(b.#errorCbs, e, 'error');
-    if (persistName !== undefined) {
-      if (persistAvailable()) b.#queue = new DurableQueue(persistName, () => b.#raw.pendingWrites(), report);
-      else queueMicrotask(() => report(notAvailable(`WsBridge persist '${persistName}'`)));
+    if (name !== undefined) {
+      if (persistAvailable()) b.#queue = new DurableQueue(name, () => b.#raw.pendingWrites(), report);
+      else queueMicrotask(() => report(notAvailable(`WsBridge persist '${name}'`)));
     }
     const queue = b.#queue;
     const onOutbox = queue ? () => queue.changed() : undefined;

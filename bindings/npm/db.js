@@ -1,7 +1,7 @@
 // WasmDb: records configured, set, read and subscribed; validate() and knownSchemas().
 import { AimDbError, assertReady, call, panicError, poisoned, raw, rethrow } from './runtime.js';
 import { checkKey, deepFreeze, describeValue, excerpt, flatEncode, flatEncodeMany, optionsJson, tapeDone, tapeEncode, tapeStrs, thrownText, toJson } from './values.js';
-import { persistOption, persistRecord } from './persist.js';
+import { persistRecord, splitPersist } from './persist.js';
 
 /** The RawDb of a live WasmDb (for WsBridge.connect). */
 export let rawOf;
@@ -90,17 +90,8 @@ export class WasmDb {
     const r = this.#live();
     checkKey(key);
     // `persist` is the wrapper's (persist.js): the Rust options reader does not know it.
-    let persist = null;
-    try {
-      if (options !== null && typeof options === 'object' && options.persist !== undefined) {
-        persist = persistOption(options.persist, key);
-        const { persist: _, ...rest } = options;
-        options = rest;
-      }
-    } catch (e) {
-      if (e instanceof AimDbError) throw e;
-      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid record options: ${thrownText(e)}`, key, cause: e });
-    }
+    let persist;
+    [persist, options] = splitPersist(options, key);
     const json = optionsJson(options, 'record options');
     this.#handles.set(key, call(() => r.configureRecord(key, json)));
     if (persist !== null && !this.#persisted.has(key)) {

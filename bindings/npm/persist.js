@@ -13,6 +13,7 @@
 // that lock, puts the writes ahead of its own, and deletes the entry in the transaction
 // that first stores them in its own entry.
 import { AimDbError } from './runtime.js';
+import { describeValue, thrownText } from './values.js';
 
 const DB_NAME = 'aimdb-wasm';
 const QUEUES = 'queues';
@@ -250,11 +251,36 @@ export function restoresOf(db) {
   return set && set.size > 0 ? Promise.all([...set]).then(() => undefined) : null;
 }
 
+/** The `name` of WsBridge's `persist` option ({ name }); INVALID_OPTIONS otherwise. */
+export function persistName(persist) {
+  const name = persist?.name;
+  if (typeof name !== 'string' || name === '') {
+    throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid WsBridge options: persist must be { name } with a non-empty string name, got ${describeValue(persist)}` });
+  }
+  return name;
+}
+
+/**
+ * Record options split into their `persist` (checked: see `persistOption`; null when
+ * absent) and the rest, which the Rust options reader takes. (A Worker-mode db's page-side
+ * shadow gets the rest only: the worker persists.)
+ */
+export function splitPersist(options, key) {
+  try {
+    if (options === null || typeof options !== 'object' || options.persist === undefined) return [null, options];
+    const { persist, ...rest } = options;
+    return [persistOption(persist, key), rest];
+  } catch (e) {
+    if (e instanceof AimDbError) throw e;
+    throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid record options: ${thrownText(e)}`, key, cause: e });
+  }
+}
+
 /**
  * `persist: true | { onError }` read from record options: `{ onError }` (a function or
  * undefined), or null when the record is not persisted.
  */
-export function persistOption(value, key) {
+function persistOption(value, key) {
   if (value === undefined || value === false) return null;
   if (value === true) return { onError: undefined };
   if (value !== null && typeof value === 'object' && (value.onError === undefined || typeof value.onError === 'function')) {

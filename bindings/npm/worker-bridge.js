@@ -8,6 +8,7 @@ import { AimDbError } from './runtime.js';
 import { WsBridge } from './bridge.js';
 import { describeValue, optionsJson, thrownText } from './values.js';
 import { DIED, EVENT, WRITE, toError } from './worker-protocol.js';
+import { persistName } from './persist.js';
 
 /** A socket that never opens: the page's check of connect's options and URL runs the real
  * WsBridge.connect on the shadow db with it, then frees that bridge at once. */
@@ -53,7 +54,10 @@ export function connectInWorker(db, shadow, id, url, options, send) {
   }
   const json = optionsJson(rest, 'WsBridge options');
   // Every check WsBridge.connect makes, synchronously, with the same errors.
-  const probe = WsBridge.connect(shadow, url, { ...JSON.parse(json), WebSocket: InertSocket });
+  // (`persist` is checked, not run: the worker's bridge persists.)
+  const { persist, ...probed } = JSON.parse(json);
+  if (persist !== undefined) persistName(persist);
+  const probe = WsBridge.connect(shadow, url, { ...probed, WebSocket: InertSocket });
   const zero = probe.stats();
   probe.free();
   for (const k of Object.keys(zero)) zero[k] = k === 'lastError' ? null : 0;
@@ -176,6 +180,16 @@ export class WorkerBridge {
     });
   }
 
+  /** Resolves once the worker's bridge has every write accepted so far in IndexedDB (see WsBridge.persisted). */
+  persisted() {
+    this.#live();
+    const q = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(q, { resolve, reject });
+      this.#cmd('bp', { q });
+    });
+  }
+
   /** Disconnects and ends the bridge in the worker. Idempotent. */
   free() {
     if (this.#freed) return;
@@ -199,7 +213,11 @@ export class WorkerBridge {
     else if (kind === 't') this.#stats = arg;
     else if (kind === 'y') this.#resolveSynced(Object.freeze(arg));
     else if (kind === 'c') this.#resolveConfigured?.(arg === null ? null : deepFrozen(arg));
-    else if (kind === 'q' || kind === 'x') {
+    else if (kind === 'p') {
+      const p = this.#pending.get(arg);
+      this.#pending.delete(arg);
+      p?.resolve();
+    } else if (kind === 'q' || kind === 'x') {
       const [q, r] = arg;
       const p = this.#pending.get(q);
       this.#pending.delete(q);

@@ -13,6 +13,7 @@ import { WasmDb, validate } from './db.js';
 import { deepFreeze, describeValue, excerpt, optionsJson, thrownText } from './values.js';
 import { DIED, EVENT, IN_WORKER, WRITE, toError } from './worker-protocol.js';
 import { connectInWorker } from './worker-bridge.js';
+import { splitPersist } from './persist.js';
 
 /** The package's wasm, compiled once here and handed to the worker (no second fetch there). */
 async function compiled() {
@@ -215,7 +216,7 @@ export class WorkerDb {
   configureRecord(key, options) {
     this.#live();
     const known = this.#records.has(key);
-    this.#shadow.configureRecord(key, options); // every check, synchronously
+    this.#shadow.configureRecord(key, splitPersist(options, key)[1]); // every check, synchronously (the worker persists)
     if (!known) {
       const o = optionsJson(options, 'record options');
       this.#learn(key, o);

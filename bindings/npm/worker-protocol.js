@@ -13,8 +13,8 @@
 //     { t: 'sync', id }                   tick now and send a batch at once, answering id
 //     { t: 'ack' }                        the page took the last batch (sent at its next animation frame)
 //     { t: 'bc', id, url, o }             WsBridge.connect(db, url, JSON o) as bridge id
-//     { t: 'bw', id, k, v } / 'bs' | 'bu' { id, topics } / 'br' | 'bd' | 'bf' { id } / 'bq' { id, q, p, o }
-//                                         bridge write / subscribe / unsubscribe / reconnect / disconnect / free / query
+//     { t: 'bw', id, k, v } / 'bs' | 'bu' { id, topics } / 'br' | 'bd' | 'bf' { id } / 'bq' { id, q, p, o } / 'bp' { id, q }
+//                                         bridge write / subscribe / unsubscribe / reconnect / disconnect / free / query / persisted
 //
 // Worker -> Page
 //   { t: 'ready', stats }                 the db is made; { t: 'fail', e } it could not be
@@ -26,7 +26,7 @@
 //     s: [[id, items, lagged, initial]]    per page subscription: new items (ring: all, else the latest),
 //                                         values skipped, and (once) the current value at subscribe time
 //     g: [[id, kind, arg]]                 bridge events in order: 's' status, 'e' error, 'y' synced,
-//                                         'c' configured, 'q' / 'x' query answer / query error (arg [q, r]), 't' stats
+//                                         'c' configured, 'q' / 'x' query answer / query error (arg [q, r]), 'p' persisted (arg q), 't' stats
 //     st: DbStats                         when asked ('stats')
 //     e: [error]                          errors of commands the page could not check first
 //     y: [id]                             'sync' ids answered by this batch

@@ -129,6 +129,11 @@ function bridgeCall(c) {
     else if (c.t === 'bf') {
       bridges.delete(c.id);
       b.free();
+    } else if (c.t === 'bp') {
+      b.persisted().then(() => {
+        events.push([c.id, 'p', c.q]);
+        schedule();
+      });
     } else if (c.t === 'bq') {
       b.query(c.p, c.o).then(
         (r) => events.push([c.id, 'q', [c.q, { ...r, rejected: r.rejected.map((x) => ({ ...x, error: errorInit(x.error) })) }]]),

@@ -36,6 +36,12 @@ const P = {
     }
     return true;
   },
+  /** `makeDb` on a Worker-mode db (WasmDb.inWorker): the bridge and the persistence run in the worker. */
+  async makeWorkerDb(records) {
+    P.db = await WasmDb.inWorker();
+    for (const [key, o] of Object.entries(records)) P.db.configureRecord(key, o);
+    return true;
+  },
   /** Subscribes `key`, logging `<key>:<marker(value)>` for every delivery. */
   watch(key, field) {
     P.db.subscribe(key, (v) => P.events.push(`${key}:${v[field]}`));

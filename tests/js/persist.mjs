@@ -291,6 +291,30 @@ export async function runPersist(browser, base, record, filter) {
       assert(JSON.stringify(got) === '[4,5,6]', `server got ${JSON.stringify(got)}`);
       return [`server log: ${JSON.stringify(got)}; 1 + 2 drops reported`];
     });
+    await scenario('(8) Worker mode: the worker persists; a main-thread page sends its writes and gets its record', async (newPage) => {
+      await srv.stop();
+      const ts = Date.now() * 1000;
+      const records = { cmd: CMD, 'local.latest': { schemaType: 'temperature', persist: true } };
+      const p1 = await newPage();
+      await p1.evaluate(([url, records]) => P.makeWorkerDb(records).then(() => P.connect(url, 's8')), [url, records]);
+      await p1.evaluate((ts) => {
+        P.write('cmd', [1, 2, 3], ts);
+        P.db.set('local.latest', { celsius: 30, timestamp: 9 });
+        return P.bridge.persisted();
+      }, ts);
+      const q = await p1.evaluate(() => P.idb('queues'));
+      assert(q.length === 1 && q[0].value.writes.length === 6, `stored by the worker's bridge only (not by the page's check of the options): ${JSON.stringify(q)}`);
+      await p1.evaluate(() => P.until(async () => (await P.idb('records')).some((r) => r.key === 'local.latest'), 'the record stored by the worker'));
+      await p1.close();
+      const p2 = await newPage();
+      await p2.evaluate(([url, records]) => P.makeDb(records) && P.connect(url, 's8'), [url, records]);
+      await p2.evaluate(() => P.until(() => P.bridge.stats().queued === 3, "the worker's 3 writes restored"));
+      const latest = await p2.evaluate(() => P.db.get('local.latest'));
+      assert(latest?.celsius === 30, `record restored: ${JSON.stringify(latest)}`);
+      await srv.restart();
+      await p2.evaluate(() => P.until(() => P.bridge.stats().confirmed === 3, 'confirmed'));
+      assert(JSON.stringify(written(ts)) === '[1,2,3]', `server got ${JSON.stringify(written(ts))}`);
+    });
   } finally {
     await srv.stop();
   }
