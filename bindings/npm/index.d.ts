@@ -1084,7 +1084,7 @@ export interface PersistRecordOptions {
   /**
    * Gets the record's persistence errors: `CONTRACT_VIOLATION` (a stored value no longer
    * passes the contract: dropped, never delivered), `STORAGE_ERROR`, `NOT_AVAILABLE` (no
-   * IndexedDB: once per db).
+   * IndexedDB: once per db). On a Worker-mode db they go to `inWorker({ onError })` instead.
    * @default console.error
    */
   onError?: (error: AimDbError) => void;

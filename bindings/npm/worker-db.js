@@ -455,7 +455,7 @@ export class WorkerDb {
       for (const [key, o, cap] of m.r) {
         const opts = this.#learn(key, o, cap);
         try {
-          this.#shadow.configureRecord(key, opts); // autoConfigure's records (the page's: a no-op)
+          this.#shadow.configureRecord(key, splitPersist(opts, key)[1]); // autoConfigure's records (the page's: a no-op); the worker persists
         } catch {}
       }
     }

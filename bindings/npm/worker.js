@@ -147,9 +147,13 @@ function bridgeCall(c) {
 
 function run(c) {
   switch (c.t) {
-    case 'cfg':
-      db.configureRecord(c.k, JSON.parse(c.o));
+    case 'cfg': {
+      const o = JSON.parse(c.o);
+      // persist's onError (a function) stayed in the page: the worker's errors go to inWorker's onError.
+      if (o.persist !== undefined && o.persist !== false) o.persist = { onError: report };
+      db.configureRecord(c.k, o);
       return;
+    }
     case 'set':
     case 'setm': {
       const r = recs.get(c.k);

@@ -38,7 +38,7 @@ const P = {
   },
   /** `makeDb` on a Worker-mode db (WasmDb.inWorker): the bridge and the persistence run in the worker. */
   async makeWorkerDb(records) {
-    P.db = await WasmDb.inWorker();
+    P.db = await WasmDb.inWorker({ onError: (e) => P.recordErrors.push(plain(e)) });
     for (const [key, o] of Object.entries(records)) P.db.configureRecord(key, o);
     return true;
   },

@@ -296,7 +296,11 @@ export async function runPersist(browser, base, record, filter) {
       const ts = Date.now() * 1000;
       const records = { cmd: CMD, 'local.latest': { schemaType: 'temperature', persist: true } };
       const p1 = await newPage();
-      await p1.evaluate(([url, records]) => P.makeWorkerDb(records).then(() => P.connect(url, 's8')), [url, records]);
+      await p1.evaluate(() => P.plant('records', 'local.bad', { schemaType: 'humidity', values: [{ percent: 40, timestamp: 1 }] }));
+      const withBad = { ...records, 'local.bad': { schemaType: 'temperature', persist: true } };
+      await p1.evaluate(([url, records]) => P.makeWorkerDb(records).then(() => P.connect(url, 's8')), [url, withBad]);
+      const err = await p1.evaluate(() => P.until(() => P.recordErrors[0], "the worker's drop reported to inWorker's onError"));
+      assert(err.code === 'CONTRACT_VIOLATION' && err.key === 'local.bad', `reported: ${JSON.stringify(err)}`);
       await p1.evaluate((ts) => {
         P.write('cmd', [1, 2, 3], ts);
         P.db.set('local.latest', { celsius: 30, timestamp: 9 });
