@@ -465,7 +465,7 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
 
     fn set_many_flat(&self, vals: &[f64], each: &mut dyn FnMut()) -> Result<Option<u32>, FacadeError> {
         let Some(fields) = self.flat else { return Ok(None) };
-        if vals.len() % fields.len() != 0 {
+        if !vals.len().is_multiple_of(fields.len()) {
             return Ok(None);
         }
         let mut items = Vec::with_capacity(vals.len() / fields.len());
