@@ -397,9 +397,10 @@ pub fn f32_number(x: f32) -> f64 {
     if !x.is_finite() {
         return f64::NAN;
     }
-    // serde_json's text of an f32: its shortest decimal.
-    let Ok(text) = serde_json::to_string(&x) else { return f64::from(x) };
-    let s = text.as_str();
+    // serde_json's text of an f32 (it writes it with zmij's `format_finite`, as here):
+    // its shortest decimal, on the stack.
+    let mut buf = zmij::Buffer::new();
+    let s = buf.format_finite(x);
     let (neg, body) = match s.strip_prefix('-') {
         Some(b) => (true, b),
         None => (false, s),
