@@ -1,7 +1,7 @@
 // The module's lifecycle: loading the wasm, the poisoned state after a panic, and every
 // call into wasm (typed errors out, refused once poisoned).
 import initWasm, * as raw from './aimdb_wasm_bindings.js';
-import { flatBuild, flatShape } from './values.js';
+import { flatBuild, flatBuildMany, flatShape } from './values.js';
 
 const ERROR_FIELDS = ['key', 'schemaType', 'path', 'serdeMessage', 'existing', 'requested', 'topic', 'serverCode', 'reason'];
 
@@ -27,7 +27,7 @@ export let poisoned = null;
 function finishInit() {
   if (initialized) return;
   raw.onPanic((m) => (poisoned ??= `Rust panic: ${m}`)); // also panics inside a host tick
-  raw.setFlatOut(flatBuild, flatShape); // values of numbers come out as numbers (values.js)
+  raw.setFlatOut(flatBuild, flatShape, flatBuildMany); // values of numbers come out as numbers (values.js)
   initialized = true;
 }
 

@@ -32,9 +32,42 @@ export function flatBuild(id, nulls, a0, a1, a2, a3, a4, a5, a6, a7) {
   return Object.freeze(o);
 }
 
+/**
+ * The frozen array of a batch of flat values (flat_out.rs `many_to_js`): the `len` f64s
+ * at `ptr` in wasm memory hold, per item, its shape id, then its fields (`NaN`: null).
+ */
+export function flatBuildMany(ptr, len, count) {
+  if (mem === null) mem = raw.wasmMemory();
+  const s = new Float64Array(mem.buffer, ptr, len);
+  const out = new Array(count);
+  let p = 0;
+  for (let i = 0; i < count; i++) {
+    const f = shapes[s[p]];
+    const o = {};
+    const n = f.length;
+    // Unrolled as in flatBuild: each store sees one name per shape.
+    if (n > 0) o[f[0]] = nan(s[p + 1]);
+    if (n > 1) o[f[1]] = nan(s[p + 2]);
+    if (n > 2) o[f[2]] = nan(s[p + 3]);
+    if (n > 3) o[f[3]] = nan(s[p + 4]);
+    if (n > 4) o[f[4]] = nan(s[p + 5]);
+    if (n > 5) o[f[5]] = nan(s[p + 6]);
+    if (n > 6) o[f[6]] = nan(s[p + 7]);
+    if (n > 7) o[f[7]] = nan(s[p + 8]);
+    p += n + 1;
+    out[i] = Object.freeze(o);
+  }
+  return Object.freeze(out);
+}
+
+/** A slot's number, or null for NaN. */
+const nan = (x) => (x === x ? x : null);
+
 export function deepFreeze(v) {
   if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
-    for (const k of Object.keys(v)) deepFreeze(v[k]);
+    // Arrays out of wasm or JSON.parse have only their items: no index strings made.
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) deepFreeze(v[i]);
+    else for (const k of Object.keys(v)) deepFreeze(v[k]);
     Object.freeze(v);
   }
   return v;

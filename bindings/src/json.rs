@@ -397,6 +397,9 @@ pub fn f32_number(x: f32) -> f64 {
     if !x.is_finite() {
         return f64::NAN;
     }
+    if let Some(v) = f32_short(x) {
+        return v;
+    }
     // serde_json's text of an f32 (it writes it with zmij's `format_finite`, as here):
     // its shortest decimal, on the stack.
     let mut buf = zmij::Buffer::new();
@@ -443,6 +446,50 @@ pub fn f32_number(x: f32) -> f64 {
         Ok(Json::I64(v)) => v as f64,
         _ => f64::from(x),
     }
+}
+
+/// [`f32_number`] without formatting, for most values (`None`: not decided here): the
+/// shortest decimal is `m / 10^d` for the smallest `d` at which a decimal of `d`
+/// fractional digits rounds to `x`, when that decimal is the only one of its scale that
+/// does (then it has the fewest significant digits, so it is the one a shortest-decimal
+/// writer picks). A decimal rounds to `x` when its `f64` lies strictly between the
+/// midpoints to `x`'s neighbours (exact in `f64`); one on a midpoint is not decided
+/// here. `m / 10^d` is what `JSON.parse` gives for the text: `m < 2^53` and `10^d`
+/// are exact, so the division rounds once.
+fn f32_short(x: f32) -> Option<f64> {
+    let a = x.abs();
+    if a == 0.0 {
+        return Some(f64::from(x));
+    }
+    if a >= 16_777_216.0 {
+        return None;
+    }
+    let (b, af) = (a.to_bits(), f64::from(a));
+    let lo = (af + f64::from(f32::from_bits(b - 1))) / 2.0;
+    let hi = (af + f64::from(f32::from_bits(b + 1))) / 2.0;
+    for p in &POW10[..12] {
+        let m = (af * p).round();
+        if m >= 9_007_199_254_740_991.0 {
+            return None;
+        }
+        let mut found = None;
+        for k in [m - 1.0, m, m + 1.0] {
+            let c = k / p;
+            if c == lo || c == hi {
+                return None;
+            }
+            if lo < c && c < hi {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some(c);
+            }
+        }
+        if let Some(c) = found {
+            return Some(if x < 0.0 { -c } else { c });
+        }
+    }
+    None
 }
 
 /// The path of the first (innermost) failure (shared by the deserializers with built-in
@@ -538,6 +585,34 @@ mod tests {
             }
         }
         assert!(f32_number(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn f32_short_decides_what_the_formatter_would() {
+        let want = |x: f32| serde_json::from_str::<f64>(&serde_json::to_string(&x).unwrap()).unwrap();
+        // Taken for everyday readings, then the shortest decimal's f64.
+        for x in [20.1f32, -3.7, 0.25, 1013.25, 55.5, 48.2082, 16.3738, 1.0, 16_777_215.0] {
+            assert_eq!(f32_short(x).map(f64::to_bits), Some(want(x).to_bits()), "{x:e}");
+        }
+        // Every decimal of up to 4 fractional digits in -100..100, and a stride over
+        // every bit pattern in [2^-20, 2^24) (where the fast path answers): the same f64
+        // as through the formatter, or undecided.
+        let mut taken = 0;
+        let mut check = |x: f32| {
+            if let Some(v) = f32_short(x) {
+                taken += 1;
+                assert_eq!(v.to_bits(), want(x).to_bits(), "{x:e} ({:#x})", x.to_bits());
+            }
+        };
+        for k in -1_000_000..=1_000_000 {
+            check((f64::from(k) / 1e4) as f32);
+        }
+        let (from, to) = ((2.0f32).powi(-20).to_bits(), 16_777_216f32.to_bits());
+        for b in (from..to).step_by(331) {
+            check(f32::from_bits(b));
+            check(-f32::from_bits(b));
+        }
+        assert!(taken > 2_000_000, "{taken}");
     }
 
     /// Parses `text` both ways: same result or same error, same display.

@@ -603,6 +603,10 @@ function mainSuite() {
         ['temperature', { celsius: 1e-7, timestamp: 2 }],
         ['temperature', { celsius: -0, timestamp: 3 }],
         ['temperature', { celsius: 3.4e38, timestamp: 2 ** 53 - 1 }],
+        ['temperature', { celsius: -3.7, timestamp: 4 }],
+        ['temperature', { celsius: 16777215, timestamp: 5 }],
+        ['temperature', { celsius: 123456.789, timestamp: 6 }],
+        ['temperature', { celsius: 0.000123, timestamp: 7 }],
         ['gps_location', { latitude: 48.2, longitude: 16.37, timestamp: 1 }],
         ['gps_location', { latitude: -0.1, longitude: 1e-300, altitude: 1e300, accuracy: 0.1, timestamp: 2 }],
         ['gps_location', { latitude: 1, longitude: 2, accuracy: 3, timestamp: 3 }],
@@ -633,6 +637,7 @@ function mainSuite() {
         await waitFrames(() => items.values.flat().length >= refs.length, `${schemaType} ring items`);
         const got = items.values.flat();
         refs.forEach((ref, j) => same(got[j], ref, `${schemaType} ring item ${j}`));
+        for (const batch of items.values) assert(Object.isFrozen(batch), `${schemaType}: a batch array is frozen`);
       }
     }));
 

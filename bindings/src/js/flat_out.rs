@@ -52,6 +52,11 @@ type Keys = [(usize, usize); MAX_FIELDS];
 struct Builder {
     build: BuildFn,
     shape: Function,
+    /// `many(ptr, len, count)`: a frozen array of `count` frozen objects read from the
+    /// `len` f64s at `ptr` (per item: its shape id, then its fields, `NaN` for null).
+    many: Function,
+    /// The slots of a batch (reused).
+    buf: Vec<f64>,
     /// Registered shapes, by their id in the builder (a handful per module).
     shapes: Vec<(Keys, usize)>,
 }
@@ -62,11 +67,12 @@ thread_local! {
 
 /// Registers the wrapper's builder: `build(shape, nulls, a0..a7)` makes an object,
 /// `shape(names)` registers the field names of a new shape and returns its id (the
-/// shapes' count before it). Until this is called, every value takes the general way.
+/// shapes' count before it), `many(ptr, len, count)` makes the frozen array of a batch
+/// ([`many_to_js`]). Until this is called, every value takes the general way.
 #[wasm_bindgen(js_name = setFlatOut)]
-pub fn set_flat_out(build: Function, shape: Function) {
+pub fn set_flat_out(build: Function, shape: Function, many: Function) {
     let build = build.unchecked_into();
-    BUILDER.with(|b| *b.borrow_mut() = Some(Builder { build, shape, shapes: Vec::new() }));
+    BUILDER.with(|b| *b.borrow_mut() = Some(Builder { build, shape, many, shapes: Vec::new(), buf: Vec::new() }));
 }
 
 /// The fields of one value.
@@ -77,28 +83,77 @@ struct Fields {
     n: usize,
 }
 
-/// `v`'s JS object when it is a flat struct (see the module docs), else `None`.
-pub fn to_js<T: Serialize + ?Sized>(v: &T) -> Option<JsValue> {
+/// The fields of `v` when it is a flat struct.
+fn fields<T: Serialize + ?Sized>(v: &T) -> Option<Fields> {
     let mut f = Fields { keys: [""; MAX_FIELDS], vals: [0.0; MAX_FIELDS], nulls: 0, n: 0 };
     v.serialize(StructSer(&mut f)).ok()?;
-    let mut keys: Keys = [(0, 0); MAX_FIELDS];
-    for (k, key) in keys.iter_mut().zip(&f.keys[..f.n]) {
-        *k = (key.as_ptr() as usize, key.len());
+    Some(f)
+}
+
+impl Builder {
+    /// The id of `f`'s shape, registered in the wrapper the first time it is seen.
+    fn shape_id(&mut self, f: &Fields) -> Option<u32> {
+        let mut keys: Keys = [(0, 0); MAX_FIELDS];
+        for (k, key) in keys.iter_mut().zip(&f.keys[..f.n]) {
+            *k = (key.as_ptr() as usize, key.len());
+        }
+        if let Some(id) = self.shapes.iter().position(|(k, n)| *n == f.n && *k == keys) {
+            return Some(id as u32);
+        }
+        let names: Array = f.keys[..f.n].iter().map(|k| JsValue::from_str(k)).collect();
+        self.shape.call1(&JsValue::UNDEFINED, &names).ok()?;
+        self.shapes.push((keys, f.n));
+        Some(self.shapes.len() as u32 - 1)
     }
+}
+
+/// `v`'s JS object when it is a flat struct (see the module docs), else `None`.
+pub fn to_js<T: Serialize + ?Sized>(v: &T) -> Option<JsValue> {
+    let f = fields(v)?;
     BUILDER.with(|b| {
         let mut b = b.try_borrow_mut().ok()?;
         let b = b.as_mut()?;
-        let id = match b.shapes.iter().position(|(k, n)| *n == f.n && *k == keys) {
-            Some(id) => id,
-            None => {
-                let names: Array = f.keys[..f.n].iter().map(|k| JsValue::from_str(k)).collect();
-                b.shape.call1(&JsValue::UNDEFINED, &names).ok()?;
-                b.shapes.push((keys, f.n));
-                b.shapes.len() - 1
-            }
-        };
+        let id = b.shape_id(&f)?;
         let a = &f.vals;
-        Some(b.build.call_build(&JsValue::UNDEFINED, id as u32, f.nulls, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]))
+        Some(b.build.call_build(&JsValue::UNDEFINED, id, f.nulls, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]))
+    })
+}
+
+/// The frozen JS array of `items` (frozen objects, as [`to_js`] makes them) in one call
+/// into JS, when every item is a flat struct; else `None` (the caller takes the general
+/// way). A field's number is never `NaN` ([`Scalar`] makes a non-finite float `null`),
+/// so `NaN` stands for `null` in the batch's slots.
+pub fn many_to_js<T: Serialize>(items: &[T]) -> Option<JsValue> {
+    BUILDER.with(|b| {
+        let mut b = b.try_borrow_mut().ok()?;
+        let b = b.as_mut()?;
+        let mut buf = core::mem::take(&mut b.buf);
+        buf.clear();
+        let mut ok = true;
+        for v in items {
+            let Some(f) = fields(v) else {
+                ok = false;
+                break;
+            };
+            let Some(id) = b.shape_id(&f) else {
+                ok = false;
+                break;
+            };
+            buf.push(f64::from(id));
+            for (i, x) in f.vals[..f.n].iter().enumerate() {
+                buf.push(if f.nulls & (1 << i) != 0 { f64::NAN } else { *x });
+            }
+        }
+        let js = ok.then(|| {
+            b.many.call3(
+                &JsValue::UNDEFINED,
+                &JsValue::from_f64(buf.as_ptr() as usize as f64),
+                &JsValue::from_f64(buf.len() as f64),
+                &JsValue::from_f64(items.len() as f64),
+            )
+        });
+        b.buf = buf;
+        js?.ok()
     })
 }
 

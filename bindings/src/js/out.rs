@@ -84,6 +84,15 @@ pub fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, Error> {
     }
 }
 
+/// `items` as a JS array: of flat structs in one call ([`super::flat_out::many_to_js`],
+/// the array and its objects frozen), else through this module's serializer.
+pub fn many_to_js<T: Serialize>(items: &[T]) -> Result<JsValue, Error> {
+    match super::flat_out::many_to_js(items) {
+        Some(js) => Ok(js),
+        None => items.serialize(Ser),
+    }
+}
+
 const MAX_SAFE: u64 = (1 << 53) - 1;
 
 fn int(v: u64, negative: bool) -> Result<JsValue, Error> {

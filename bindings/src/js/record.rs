@@ -308,7 +308,11 @@ impl<T: Contract> Feed for TypedFeed<T> {
         to_js(self.items.get(i)?, counters)
     }
     fn js_from(&self, from: usize, counters: &Counters) -> Option<JsValue> {
-        to_js(self.items.get(from..)?, counters)
+        let js = super::out::many_to_js(self.items.get(from..)?).ok();
+        if js.is_none() {
+            counters.serialize_errors.set(counters.serialize_errors.get() + 1);
+        }
+        js
     }
     fn js_latest(&self, counters: &Counters) -> Option<JsValue> {
         let last = self.items.last()?;
