@@ -109,6 +109,10 @@ async function main() {
     const row = (scenario, unit, o, a, note = '', derived = false) =>
       rows.push({ scenario, unit, ours: o, anchor: a, ratio: o != null && a != null && a !== 0 ? o / a : null, note, derived });
 
+    // JIT warm-up, not measured: the first scenario of a page run was otherwise slower
+    // than the same scenario later (both packages' code runs once here first).
+    if (!SMOKE) for (const pkg of PKGS) await run({ scenario: 'set', buffer: 'ring', subs: 1, n: P.n, pkg, warmup: true });
+
     // 1. set() cost.
     for (const buffer of want(1) ? ['SingleLatest', 'ring'] : []) {
       for (const subs of [0, 1]) {

@@ -118,8 +118,9 @@ export class WasmDb {
   }
 
   set(key, value) {
-    this.#live();
-    this.#setAt(this.#handle(key), key, value);
+    // One lookup: a freed db has no handles (then #live throws first).
+    const h = this.#handles.get(key);
+    this.#setAt(h !== undefined ? h : (this.#live(), this.#handle(key)), key, value);
   }
 
   setMany(key, values) {
@@ -143,7 +144,7 @@ export class WasmDb {
   // at its path) or goes in as JSON text.
   #setAt(h, key, value) {
     const r = this.#live();
-    const fields = this.#flatFields(h);
+    const fields = this.#flat[h] ?? this.#flatFields(h);
     if (fields !== null && flatEncode(value, fields)) {
       try {
         if (r.setFlat(h, fields.length)) return;

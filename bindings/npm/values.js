@@ -310,17 +310,33 @@ export function tapeEncode(value) {
  * reports every violation. Getters are read here and, after a false, again there.
  */
 export function flatEncode(value, fields) {
-  return flatEncodeMany(value, fields, false);
+  if (busy) return false;
+  // A view of grown (detached) memory has length 0 (cap is at least 1024): cheaper to
+  // read than the two `buffer` getters.
+  if (slots === null || slots.length === 0) {
+    if (mem === null) mem = raw.wasmMemory();
+    reslot(fields.length);
+  }
+  // A getter may call db.set: that call then takes the general path's re-entrant way.
+  busy = true;
+  try {
+    // A getter's call may have grown wasm memory: the slots written are then elsewhere.
+    return flatItem(value, fields, 0) && slots.length !== 0;
+  } catch {
+    return false;
+  } finally {
+    busy = false;
+  }
 }
 
 /**
  * `flatEncode` of every item of the array `values`, item `i` at slots `i * fields.length`;
- * true only if every item is flat (`many` false: `values` is the one value).
+ * true only if every item is flat.
  */
-export function flatEncodeMany(values, fields, many = true) {
+export function flatEncodeMany(values, fields) {
   if (busy) return false;
   const m = fields.length;
-  const need = many ? m * values.length : m;
+  const need = m * values.length;
   // A view of grown (detached) memory has length 0 (cap is at least 1024): cheaper to
   // read than the two `buffer` getters.
   if (slots === null || slots.length === 0 || need > cap) {
@@ -330,7 +346,6 @@ export function flatEncodeMany(values, fields, many = true) {
   // A getter may call db.set: that call then takes the general path's re-entrant way.
   busy = true;
   try {
-    if (!many) return flatItem(values, fields, 0) && slots.length !== 0;
     for (let i = 0; i < values.length; i++) if (!flatItem(values[i], fields, i * m)) return false;
     // A getter's call may have grown wasm memory: the slots written are then elsewhere.
     return slots.length !== 0;
