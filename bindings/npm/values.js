@@ -45,23 +45,21 @@ export function flatBuildMany(ptr, len, count) {
     const f = shapes[s[p]];
     const o = {};
     const n = f.length;
-    // Unrolled as in flatBuild: each store sees one name per shape.
-    if (n > 0) o[f[0]] = nan(s[p + 1]);
-    if (n > 1) o[f[1]] = nan(s[p + 2]);
-    if (n > 2) o[f[2]] = nan(s[p + 3]);
-    if (n > 3) o[f[3]] = nan(s[p + 4]);
-    if (n > 4) o[f[4]] = nan(s[p + 5]);
-    if (n > 5) o[f[5]] = nan(s[p + 6]);
-    if (n > 6) o[f[6]] = nan(s[p + 7]);
-    if (n > 7) o[f[7]] = nan(s[p + 8]);
+    let x;
+    // Unrolled as in flatBuild: each store sees one name per shape; NaN is null.
+    if (n > 0) o[f[0]] = (x = s[p + 1]) === x ? x : null;
+    if (n > 1) o[f[1]] = (x = s[p + 2]) === x ? x : null;
+    if (n > 2) o[f[2]] = (x = s[p + 3]) === x ? x : null;
+    if (n > 3) o[f[3]] = (x = s[p + 4]) === x ? x : null;
+    if (n > 4) o[f[4]] = (x = s[p + 5]) === x ? x : null;
+    if (n > 5) o[f[5]] = (x = s[p + 6]) === x ? x : null;
+    if (n > 6) o[f[6]] = (x = s[p + 7]) === x ? x : null;
+    if (n > 7) o[f[7]] = (x = s[p + 8]) === x ? x : null;
     p += n + 1;
     out[i] = Object.freeze(o);
   }
   return Object.freeze(out);
 }
-
-/** A slot's number, or null for NaN. */
-const nan = (x) => (x === x ? x : null);
 
 export function deepFreeze(v) {
   if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {

@@ -467,10 +467,17 @@ fn f32_short(x: f32) -> Option<f64> {
     let (b, af) = (a.to_bits(), f64::from(a));
     let lo = (af + f64::from(f32::from_bits(b - 1))) / 2.0;
     let hi = (af + f64::from(f32::from_bits(b + 1))) / 2.0;
+    // A decimal `k / p` that rounds to `x` is within the wider half-gap of `a * p`; the
+    // integer nearest to it is `m`, and `m - 1`, `m + 1` are no nearer.
+    let reach = (af - lo).max(hi - af) * (1.0 + 1e-9);
     for p in &POW10[..12] {
-        let m = (af * p).round();
+        let t = af * p;
+        let m = t.round();
         if m >= 9_007_199_254_740_991.0 {
             return None;
+        }
+        if (t - m).abs() > reach * p + t * 1e-15 {
+            continue;
         }
         let mut found = None;
         for k in [m - 1.0, m, m + 1.0] {

@@ -378,21 +378,22 @@ impl RawDb {
     }
 
     /// The flat fast path of `set` (`crate::flat`): the first `len` tape slots are the
-    /// value's fields (`flatFieldsAt`), `NaN` where absent. `false`: declined, nothing
-    /// produced; the wrapper then writes the value the general way (`setTape`), which
-    /// reports any violation.
+    /// value's fields (`flatFieldsAt`), `NaN` where absent. `false`: not produced (declined,
+    /// or any error: a freed db, an unknown handle, the engine's); the wrapper then writes
+    /// the value the general way (`setTape`), which reports any violation or error. No
+    /// `Result`: a plain `bool` crosses without the array a multi-value return costs.
     #[wasm_bindgen(js_name = setFlat)]
-    pub fn set_flat(&self, handle: u32, len: u32) -> Result<bool, JsValue> {
-        let core = self.core()?;
-        let (record, _key) = core.record_at(handle)?;
-        let done = tape::with_slots(len, |s| record.set_flat(s))?;
+    pub fn set_flat(&self, handle: u32, len: u32) -> bool {
+        let Ok(core) = self.core() else { return false };
+        let Ok((record, _key)) = core.record_at(handle) else { return false };
+        let done = tape::with_slots(len, |s| record.set_flat(s)).unwrap_or(false);
         #[cfg(feature = "bridge")]
         if done {
             if let Some(key) = _key {
                 core.written(&key, &record);
             }
         }
-        Ok(done)
+        done
     }
 
     /// Validates every item of the array on the tape, then produces them in order: all or
