@@ -544,6 +544,10 @@ function mainSuite() {
         ['t', Object.assign(Object.create(null), { celsius: 2, timestamp: 2 })],
         ['t', new Reading()],
         ['t', own], // an inherited field is not the value's own: missing `celsius`
+        ['t', Object.defineProperty({ timestamp: 7 }, 'celsius', { value: 7, enumerable: false })], // not enumerable: missing
+        ['t', Object.defineProperty({ celsius: 8, timestamp: 8 }, 'extra', { value: 8, enumerable: false })], // not enumerable: not seen
+        ['t', { celsius: 1, timestamp: 1, hasOwnProperty: 1 }],
+        ['t', Object.assign(Object.create(new Reading()), { celsius: 9 })], // own celsius, inherited timestamp
         ['t', { celsius: NaN, timestamp: 1 }],
         ['t', { celsius: 1e39, timestamp: 1 }],
         ['t', { celsius: 1, timestamp: 1.5 }],
