@@ -476,11 +476,14 @@ fn f32_short(x: f32) -> Option<f64> {
         if m >= 9_007_199_254_740_991.0 {
             return None;
         }
-        if (t - m).abs() > reach * p + t * 1e-15 {
+        let r = reach * p + t * 1e-15;
+        if (t - m).abs() > r {
             continue;
         }
+        // Within `r` of `t` (< 1/2): `m` only; `m - 1` and `m + 1` are at least 1/2 away.
+        let ks = [m - 1.0, m, m + 1.0];
         let mut found = None;
-        for k in [m - 1.0, m, m + 1.0] {
+        for &k in if r < 0.5 { &ks[1..2] } else { &ks[..] } {
             let c = k / p;
             if c == lo || c == hi {
                 return None;

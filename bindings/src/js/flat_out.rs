@@ -59,6 +59,8 @@ struct Builder {
     buf: Vec<f64>,
     /// Registered shapes, by their id in the builder (a handful per module).
     shapes: Vec<(Keys, usize)>,
+    /// The shape found last.
+    last: usize,
 }
 
 thread_local! {
@@ -72,7 +74,7 @@ thread_local! {
 #[wasm_bindgen(js_name = setFlatOut)]
 pub fn set_flat_out(build: Function, shape: Function, many: Function) {
     let build = build.unchecked_into();
-    BUILDER.with(|b| *b.borrow_mut() = Some(Builder { build, shape, many, shapes: Vec::new(), buf: Vec::new() }));
+    BUILDER.with(|b| *b.borrow_mut() = Some(Builder { build, shape, many, shapes: Vec::new(), last: 0, buf: Vec::new() }));
 }
 
 /// The fields of one value.
@@ -93,17 +95,25 @@ fn fields<T: Serialize + ?Sized>(v: &T) -> Option<Fields> {
 impl Builder {
     /// The id of `f`'s shape, registered in the wrapper the first time it is seen.
     fn shape_id(&mut self, f: &Fields) -> Option<u32> {
+        // Most values have the shape of the one before (the last registered or found).
+        if let Some((k, n)) = self.shapes.get(self.last) {
+            if *n == f.n && k.iter().zip(&f.keys[..f.n]).all(|(k, key)| *k == (key.as_ptr() as usize, key.len())) {
+                return Some(self.last as u32);
+            }
+        }
         let mut keys: Keys = [(0, 0); MAX_FIELDS];
         for (k, key) in keys.iter_mut().zip(&f.keys[..f.n]) {
             *k = (key.as_ptr() as usize, key.len());
         }
         if let Some(id) = self.shapes.iter().position(|(k, n)| *n == f.n && *k == keys) {
+            self.last = id;
             return Some(id as u32);
         }
         let names: Array = f.keys[..f.n].iter().map(|k| JsValue::from_str(k)).collect();
         self.shape.call1(&JsValue::UNDEFINED, &names).ok()?;
         self.shapes.push((keys, f.n));
-        Some(self.shapes.len() as u32 - 1)
+        self.last = self.shapes.len() - 1;
+        Some(self.last as u32)
     }
 }
 
