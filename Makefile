@@ -60,7 +60,7 @@ test-browser:
 	export CHROMEDRIVER; \
 	WASM_BINDGEN_TEST_TIMEOUT=120 cargo test --target $(WASM_TARGET) $(BROWSER_CRATES)
 
-# The npm package @aimdb/wasm in pkg/ (release build, wasm-bindgen --target web, wasm-opt -Oz).
+# The npm package @aimdb/wasm in pkg/ (release build, wasm-bindgen --target web, wasm-opt -Os).
 wasm:
 	./scripts/build-pkg.sh
 
