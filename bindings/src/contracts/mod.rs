@@ -70,7 +70,9 @@ pub trait Contract:
     /// [`ContractError`] with an empty path and serde_json's message (which includes line
     /// and column).
     fn from_json_str(text: &str) -> Result<Self, ContractError> {
-        Self::from_input(&Text::new::<Self>(text)?)
+        // Through the tape's own `Input` (not `Text`'s): one copy of each contract's parse
+        // for JS values and text alike.
+        Self::from_input(&Text::new::<Self>(text)?.0.tape().input(0))
     }
 
     /// The next simulated value after `previous`, at `timestamp` (aimdb-data-contracts'
