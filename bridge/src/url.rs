@@ -99,7 +99,7 @@ fn check_url(base: &str) -> Result<(), &'static str> {
         check_ipv4(host)?;
     }
     if let Some(port) = port {
-        let ok = port.is_empty() || (port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u32>().is_ok_and(|p| p <= 65535));
+        let ok = port.is_empty() || (port.bytes().all(|b| b.is_ascii_digit()) && port.parse::<u64>().is_ok_and(|p| p <= 65535));
         if !ok {
             return Err("the port is not a number in [0, 65535]");
         }
@@ -134,7 +134,7 @@ fn is_ipv6(addr: &str) -> bool {
                 let quad: Vec<&str> = p.split('.').collect();
                 let octet = |o: &&str| {
                     !o.is_empty() && o.len() <= 3 && o.bytes().all(|b| b.is_ascii_digit()) && !(o.len() > 1 && o.starts_with('0'))
-                        && o.parse::<u16>().is_ok_and(|n| n <= 255)
+                        && o.parse::<u64>().is_ok_and(|n| n <= 255)
                 };
                 if quad.len() != 4 || !quad.iter().all(octet) {
                     return false;
