@@ -237,6 +237,21 @@ pub fn query(id: &str, pattern: &str, limit: usize) -> String {
     out
 }
 
+/// What the JS wrapper's `synced` handler receives for [`Action::Synced`](crate::Action):
+/// `{"missing":[topics...],"timedOut":bool}` (by hand, with the frames' string escaper:
+/// no serde serializer instance for one small object).
+pub fn synced_json(timed_out: bool, missing: &[String]) -> String {
+    let mut out = String::from(r#"{"missing":["#);
+    for (i, t) in missing.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        crate::json::push_str(&mut out, t);
+    }
+    out.push_str(if timed_out { r#"],"timedOut":true}"# } else { r#"],"timedOut":false}"# });
+    out
+}
+
 /// A `query_result` frame's `id` and records, read with the parser every frame goes
 /// through (the same checks as [`parse`]); `None` for any other or a malformed frame.
 pub fn query_result(text: &str) -> Option<(Cow<'_, str>, Vec<QueryRecord<'_>>)> {
@@ -470,5 +485,12 @@ mod tests {
         let f = r#"{ "type" : "data" , "payload" : { "c" : [ 1 , 2 ] } , "topic":"t\/x","ts":1 }"#;
         assert_eq!(parse(f), Ok(Frame::Data { topic: "t/x".into(), payload: r#"{ "c" : [ 1 , 2 ] }"#, ts: 1 }));
         assert!(matches!(parse(r#"{"type":"data","topic":"plain","ts":1}"#), Ok(Frame::Data { topic: Cow::Borrowed(_), .. })));
+    }
+
+    #[test]
+    fn synced_json_is_the_wrappers_object() {
+        let v: serde_json::Value = serde_json::from_str(&super::synced_json(true, &["a/\"b".into(), "c".into()])).unwrap();
+        assert_eq!(v, serde_json::json!({ "missing": ["a/\"b", "c"], "timedOut": true }));
+        assert_eq!(super::synced_json(false, &[]), r#"{"missing":[],"timedOut":false}"#);
     }
 }

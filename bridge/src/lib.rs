@@ -174,7 +174,7 @@ pub mod web;
 pub use aimdb_ws_protocol::{ClientMessage, ErrorCode, ServerMessage};
 pub use bridge::{Bridge, CONFIRM_PINGS, MAX_FRAME_BYTES};
 pub use error::{BridgeError, WriteError};
-pub use frame::{query, query_result, QueryRecord};
+pub use frame::{query, query_result, synced_json, QueryRecord};
 pub use options::{BackoffOptions, BridgeOptions, ConfigError, Link, OverflowPolicy, RecordLink};
 pub use options_json::strings_from_json;
 pub use types::{Action, ConnId, Delivery, DropReason, DroppedWrite, Stats, Status, WriteOutcome};

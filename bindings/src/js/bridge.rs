@@ -383,13 +383,7 @@ impl RawBridge {
                     let _ = on_err.call1(&JsValue::UNDEFINED, &err);
                 }
                 Action::Synced { timed_out, missing } => {
-                    #[derive(serde::Serialize)]
-                    #[serde(rename_all = "camelCase")]
-                    struct Synced {
-                        missing: Vec<String>,
-                        timed_out: bool,
-                    }
-                    let json = serde_json::to_string(&Synced { missing, timed_out }).unwrap_or_default();
+                    let json = aimdb_wasm_bridge::synced_json(timed_out, &missing);
                     let _ = on_synced.call1(&JsValue::UNDEFINED, &json.into());
                 }
                 Action::Response(text) => {
