@@ -25,7 +25,7 @@ mod persist;
 
 use super::backfill::Hold;
 use super::db::{DbHandle, DbObserver, LinkedRecord, RawDb};
-use super::error::FacadeError;
+use super::error::{js_error, FacadeError};
 use super::options::Link as DbLink;
 use super::record::DynRecord;
 use aimdb_wasm_bridge::error::{error_code_str, Quoted};
@@ -37,18 +37,6 @@ use core::cell::{Cell, RefCell};
 use js_sys::Function;
 use std::rc::{Rc, Weak};
 use wasm_bindgen::prelude::*;
-
-/// An `Error` named `AimDbError` with `code` and extra string fields.
-fn js_error(code: &str, message: &str, fields: &[(&str, &str)]) -> JsValue {
-    let err = js_sys::Error::new(message);
-    err.set_name("AimDbError");
-    let obj: &JsValue = err.as_ref();
-    let _ = js_sys::Reflect::set(obj, &"code".into(), &code.into());
-    for (k, v) in fields {
-        let _ = js_sys::Reflect::set(obj, &(*k).into(), &(*v).into());
-    }
-    err.into()
-}
 
 /// A link error as an `AimDbError` (`None` for a refused inbound payload: the delivery
 /// reports that itself, with the contract's details).

@@ -84,13 +84,11 @@ impl FacadeError {
     /// The JS `Error` object.
     #[cfg(target_arch = "wasm32")]
     pub fn to_js(&self) -> JsValue {
-        let err = js_sys::Error::new(&self.message());
-        err.set_name("AimDbError");
-        let obj: &JsValue = err.as_ref();
+        let err = js_error(self.code(), &self.message(), &[]);
+        let obj = &err;
         let set = |k: &str, v: JsValue| {
             let _ = js_sys::Reflect::set(obj, &JsValue::from_str(k), &v);
         };
-        set("code", self.code().into());
         // `key` is the whole key (the npm wrapper lets no key over `MAX_KEY_BYTES` in),
         // except for `INVALID_KEY`; every other quoted string is cut like the message.
         let cut = |k: &str, v: &str| set(k, ex(v).into());
@@ -119,8 +117,23 @@ impl FacadeError {
             }
             FacadeError::InvalidOptions { .. } | FacadeError::UseAfterFree => {}
         }
-        err.into()
+        err
     }
+}
+
+/// The one builder of the JS errors the module throws or reports: an `Error` named
+/// `AimDbError` with `code` and extra string fields (the facade's [`FacadeError`] and
+/// the bridge's errors alike).
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn js_error(code: &str, message: &str, fields: &[(&str, &str)]) -> JsValue {
+    let err = js_sys::Error::new(message);
+    err.set_name("AimDbError");
+    let obj: &JsValue = err.as_ref();
+    let _ = js_sys::Reflect::set(obj, &JsValue::from_str("code"), &JsValue::from_str(code));
+    for (k, v) in fields {
+        let _ = js_sys::Reflect::set(obj, &JsValue::from_str(k), &JsValue::from_str(v));
+    }
+    err.into()
 }
 
 #[cfg(target_arch = "wasm32")]
