@@ -22,6 +22,29 @@ function notify(set, arg, what) {
 }
 
 /** Links a WasmDb's records to an AimDB server over WebSocket. */
+/**
+ * The checked arguments of `query(pattern, options)` (WsBridge and the Worker-mode bridge):
+ * INVALID_OPTIONS for a pattern that is not a non-empty string, options whose getters throw,
+ * or a from / to / limit that is not an integer >= 0.
+ */
+export function queryArgs(pattern, options) {
+  if (typeof pattern !== 'string' || pattern === '') {
+    throw new AimDbError({ code: 'INVALID_OPTIONS', message: `query: pattern must be a non-empty string, got ${describeValue(pattern)}` });
+  }
+  let from, to, limit;
+  try {
+    ({ from, to, limit } = options ?? {});
+  } catch (e) {
+    throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid query options: ${thrownText(e)}`, cause: e });
+  }
+  for (const [name, v] of [['from', from], ['to', to], ['limit', limit]]) {
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
+      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `query: ${name} must be an integer >= 0, got ${describeValue(v)}` });
+    }
+  }
+  return { from, to, limit };
+}
+
 export class WsBridge {
   #raw = null;
   /** Calls into #raw in progress (a listener may run inside one and call free()). */
@@ -196,20 +219,7 @@ export class WsBridge {
   /** The server's history (its query handler): values validated by the records' contracts. */
   query(pattern, options) {
     this.#live();
-    if (typeof pattern !== 'string' || pattern === '') {
-      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `query: pattern must be a non-empty string, got ${describeValue(pattern)}` });
-    }
-    let from, to, limit;
-    try {
-      ({ from, to, limit } = options ?? {});
-    } catch (e) {
-      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid query options: ${thrownText(e)}`, cause: e });
-    }
-    for (const [name, v] of [['from', from], ['to', to], ['limit', limit]]) {
-      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
-        throw new AimDbError({ code: 'INVALID_OPTIONS', message: `query: ${name} must be an integer >= 0, got ${describeValue(v)}` });
-      }
-    }
+    const { from, to, limit } = queryArgs(pattern, options);
     const id = `q${this.#nextQuery++}`;
     const frame = JSON.stringify({ type: 'query', id, pattern, from, to, limit });
     return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 // WasmDb: records configured, set, read and subscribed; validate() and knownSchemas().
 import { AimDbError, assertReady, call, panicError, poisoned, raw, rethrow } from './runtime.js';
-import { checkKey, deepFreeze, describeValue, excerpt, flatEncode, flatEncodeMany, optionsJson, tapeDone, tapeEncode, tapeStrs, thrownText, toJson } from './values.js';
+import { checkKey, deepFreeze, describeValue, excerpt, flatEncode, flatEncodeMany, optionsJson, reporter, subscribeOptions, tapeDone, tapeEncode, tapeStrs, thrownText, toJson } from './values.js';
 import { persistRecord, splitPersist } from './persist.js';
 
 /** The RawDb of a live WasmDb (for WsBridge.connect). */
@@ -215,33 +215,6 @@ export class WasmDb {
     return v === undefined ? null : deepFreeze(v);
   }
 
-  // Reports what a callback threw (to onError, else console.error once per kind); never
-  // throws itself, whatever was thrown (a value whose getters throw included): a throw here
-  // would break a tick or lose the handle.
-  #reporter(key, onError, who) {
-    return (error) => {
-      if (onError) {
-        try {
-          onError(error);
-          return;
-        } catch (e) {
-          error = e;
-        }
-      }
-      try {
-        let name = typeof error;
-        try {
-          if (typeof error.name === 'string') name = excerpt(error.name);
-        } catch {}
-        const kind = `${who}:${key}:${name}`;
-        if (!this.#reported.has(kind)) {
-          this.#reported.add(kind);
-          console.error(`@aimdb/wasm: ${who} '${excerpt(key)}' threw; later errors of this kind are not logged again`, error);
-        }
-      } catch {}
-    };
-  }
-
   /** A transform: fn's output of the inputs' values, validated and set on outKey. */
   transform(outKey, options, fn) {
     this.#live();
@@ -267,7 +240,7 @@ export class WasmDb {
     const ins = keys.map((k) => this.#handle(k));
     if (record !== undefined) this.configureRecord(outKey, record);
     const out = this.#handle(outKey);
-    const report = this.#reporter(outKey, onError, 'the transform into');
+    const report = reporter(this.#reported, outKey, onError, 'the transform into');
     return this.#flow(ins, join, (values) => {
       let v;
       try {
@@ -299,7 +272,7 @@ export class WasmDb {
     } catch (e) {
       throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid tap options: ${thrownText(e)}`, key, cause: e });
     }
-    const report = this.#reporter(key, onError, 'a tap of');
+    const report = reporter(this.#reported, key, onError, 'a tap of');
     return this.#flow([h], false, (values) => {
       try {
         fn(values[0]);
@@ -361,19 +334,8 @@ export class WasmDb {
 
   #subscribeAt(h, key, callback, options) {
     const r = this.#live();
-    if (typeof callback !== 'function') {
-      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `subscribe: callback must be a function, got ${describeValue(callback)}`, key });
-    }
-    let batch, onError, onLag;
-    try {
-      const opts = options ?? {};
-      batch = opts.batch === true;
-      onError = typeof opts.onError === 'function' ? opts.onError : undefined;
-      onLag = typeof opts.onLag === 'function' ? opts.onLag : undefined;
-    } catch (e) {
-      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid subscribe options: reading them threw: ${thrownText(e)}`, key, cause: e });
-    }
-    const report = this.#reporter(key, onError, 'a subscriber of');
+    const { batch, onError, onLag } = subscribeOptions(key, callback, options);
+    const report = reporter(this.#reported, key, onError, 'a subscriber of');
     let active = true;
     const deliver = (value) => {
       if (!active || poisoned !== null) return;

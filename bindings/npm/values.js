@@ -71,6 +71,56 @@ export function deepFreeze(v) {
   return v;
 }
 
+/**
+ * `subscribe`'s checked arguments (WasmDb and the Worker-mode db): INVALID_OPTIONS for a
+ * callback that is not a function or options whose getters throw.
+ */
+export function subscribeOptions(key, callback, options) {
+  if (typeof callback !== 'function') {
+    throw new AimDbError({ code: 'INVALID_OPTIONS', message: `subscribe: callback must be a function, got ${describeValue(callback)}`, key });
+  }
+  let batch, onError, onLag;
+  try {
+    const opts = options ?? {};
+    batch = opts.batch === true;
+    onError = typeof opts.onError === 'function' ? opts.onError : undefined;
+    onLag = typeof opts.onLag === 'function' ? opts.onLag : undefined;
+  } catch (e) {
+    throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid subscribe options: reading them threw: ${thrownText(e)}`, key, cause: e });
+  }
+  return { batch, onError, onLag };
+}
+
+/**
+ * Reports what a callback of `who` on `key` threw: to `onError`, else (or if onError throws)
+ * console.error once per kind (`reported` holds the kinds seen). Never throws itself, whatever
+ * was thrown (a value whose getters throw included): a throw here would break a tick or lose
+ * the handle.
+ */
+export function reporter(reported, key, onError, who) {
+  return (error) => {
+    if (onError) {
+      try {
+        onError(error);
+        return;
+      } catch (e) {
+        error = e;
+      }
+    }
+    try {
+      let name = typeof error;
+      try {
+        if (typeof error.name === 'string') name = excerpt(error.name);
+      } catch {}
+      const kind = `${who}:${key}:${name}`;
+      if (!reported.has(kind)) {
+        reported.add(kind);
+        console.error(`@aimdb/wasm: ${who} '${excerpt(key)}' threw; later errors of this kind are not logged again`, error);
+      }
+    } catch {}
+  };
+}
+
 /** At most 200 characters of input, for an error text. */
 export const excerpt = (s) => (s.length > 200 ? `${s.slice(0, 200)}…` : s);
 

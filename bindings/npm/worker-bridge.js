@@ -5,7 +5,7 @@
 // throw what WsBridge throws; what only the worker can know (QUEUE_FULL, FRAME_TOO_LARGE at
 // write) comes through onError.
 import { AimDbError } from './runtime.js';
-import { WsBridge } from './bridge.js';
+import { WsBridge, queryArgs } from './bridge.js';
 import { describeValue, optionsJson, thrownText } from './values.js';
 import { DIED, EVENT, WRITE, toError } from './worker-protocol.js';
 import { persistName } from './persist.js';
@@ -159,20 +159,7 @@ export class WorkerBridge {
 
   query(pattern, options) {
     this.#live();
-    if (typeof pattern !== 'string' || pattern === '') {
-      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `query: pattern must be a non-empty string, got ${describeValue(pattern)}` });
-    }
-    let from, to, limit;
-    try {
-      ({ from, to, limit } = options ?? {});
-    } catch (e) {
-      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid query options: ${thrownText(e)}`, cause: e });
-    }
-    for (const [name, v] of [['from', from], ['to', to], ['limit', limit]]) {
-      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
-        throw new AimDbError({ code: 'INVALID_OPTIONS', message: `query: ${name} must be an integer >= 0, got ${describeValue(v)}` });
-      }
-    }
+    const { from, to, limit } = queryArgs(pattern, options);
     const q = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(q, { resolve, reject });

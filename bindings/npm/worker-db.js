@@ -10,7 +10,7 @@
 // worker-protocol.js describes the messages.
 import init, { AimDbError } from './runtime.js';
 import { WasmDb, validate } from './db.js';
-import { deepFreeze, describeValue, excerpt, optionsJson, thrownText } from './values.js';
+import { deepFreeze, describeValue, excerpt, optionsJson, reporter, subscribeOptions, thrownText } from './values.js';
 import { DIED, EVENT, IN_WORKER, WRITE, toError } from './worker-protocol.js';
 import { connectInWorker } from './worker-bridge.js';
 import { splitPersist } from './persist.js';
@@ -285,20 +285,9 @@ export class WorkerDb {
   subscribe(key, callback, options) {
     this.#live();
     this.#shadow.record(key);
-    if (typeof callback !== 'function') {
-      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `subscribe: callback must be a function, got ${describeValue(callback)}`, key });
-    }
-    let batch, onError, onLag;
-    try {
-      const opts = options ?? {};
-      batch = opts.batch === true;
-      onError = typeof opts.onError === 'function' ? opts.onError : undefined;
-      onLag = typeof opts.onLag === 'function' ? opts.onLag : undefined;
-    } catch (e) {
-      throw new AimDbError({ code: 'INVALID_OPTIONS', message: `invalid subscribe options: reading them threw: ${thrownText(e)}`, key, cause: e });
-    }
+    const { batch, onError, onLag } = subscribeOptions(key, callback, options);
     const id = this.#id();
-    const s = { key, callback, batch, onLag, report: this.#reporter(key, onError), active: true, primed: null, unsubscribe: null };
+    const s = { key, callback, batch, onLag, report: reporter(this.#reported, key, onError, 'a subscriber of'), active: true, primed: null, unsubscribe: null };
     s.unsubscribe = () => {
       if (!s.active) return;
       s.active = false;
@@ -321,26 +310,6 @@ export class WorkerDb {
     } catch (e) {
       s.report(e);
     }
-  }
-
-  #reporter(key, onError) {
-    return (error) => {
-      if (onError) {
-        try {
-          onError(error);
-          return;
-        } catch (e) {
-          error = e;
-        }
-      }
-      try {
-        const kind = `sub:${key}:${typeof error?.name === 'string' ? error.name : typeof error}`;
-        if (!this.#reported.has(kind)) {
-          this.#reported.add(kind);
-          console.error(`@aimdb/wasm: a subscriber of '${excerpt(key)}' threw; later errors of this kind are not logged again`, error);
-        }
-      } catch {}
-    };
   }
 
   setTicking(options) {
