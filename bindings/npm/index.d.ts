@@ -605,6 +605,8 @@ export interface RecordStats {
   schemaType: string;
   /** Its buffer, e.g. `'SingleLatest'`, `'SpmcRing(capacity=8)'`. */
   buffer: string;
+  /** The ring's capacity for an `SpmcRing` (how many values a late reader can still get); 0 for `SingleLatest` and `Mailbox`. */
+  capacity: number;
   /** Values produced (set locally or delivered by a bridge). */
   produced: number;
   /** Values handed to subscriber callbacks. */

@@ -27,10 +27,8 @@ let events = [];
 const post = (m) => self.postMessage(m);
 const report = (e) => errors.push(errorInit(e));
 
-function capOf(key) {
-  const m = /SpmcRing\(capacity=(\d+)\)/.exec(db.stats().records[key]?.buffer ?? '');
-  return m ? Number(m[1]) : 0;
-}
+/** The ring's capacity of record `key` (0: not a ring). */
+const capOf = (key) => db.stats().records[key]?.capacity ?? 0;
 
 function start({ module, options }) {
   try {

@@ -1085,8 +1085,8 @@ function mainSuite() {
       db.configureRecord('r', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 8 } });
       let r = db.stats().records.r;
       deepEq(
-        [r.schemaType, r.buffer, r.produced, r.delivered, r.lagged, r.subscribers, r.serializeErrors],
-        ['temperature', 'SpmcRing(capacity=8)', 0, 0, 0, 0, 0],
+        [r.schemaType, r.buffer, r.capacity, r.produced, r.delivered, r.lagged, r.subscribers, r.serializeErrors],
+        ['temperature', 'SpmcRing(capacity=8)', 8, 0, 0, 0, 0, 0],
         'a new record',
       );
       assert(typeof r.readers === 'number' && typeof r.parked === 'number', 'readers, parked');
@@ -1111,6 +1111,7 @@ function mainSuite() {
       r = db.stats().records.h;
       eq(r.schemaType, 'humidity', 'second record schemaType');
       eq(r.buffer, 'Mailbox', 'second record buffer');
+      eq(r.capacity, 0, 'a Mailbox has no ring capacity');
       assert(db.stats() !== db.stats(), 'a fresh snapshot per call');
     }));
 
