@@ -181,11 +181,46 @@ pub(crate) struct Waiter {
 }
 
 impl Waiter {
-    /// The one poll loop of every reader future.
+    /// The one poll of every reader future.
     ///
     /// `attempt` runs under the lock and returns `Some` when something is available
     /// to this reader. Returns `Ready` only with the listener cleared.
+    ///
+    /// Fast path (inlined into each reader's poll): not parked, and `attempt` finds
+    /// something: one lock round-trip, no call. Otherwise the listener is created
+    /// (still under the lock) and [`poll_parked`](Self::poll_parked), out of line,
+    /// takes over.
+    #[inline(always)]
     pub(crate) fn poll<S, R>(
+        &mut self,
+        shared: &Shared<S>,
+        cx: &mut Context<'_>,
+        mut attempt: impl FnMut(&mut S) -> Option<R>,
+    ) -> Poll<R> {
+        if self.listener.is_none() {
+            let mut g = shared.state.lock();
+            let g = &mut *g;
+            if let Some(r) = attempt(&mut g.data) {
+                return Poll::Ready(r);
+            }
+            self.park(shared, &mut g.park);
+        }
+        self.poll_parked(shared, cx, attempt)
+    }
+
+    /// Registers this reader as parked: creates its listener and remembers the epoch.
+    /// Called with the lock held (`park` is the guarded record).
+    #[cold]
+    #[inline(never)]
+    fn park<S>(&mut self, shared: &Shared<S>, park: &mut Parking) {
+        self.listener = Some(shared.event.listen());
+        self.epoch = park.register();
+    }
+
+    /// The poll loop once a listener exists: waits for it, then retries `attempt`
+    /// under the lock, parking again if there is still nothing.
+    #[inline(never)]
+    fn poll_parked<S, R>(
         &mut self,
         shared: &Shared<S>,
         cx: &mut Context<'_>,
@@ -213,14 +248,23 @@ impl Waiter {
             if let Some(r) = attempt(&mut g.data) {
                 return Poll::Ready(r);
             }
-            self.listener = Some(shared.event.listen());
-            self.epoch = g.park.register();
+            self.park(shared, &mut g.park);
         }
     }
 
     /// Withdraws a pending registration and frees the listener (future dropped).
-    /// No-op, and no lock, when not parked.
+    /// No-op, and no lock, when not parked (checked inline; the withdrawal is out of
+    /// line).
+    #[inline(always)]
     pub(crate) fn cancel<S>(&mut self, shared: &Shared<S>) {
+        if self.listener.is_some() {
+            self.withdraw(shared);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn withdraw<S>(&mut self, shared: &Shared<S>) {
         if let Some(listener) = self.listener.take() {
             shared.state.lock().park.release(self.epoch);
             drop(listener);
