@@ -31,13 +31,7 @@ impl<T> Ring<T> {
     #[inline]
     fn write(&mut self, value: T) -> Option<T> {
         let evicted = if self.buf.len() < self.capacity {
-            // Still growing: write_slot == buf.len().
-            if self.buf.len() == self.buf.capacity() {
-                let len = self.buf.len();
-                let target = len.saturating_mul(2).max(MIN_GROW).min(self.capacity);
-                self.buf.reserve_exact(target.saturating_sub(len).max(1));
-            }
-            self.buf.push(value);
+            self.fill(value);
             None
         } else {
             Some(std::mem::replace(&mut self.buf[self.write_slot], value))
@@ -48,6 +42,20 @@ impl<T> Ring<T> {
         }
         self.tail += 1;
         evicted
+    }
+
+    /// `write` while the ring is still growing (`write_slot == buf.len()`): appends,
+    /// growing the storage (doubling, clamped to `capacity`). Out of line: a ring is
+    /// full for all but its first `capacity` pushes.
+    #[cold]
+    #[inline(never)]
+    fn fill(&mut self, value: T) {
+        if self.buf.len() == self.buf.capacity() {
+            let len = self.buf.len();
+            let target = len.saturating_mul(2).max(MIN_GROW).min(self.capacity);
+            self.buf.reserve_exact(target.saturating_sub(len).max(1));
+        }
+        self.buf.push(value);
     }
 
     /// Sequence number of the oldest retained item.
@@ -217,6 +225,7 @@ impl<T> SpmcRing<T> {
 
     /// Appends `value`, overwriting the oldest item if the ring is full. Wakes
     /// parked readers (and only then calls `notify`).
+    #[inline]
     pub fn push(&self, value: T) {
         self.shared.produce(|ring, _| ring.write(value));
     }
