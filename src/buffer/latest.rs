@@ -149,8 +149,14 @@ impl<T> LatestReader<T> {
         self.cursor.coalesced
     }
 
+    #[inline]
     pub(crate) fn cancel_wait(&mut self) {
         self.waiter.cancel(&self.shared);
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_parked(&self) -> bool {
+        self.waiter.is_parked()
     }
 }
 

@@ -194,8 +194,14 @@ impl<T> MailboxReader<T> {
         self.cursor.overwritten
     }
 
+    #[inline]
     pub(crate) fn cancel_wait(&mut self) {
         self.waiter.cancel(&self.shared);
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_parked(&self) -> bool {
+        self.waiter.is_parked()
     }
 }
 

@@ -252,6 +252,12 @@ impl Waiter {
         }
     }
 
+    /// Whether this reader holds a listener (registered as parked).
+    #[inline(always)]
+    pub(crate) fn is_parked(&self) -> bool {
+        self.listener.is_some()
+    }
+
     /// Withdraws a pending registration and frees the listener (future dropped).
     /// No-op, and no lock, when not parked (checked inline; the withdrawal is out of
     /// line).
@@ -310,21 +316,31 @@ enum Target<'a, T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Next<'a, T> {
     target: Target<'a, T>,
+    /// Whether the reader holds a listener (`Waiter::is_parked`), tracked here so that
+    /// dropping a future that completed (or never parked) needs no dispatch to the
+    /// reader: `Ready` always leaves the listener cleared, `Pending` always leaves one.
+    parked: bool,
 }
 
 impl<'a, T> Next<'a, T> {
+    #[inline]
     pub(crate) fn ring(r: &'a mut RingReader<T>) -> Self {
         Self {
+            parked: r.is_parked(),
             target: Target::Ring(r),
         }
     }
+    #[inline]
     pub(crate) fn latest(r: &'a mut LatestReader<T>) -> Self {
         Self {
+            parked: r.is_parked(),
             target: Target::Latest(r),
         }
     }
+    #[inline]
     pub(crate) fn mailbox(r: &'a mut MailboxReader<T>) -> Self {
         Self {
+            parked: r.is_parked(),
             target: Target::Mailbox(r),
         }
     }
@@ -335,16 +351,23 @@ impl<T: Clone> Future for Next<'_, T> {
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.target {
+        let this = &mut *self;
+        let poll = match &mut this.target {
             Target::Ring(r) => r.poll_recv(cx),
             Target::Latest(r) => r.poll_recv(cx),
             Target::Mailbox(r) => r.poll_recv(cx),
-        }
+        };
+        this.parked = poll.is_pending();
+        poll
     }
 }
 
 impl<T> Drop for Next<'_, T> {
+    #[inline]
     fn drop(&mut self) {
+        if !self.parked {
+            return;
+        }
         match &mut self.target {
             Target::Ring(r) => r.cancel_wait(),
             Target::Latest(r) => r.cancel_wait(),

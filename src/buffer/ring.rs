@@ -275,8 +275,14 @@ impl<T> RingReader<T> {
         self.cursor.lagged_total
     }
 
+    #[inline]
     pub(crate) fn cancel_wait(&mut self) {
         self.waiter.cancel(&self.shared);
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_parked(&self) -> bool {
+        self.waiter.is_parked()
     }
 }
 
