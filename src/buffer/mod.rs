@@ -104,7 +104,7 @@ impl<T> WasmBuffer<T> {
     }
 
     /// Pushes `value` (never blocks; overwrites per the buffer kind).
-    #[inline]
+    #[inline(always)]
     pub fn push(&self, value: T) {
         match self {
             Self::Ring(b) => b.push(value),
