@@ -339,6 +339,28 @@ mod tests {
     }
 
     #[test]
+    fn dropping_an_unpolled_next_withdraws_a_batch_registration_for_every_kind() {
+        let cfgs = [
+            BufferCfg::SpmcRing { capacity: 8 },
+            BufferCfg::SingleLatest,
+            BufferCfg::Mailbox,
+        ];
+        for cfg in cfgs {
+            let b = WasmBuffer::<u8>::try_new(&cfg).unwrap();
+            let mut r = b.subscribe();
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            assert!(r.poll_drain(&mut cx, &mut Vec::new()).is_pending(), "{cfg}");
+            assert_eq!(b.stats().parked, 1, "{cfg}");
+            drop(r.next());
+            let s = b.stats();
+            assert_eq!((s.parked, s.listeners), (0, 0), "{cfg}");
+            b.push(7);
+            assert_eq!(b.stats().notifies, 0, "{cfg}: no notify for a withdrawn reader");
+            assert_eq!(r.try_recv().unwrap(), 7, "{cfg}");
+        }
+    }
+
+    #[test]
     fn dyn_buffer_round_trip_and_downcast() {
         let b: Box<dyn DynBuffer<u32>> =
             Box::new(<WasmBuffer<u32> as Buffer<u32>>::new(&BufferCfg::SingleLatest));

@@ -23,6 +23,10 @@
 //! A reader holds at most one listener (`Option<EventListener>` inside the reader),
 //! so dropping the reader frees it together with the cursor.
 //!
+//! Fast path: a reader that holds no listener and finds something takes it under one
+//! lock round-trip in the inlined part of [`Waiter::poll`]; creating a listener,
+//! waiting on it and withdrawing it are out of line.
+//!
 //! Lock discipline (see [`crate::sync`]): under the lock only `T::clone`, `Vec`
 //! growth and `Event::listen` run. Evicted values are moved out and dropped, and
 //! `notify` is called, after the guard is released.
@@ -311,8 +315,10 @@ enum Target<'a, T> {
 /// Future returned by every reader's `next()`: resolves to the next item for that
 /// reader (`Err(BufferLagged)` possible for the ring).
 ///
-/// Not boxed. Completes without parking when an item is already available.
-/// Dropping it while parked withdraws the reader's listener immediately.
+/// Not boxed. Completes without parking when an item is already available (that
+/// poll is inlined: one lock round-trip, no call). Dropping it while parked
+/// withdraws the reader's listener immediately; dropping it unpolled, or after it
+/// completed, takes nothing from the reader (the item stays for the next receive).
 #[must_use = "futures do nothing unless polled"]
 pub struct Next<'a, T> {
     target: Target<'a, T>,

@@ -172,11 +172,17 @@ impl Cursor {
 /// # Cost
 ///
 /// * `push`: one lock round-trip, amortised O(1) (a `Vec` reserve while the ring is
-///   still growing). The overwritten item is dropped after the lock is released.
-///   `Event::notify` is called only if some reader is parked.
+///   still growing, out of line: a ring is full after its first `capacity` pushes).
+///   The overwritten item is dropped after the lock is released. `Event::notify` is
+///   called only if some reader is parked.
 /// * `try_recv` / `next` with an item available: one lock round-trip and one
-///   `T::clone`; no allocation. The slot index is kept beside the sequence number,
-///   so there is no `u64 %` per item.
+///   `T::clone`; no allocation and, for `next`, no call: the not-parked fast path of
+///   the poll is inlined, and dropping a `Next` that completed touches nothing. The
+///   slot index is kept beside the sequence number, so there is no `u64 %` per item.
+///   Measured on wasm32 (`benches/browser/wasm32.mjs`, Node 20, `u64` items, ring of
+///   4096, one run): one push plus a `next()` per reader costs ~4.5 ns per item with
+///   1 reader, ~12 ns with 4, ~42 ns with 16 (~2.4 ns per delivery); the published
+///   aimdb-wasm-adapter 0.2.0 (a boxed future per receive) ~21 / ~62 / ~225 ns.
 /// * `drain_into`: one lock round-trip for the whole batch, `k` clones (at most two
 ///   `extend_from_slice` calls).
 /// * Parking (nothing available): one `EventListener` allocation, held in the reader
@@ -618,6 +624,73 @@ mod tests {
         assert_eq!(ring.shared.epoch(), 0);
         let s = ring.stats();
         assert_eq!((s.parked, s.listeners, s.notifies), (0, 0, 0));
+    }
+
+    #[test]
+    fn next_reports_exact_lag_then_oldest_retained_without_parking() {
+        let ring = SpmcRing::new(4);
+        let mut r = ring.subscribe();
+        for i in 0..10u32 {
+            ring.push(i);
+        }
+        let p = Poller::new();
+        assert_eq!(lag(match p.poll(&mut r.next()) {
+            Poll::Ready(res) => res,
+            Poll::Pending => panic!("a lag report is available at once"),
+        }), 6);
+        for i in 6..10 {
+            assert!(matches!(p.poll(&mut r.next()), Poll::Ready(Ok(v)) if v == i));
+        }
+        assert_eq!(r.lagged_total(), 6);
+        let s = ring.stats();
+        assert_eq!((s.parked, s.listeners, s.notifies), (0, 0, 0));
+        assert!(p.poll(&mut r.next()).is_pending());
+    }
+
+    #[test]
+    fn dropping_an_unpolled_next_keeps_the_item() {
+        let ring = SpmcRing::new(4);
+        let mut r = ring.subscribe();
+        ring.push(1u32);
+        drop(r.next());
+        assert_eq!(r.try_recv().unwrap(), 1);
+        let s = ring.stats();
+        assert_eq!((s.parked, s.listeners), (0, 0));
+    }
+
+    #[test]
+    fn dropping_an_unpolled_next_withdraws_an_earlier_registration() {
+        let ring = SpmcRing::<u32>::new(4);
+        let mut r = ring.subscribe();
+        let p = Poller::new();
+        let mut out = Vec::new();
+        // A batch poll that parked and was never withdrawn (cancel_wait not called).
+        assert!(r.poll_drain_max(&mut Context::from_waker(std::task::Waker::noop()), &mut out, 8).is_pending());
+        assert_eq!(ring.stats().parked, 1);
+        drop(r.next());
+        let s = ring.stats();
+        assert_eq!((s.parked, s.listeners), (0, 0));
+        ring.push(1);
+        assert_eq!(ring.shared.epoch(), 0, "no notify for a withdrawn reader");
+        assert!(matches!(p.poll(&mut r.next()), Poll::Ready(Ok(1))));
+    }
+
+    #[test]
+    fn next_polled_again_after_ready_parks_and_its_drop_withdraws() {
+        let ring = SpmcRing::<u32>::new(4);
+        let mut r = ring.subscribe();
+        ring.push(1);
+        let p = Poller::new();
+        let mut fut = r.next();
+        assert!(matches!(p.poll(&mut fut), Poll::Ready(Ok(1))));
+        assert!(p.poll(&mut fut).is_pending());
+        assert_eq!(ring.stats().parked, 1);
+        drop(fut);
+        let s = ring.stats();
+        assert_eq!((s.parked, s.listeners), (0, 0));
+        ring.push(2);
+        assert_eq!(ring.shared.epoch(), 0);
+        assert_eq!(r.try_recv().unwrap(), 2);
     }
 
     #[test]
