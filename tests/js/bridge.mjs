@@ -515,7 +515,7 @@ test('(10) free() from an onError listener inside write(): no error, the bridge 
   }
 });
 
-test('(11) every local db.set of an out record is sent: 100 sets in one turn -> 100 writes, in order', async () => {
+test('(11) every local db.set / db.setMany value of an out record is sent: 100 sets + a setMany of 50 in one turn -> 150 writes, in order', async () => {
   const { db, bridges, cleanup } = setup({ cmd: { schemaType: 'setpoint', topic: 'commands/setpoint/room1', link: 'out' } });
   try {
     const b = WsBridge.connect(db, URL_MAIN, {});
@@ -523,11 +523,13 @@ test('(11) every local db.set of an out record is sent: 100 sets in one turn -> 
     await until(() => b.status === 'connected', 'connected');
     const ts = Date.now();
     for (let i = 0; i < 100; i++) db.set('cmd', { target_celsius: i, timestamp: ts + i });
+    // setMany: each value is a write too (not only the batch's last).
+    db.setMany('cmd', Array.from({ length: 50 }, (_, i) => ({ target_celsius: 100 + i, timestamp: ts + 100 + i })));
     const mine = async () => (await srv('readWrites')).filter((x) => x.payload.timestamp >= ts);
-    const writes = await until(async () => ((await mine()).length >= 100 ? mine() : null), '100 writes at the server');
+    const writes = await until(async () => ((await mine()).length >= 150 ? mine() : null), '150 writes at the server');
     const got = writes.map((w) => w.payload.target_celsius);
-    assert(JSON.stringify(got) === JSON.stringify([...Array(100).keys()]), `server order ${JSON.stringify(got)}`);
-    assert(b.stats().sent === 100, `sent ${b.stats().sent}`);
+    assert(JSON.stringify(got) === JSON.stringify([...Array(150).keys()]), `server order ${JSON.stringify(got)}`);
+    assert(b.stats().sent === 150, `sent ${b.stats().sent}`);
   } finally {
     cleanup();
   }

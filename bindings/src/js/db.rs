@@ -441,11 +441,11 @@ impl RawDb {
         #[cfg(feature = "bridge")]
         if let Some(key) = _key {
             return Ok(tape::with_tape(len, &strs, |t| {
-                record.set_many_tape(t, &mut || core.written(&key, &record))
+                record.set_many_tape(t, Some(&mut || core.written(&key, &record)))
             })?);
         }
         Ok(tape::with_tape(len, &strs, |t| {
-            record.set_many_tape(t, &mut || {})
+            record.set_many_tape(t, None)
         })?)
     }
 
@@ -463,7 +463,7 @@ impl RawDb {
         let whole = |s: &[f64]| s.len() == len as usize && !s.is_empty();
         #[cfg(feature = "bridge")]
         if let Some(key) = _key {
-            let each = &mut || core.written(&key, &record);
+            let each: super::record::Each<'_> = Some(&mut || core.written(&key, &record));
             return Ok(tape::with_slots(len, |s| {
                 if whole(s) {
                     record.set_many_flat(s, each)
@@ -474,7 +474,7 @@ impl RawDb {
         }
         Ok(tape::with_slots(len, |s| {
             if whole(s) {
-                record.set_many_flat(s, &mut || {})
+                record.set_many_flat(s, None)
             } else {
                 Ok(None)
             }
@@ -489,9 +489,9 @@ impl RawDb {
         let (record, _key) = core.record_at(handle)?;
         #[cfg(feature = "bridge")]
         if let Some(key) = _key {
-            return Ok(record.set_many_json(&texts, &mut || core.written(&key, &record))?);
+            return Ok(record.set_many_json(&texts, Some(&mut || core.written(&key, &record)))?);
         }
-        Ok(record.set_many_json(&texts, &mut || {})?)
+        Ok(record.set_many_json(&texts, None)?)
     }
 
     /// The latest value as a JS object, the same object for every call (and every

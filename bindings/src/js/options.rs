@@ -64,30 +64,31 @@ fn object(text: &str, what: &'static str) -> Result<Vec<(String, Json)>, FacadeE
 /// Parses `{ tick?, budgetMs?, maxPollsPerTick?, logLevel? }`.
 pub fn db_options(text: &str) -> Result<DbOptions, FacadeError> {
     let mut m = object(text, "WasmDb options")?;
-    let log_level =
-        match json::remove(&mut m, "logLevel") {
-            None | Some(Json::Null) => LogLevel::Info,
-            Some(Json::Str(s)) => match s.as_str() {
-                "debug" => LogLevel::Debug,
-                "info" => LogLevel::Info,
-                "warn" => LogLevel::Warn,
-                "error" => LogLevel::Error,
-                "off" => LogLevel::Off,
-                _ => return Err(FacadeError::InvalidOptions {
+    let log_level = match json::remove(&mut m, "logLevel") {
+        None | Some(Json::Null) => LogLevel::Info,
+        Some(Json::Str(s)) => match s.as_str() {
+            "debug" => LogLevel::Debug,
+            "info" => LogLevel::Info,
+            "warn" => LogLevel::Warn,
+            "error" => LogLevel::Error,
+            "off" => LogLevel::Off,
+            _ => {
+                return Err(FacadeError::InvalidOptions {
                     what: "WasmDb options",
                     message: format!(
                         "logLevel must be 'debug' | 'info' | 'warn' | 'error' | 'off', got '{}'",
                         ex(&s)
                     ),
-                }),
-            },
-            Some(v) => {
-                return Err(FacadeError::InvalidOptions {
-                    what: "WasmDb options",
-                    message: format!("logLevel must be a string, got {}", Shown(&v)),
                 })
             }
-        };
+        },
+        Some(v) => {
+            return Err(FacadeError::InvalidOptions {
+                what: "WasmDb options",
+                message: format!("logLevel must be a string, got {}", Shown(&v)),
+            })
+        }
+    };
     let tick = tick_config(Json::Obj(m), TickConfig::default(), "WasmDb options")?;
     Ok(DbOptions { tick, log_level })
 }

@@ -83,12 +83,12 @@ pub trait DynRecord {
     /// Validates every JSON text of `texts`, then produces the values in order: all or
     /// nothing (a violation is reported at `[index]` + the field path, and nothing is
     /// produced). `each` runs after each value is produced. Returns how many were.
-    fn set_many_json(&self, texts: &[String], each: &mut dyn FnMut()) -> Result<u32, FacadeError>;
+    fn set_many_json(&self, texts: &[String], each: Each<'_>) -> Result<u32, FacadeError>;
     /// Reads the value on the tape (the wrapper's encoding of a JS value) into the
     /// contract type and produces it.
     fn set_tape(&self, tape: &Tape<'_>) -> Result<(), FacadeError>;
     /// [`set_many_json`](DynRecord::set_many_json) for an array on the tape.
-    fn set_many_tape(&self, tape: &Tape<'_>, each: &mut dyn FnMut()) -> Result<u32, FacadeError>;
+    fn set_many_tape(&self, tape: &Tape<'_>, each: Each<'_>) -> Result<u32, FacadeError>;
     /// The contract's struct fields, when its values can take the flat fast path
     /// ([`crate::flat`]).
     fn flat_fields(&self) -> Option<&'static [&'static str]>;
@@ -99,11 +99,7 @@ pub trait DynRecord {
     /// [`set_flat`](DynRecord::set_flat) of consecutive values (one slot per field
     /// each), all or nothing: `Ok(None)`, nothing produced, when the fast path declines
     /// any of them. `each` runs after each value is produced.
-    fn set_many_flat(
-        &self,
-        vals: &[f64],
-        each: &mut dyn FnMut(),
-    ) -> Result<Option<u32>, FacadeError>;
+    fn set_many_flat(&self, vals: &[f64], each: Each<'_>) -> Result<Option<u32>, FacadeError>;
     /// Values produced so far (changes exactly when the value does).
     fn version(&self) -> u64;
     /// The latest value as JSON text.
@@ -172,6 +168,10 @@ pub fn ring_capacity(cfg: &BufferCfg) -> usize {
         _ => 0,
     }
 }
+
+/// What runs after each value of a `setMany` is produced (`None`: nothing; the values
+/// may then be produced as one batch, [`TypedRecord::produce_all`]).
+pub type Each<'a> = Option<&'a mut dyn FnMut()>;
 
 /// The typed record.
 pub struct TypedRecord<T: Contract> {
@@ -249,11 +249,31 @@ impl<T: Contract> TypedRecord<T> {
     }
 
     /// Produces `items` in order, `each` after each one.
-    fn produce_all(&self, items: Vec<T>, each: &mut dyn FnMut()) -> Result<u32, FacadeError> {
+    ///
+    /// Without `each` (nobody looks at the record between two of the values: no linked
+    /// bridge), all but the last go straight into the buffer the engine shares with the
+    /// record, and only the last through the engine's `produce`: what `produce` adds to
+    /// the push is the engine's latest-value snapshot (a clone of the value), and every
+    /// snapshot but the last would be replaced before anything can read it (this runs to
+    /// the end without yielding; a push only wakes tasks, which run later). Readers see
+    /// the same items in the same order either way. Cost: 0.11 -> 0.07 us per item of a
+    /// 1000-value `setMany` (make bench-browser, scenario 7).
+    fn produce_all(&self, items: Vec<T>, each: Each<'_>) -> Result<u32, FacadeError> {
         let n = items.len() as u32;
-        for v in items {
-            self.produce(v)?;
-            each();
+        match each {
+            Some(each) => {
+                for v in items {
+                    self.produce(v)?;
+                    each();
+                }
+            }
+            None => {
+                let mut items = items.into_iter();
+                if let Some(last) = items.next_back() {
+                    items.for_each(|v| self.buffer.push(v));
+                    self.produce(last)?;
+                }
+            }
         }
         Ok(n)
     }
@@ -511,7 +531,7 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
         self.produce(T::from_json_str(text).map_err(|e| self.violation(e))?)
     }
 
-    fn set_many_json(&self, texts: &[String], each: &mut dyn FnMut()) -> Result<u32, FacadeError> {
+    fn set_many_json(&self, texts: &[String], each: Each<'_>) -> Result<u32, FacadeError> {
         let mut items = Vec::with_capacity(texts.len());
         for (i, text) in texts.iter().enumerate() {
             items.push(T::from_json_str(text).map_err(|mut e| {
@@ -540,11 +560,7 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
         }
     }
 
-    fn set_many_flat(
-        &self,
-        vals: &[f64],
-        each: &mut dyn FnMut(),
-    ) -> Result<Option<u32>, FacadeError> {
+    fn set_many_flat(&self, vals: &[f64], each: Each<'_>) -> Result<Option<u32>, FacadeError> {
         let Some(fields) = self.flat else {
             return Ok(None);
         };
@@ -564,7 +580,7 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
         self.produce_all(items, each).map(Some)
     }
 
-    fn set_many_tape(&self, tape: &Tape<'_>, each: &mut dyn FnMut()) -> Result<u32, FacadeError> {
+    fn set_many_tape(&self, tape: &Tape<'_>, each: Each<'_>) -> Result<u32, FacadeError> {
         let Some(at) = tape.items() else {
             let e = crate::contracts::ContractError::new(
                 T::NAME,

@@ -13,6 +13,6 @@ impl RawDb {
     #[wasm_bindgen(js_name = restoreTexts)]
     pub fn restore_texts(&self, handle: u32, texts: Vec<String>) -> Result<u32, JsValue> {
         let (record, _) = self.core()?.record_at(handle)?;
-        Ok(record.set_many_json(&texts, &mut || {})?)
+        Ok(record.set_many_json(&texts, None)?)
     }
 }
