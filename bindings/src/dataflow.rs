@@ -27,8 +27,8 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::rc::Rc;
 
-use aimdb_wasm::executors::Pacer;
 pub use aimdb_wasm::executors::YIELD_EVERY;
+use aimdb_wasm::executors::Pacer;
 
 /// One input of a dataflow task: a reader of one record's buffer, seen as values `V`.
 pub trait Input<V> {
@@ -41,8 +41,7 @@ pub trait Input<V> {
 
 impl<T: Clone> Input<T> for WasmBufferReader<T> {
     fn poll_values(&mut self, cx: &mut Context<'_>, out: &mut Vec<T>) -> Poll<()> {
-        self.poll_drain_max(cx, out, YIELD_EVERY as usize)
-            .map(|_| ())
+        self.poll_drain_max(cx, out, YIELD_EVERY as usize).map(|_| ())
     }
     fn cancel_wait(&mut self) {
         WasmBufferReader::cancel_wait(self);
@@ -149,9 +148,7 @@ mod tests {
     }
 
     fn celsius(t: &Temperature) -> f32 {
-        serde_json::to_value(t).unwrap()["celsius"]
-            .as_f64()
-            .unwrap() as f32
+        serde_json::to_value(t).unwrap()["celsius"].as_f64().unwrap() as f32
     }
 
     #[test]
@@ -172,25 +169,16 @@ mod tests {
             if c == 1.0 {
                 return Some(r#"{"celsius":"hot","timestamp":1}"#.into()); // violates the contract
             }
-            Some(format!(
-                r#"{{"celsius":{},"timestamp":2}}"#,
-                c * 9.0 / 5.0 + 32.0
-            ))
+            Some(format!(r#"{{"celsius":{},"timestamp":2}}"#, c * 9.0 / 5.0 + 32.0))
         };
-        let task = spawn(
-            &executor,
-            vec![Box::new(input.subscribe())],
-            vec![None],
-            cancelled.clone(),
-            move |v| {
-                if let Some(json) = f(&v[0]) {
-                    match Temperature::from_json_str(&json) {
-                        Ok(o) => out.push(o),
-                        Err(e) => errs.borrow_mut().push(e.path),
-                    }
+        let task = spawn(&executor, vec![Box::new(input.subscribe())], vec![None], cancelled.clone(), move |v| {
+            if let Some(json) = f(&v[0]) {
+                match Temperature::from_json_str(&json) {
+                    Ok(o) => out.push(o),
+                    Err(e) => errs.borrow_mut().push(e.path),
                 }
-            },
-        )
+            }
+        })
         .unwrap();
         let mut seen = output.subscribe();
         for c in [20.0, 0.0, 37.5, 1.0, -40.0] {
@@ -199,10 +187,7 @@ mod tests {
         executor.run_until_idle(100);
         let mut got = Vec::new();
         seen.drain_into(&mut got);
-        assert_eq!(
-            got.iter().map(celsius).collect::<Vec<_>>(),
-            [68.0, 99.5, -40.0]
-        );
+        assert_eq!(got.iter().map(celsius).collect::<Vec<_>>(), [68.0, 99.5, -40.0]);
         assert_eq!(*errors.borrow(), ["celsius"]);
         // Cancelled: nothing more.
         cancelled.set(true);
@@ -223,11 +208,7 @@ mod tests {
         let seen = Rc::new(RefCell::new(Vec::new()));
         struct AsJson<T>(WasmBufferReader<T>, Vec<T>);
         impl<T: Clone + serde::Serialize> Input<serde_json::Value> for AsJson<T> {
-            fn poll_values(
-                &mut self,
-                cx: &mut Context<'_>,
-                out: &mut Vec<serde_json::Value>,
-            ) -> Poll<()> {
+            fn poll_values(&mut self, cx: &mut Context<'_>, out: &mut Vec<serde_json::Value>) -> Poll<()> {
                 self.1.clear();
                 let p = self.0.poll_values(cx, &mut self.1);
                 out.extend(self.1.iter().map(|v| serde_json::to_value(v).unwrap()));
@@ -240,10 +221,7 @@ mod tests {
         let s = seen.clone();
         let task = spawn(
             &executor,
-            vec![
-                Box::new(AsJson(t.subscribe(), Vec::new())),
-                Box::new(AsJson(h.subscribe(), Vec::new())),
-            ],
+            vec![Box::new(AsJson(t.subscribe(), Vec::new())), Box::new(AsJson(h.subscribe(), Vec::new()))],
             vec![None, None],
             Rc::new(Cell::new(false)),
             move |v| {
@@ -252,11 +230,7 @@ mod tests {
                     v[0]["celsius"].as_f64().unwrap() + v[1]["percent"].as_f64().unwrap() / 10.0
                 ))
                 .unwrap();
-                s.borrow_mut().push(
-                    serde_json::to_value(sp).unwrap()["target_celsius"]
-                        .as_f64()
-                        .unwrap(),
-                );
+                s.borrow_mut().push(serde_json::to_value(sp).unwrap()["target_celsius"].as_f64().unwrap());
             },
         )
         .unwrap();

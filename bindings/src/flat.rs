@@ -32,9 +32,7 @@ pub const MAX_FIELDS: usize = 32;
 pub fn struct_fields<T: DeserializeOwned>() -> Option<&'static [&'static str]> {
     let found = Cell::new(None);
     let _ = T::deserialize(Probe(&found));
-    found
-        .get()
-        .filter(|f: &&[&str]| !f.is_empty() && f.len() <= MAX_FIELDS)
+    found.get().filter(|f: &&[&str]| !f.is_empty() && f.len() <= MAX_FIELDS)
 }
 
 /// Asks a type for its struct fields and refuses everything.
@@ -128,11 +126,7 @@ impl<'de> Deserializer<'de> for FlatDe<'_, '_> {
         if !core::ptr::eq(fields, self.0.fields) && fields != self.0.fields {
             return Err(de::Error::custom("not flat"));
         }
-        visitor.visit_map(Fields {
-            vals: self.0.vals,
-            next: 0,
-            value: f64::NAN,
-        })
+        visitor.visit_map(Fields { vals: self.0.vals, next: 0, value: f64::NAN })
     }
 
     serde::forward_to_deserialize_any! {
@@ -151,10 +145,7 @@ struct Fields<'a> {
 impl<'de> MapAccess<'de> for Fields<'_> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
         while let Some(&v) = self.vals.get(self.next) {
             let i = self.next;
             self.next += 1;
@@ -206,11 +197,7 @@ impl<'de> Deserializer<'de> for Num {
         visitor.visit_some(self)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -240,16 +227,10 @@ mod tests {
     fn same<T: Contract + PartialEq>(text: &str) -> bool {
         let fields = struct_fields::<T>().expect("a flat struct");
         let obj: Map<String, Value> = serde_json::from_str(text).unwrap();
-        let Some(vals) = slots(fields, &obj) else {
-            return false;
-        };
+        let Some(vals) = slots(fields, &obj) else { return false };
         match T::from_input(&FlatInput::new(fields, &vals).unwrap()) {
             Ok(fast) => {
-                assert_eq!(
-                    Ok(fast),
-                    T::from_json_str(text).map_err(|e| e.to_string()),
-                    "{text}"
-                );
+                assert_eq!(Ok(fast), T::from_json_str(text).map_err(|e| e.to_string()), "{text}");
                 true
             }
             Err(_) => false,
@@ -258,14 +239,8 @@ mod tests {
 
     #[test]
     fn the_built_in_contracts_are_flat_structs_in_field_order() {
-        assert_eq!(
-            struct_fields::<Temperature>(),
-            Some(&["schema_version", "celsius", "timestamp"][..])
-        );
-        assert_eq!(
-            struct_fields::<Setpoint>(),
-            Some(&["target_celsius", "timestamp"][..])
-        );
+        assert_eq!(struct_fields::<Temperature>(), Some(&["schema_version", "celsius", "timestamp"][..]));
+        assert_eq!(struct_fields::<Setpoint>(), Some(&["target_celsius", "timestamp"][..]));
         assert!(struct_fields::<Humidity>().is_some());
         assert!(struct_fields::<GpsLocation>().is_some());
         assert_eq!(struct_fields::<serde_json::Value>(), None);
@@ -285,12 +260,8 @@ mod tests {
         }
         assert!(same::<Setpoint>(r#"{"target_celsius":21,"timestamp":1}"#));
         assert!(same::<Humidity>(r#"{"percent":55.5,"timestamp":1}"#));
-        assert!(same::<GpsLocation>(
-            r#"{"latitude":48.2,"longitude":16.37,"timestamp":1}"#
-        ));
-        assert!(same::<GpsLocation>(
-            r#"{"latitude":48.2,"longitude":16.37,"altitude":200,"accuracy":3.5,"timestamp":1}"#
-        ));
+        assert!(same::<GpsLocation>(r#"{"latitude":48.2,"longitude":16.37,"timestamp":1}"#));
+        assert!(same::<GpsLocation>(r#"{"latitude":48.2,"longitude":16.37,"altitude":200,"accuracy":3.5,"timestamp":1}"#));
         // Declined (the general path reports or migrates): violations, another version,
         // a missing field, a fraction where an integer goes.
         for t in [
@@ -305,9 +276,7 @@ mod tests {
             assert!(!same::<Temperature>(t), "{t}");
         }
         assert!(!same::<Humidity>(r#"{"percent":101,"timestamp":1}"#));
-        assert!(!same::<GpsLocation>(
-            r#"{"latitude":91,"longitude":0,"timestamp":1}"#
-        ));
+        assert!(!same::<GpsLocation>(r#"{"latitude":91,"longitude":0,"timestamp":1}"#));
     }
 
     #[test]

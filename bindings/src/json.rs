@@ -12,9 +12,7 @@
 //! is read from an object only, never from an array (serde's tuple form).
 
 use core::fmt;
-use serde::de::{
-    self, Deserialize, Deserializer, Expected, MapAccess, SeqAccess, Unexpected, Visitor,
-};
+use serde::de::{self, Deserialize, Deserializer, Expected, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::ser::{Serialize, Serializer};
 
 /// A parsed JSON value.
@@ -65,11 +63,7 @@ pub fn excerpt(d: &dyn fmt::Display, max_chars: usize) -> String {
             Ok(())
         }
     }
-    let mut w = Capped {
-        out: String::new(),
-        left: max_chars,
-        cut: false,
-    };
+    let mut w = Capped { out: String::new(), left: max_chars, cut: false };
     let _ = fmt::write(&mut w, format_args!("{d}"));
     if w.cut {
         w.out.push('…');
@@ -101,10 +95,7 @@ impl Json {
     /// `Value::get` for a string key: `None` unless an object with `key`.
     pub fn get(&self, key: &str) -> Option<&Json> {
         match self {
-            Json::Obj(m) => m
-                .binary_search_by(|(k, _)| k.as_str().cmp(key))
-                .ok()
-                .map(|i| &m[i].1),
+            Json::Obj(m) => m.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok().map(|i| &m[i].1),
             _ => None,
         }
     }
@@ -172,11 +163,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Bool(b))
     }
     fn visit_i64<E>(self, n: i64) -> Result<Json, E> {
-        Ok(if n < 0 {
-            Json::I64(n)
-        } else {
-            Json::U64(n as u64)
-        })
+        Ok(if n < 0 { Json::I64(n) } else { Json::U64(n as u64) })
     }
     fn visit_u64<E>(self, n: u64) -> Result<Json, E> {
         Ok(Json::U64(n))
@@ -312,13 +299,8 @@ impl de::Error for Error {
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
         let variant = excerpt(&variant, EXCERPT_CHARS);
         match expected {
-            [] => Error(format!(
-                "unknown variant `{variant}`, there are no variants"
-            )),
-            _ => Error(format!(
-                "unknown variant `{variant}`, expected {}",
-                OneOf(expected)
-            )),
+            [] => Error(format!("unknown variant `{variant}`, there are no variants")),
+            _ => Error(format!("unknown variant `{variant}`, expected {}", OneOf(expected))),
         }
     }
     #[cold]
@@ -326,10 +308,7 @@ impl de::Error for Error {
         let field = excerpt(&field, EXCERPT_CHARS);
         match expected {
             [] => Error(format!("unknown field `{field}`, there are no fields")),
-            _ => Error(format!(
-                "unknown field `{field}`, expected {}",
-                OneOf(expected)
-            )),
+            _ => Error(format!("unknown field `{field}`, expected {}", OneOf(expected))),
         }
     }
     #[cold]
@@ -407,8 +386,8 @@ pub(crate) fn float(x: f64) -> String {
 
 /// Powers of ten a `f64` holds exactly.
 const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
 ];
 
 /// The `f64` nearest to `x`'s shortest decimal (what `JSON.parse` of serde_json's text
@@ -456,11 +435,7 @@ pub fn f32_number(x: f32) -> f64 {
     let e = exp.unwrap_or(0) - frac;
     if ok && (-22..=22).contains(&e) {
         let m = digits as f64;
-        let v = if e >= 0 {
-            m * POW10[e as usize]
-        } else {
-            m / POW10[(-e) as usize]
-        };
+        let v = if e >= 0 { m * POW10[e as usize] } else { m / POW10[(-e) as usize] };
         return if neg { -v } else { v };
     }
     // Through the `Json` parser, not `from_str::<f64>`: serde_json's typed errors would
@@ -554,15 +529,9 @@ impl Track {
 /// Where a deserializer is, from the root.
 pub(crate) enum Chain<'de, 'c> {
     Root,
-    Seq {
-        parent: &'c Chain<'de, 'c>,
-        index: usize,
-    },
+    Seq { parent: &'c Chain<'de, 'c>, index: usize },
     /// An object key, or an enum variant.
-    Key {
-        parent: &'c Chain<'de, 'c>,
-        key: &'de str,
-    },
+    Key { parent: &'c Chain<'de, 'c>, key: &'de str },
 }
 
 impl Chain<'_, '_> {
@@ -609,22 +578,8 @@ mod tests {
 
     #[test]
     fn f32_number_is_the_shortest_decimal_parsed() {
-        let want =
-            |x: f32| serde_json::from_str::<f64>(&serde_json::to_string(&x).unwrap()).unwrap();
-        for x in [
-            20.1f32,
-            21.5,
-            0.0,
-            -0.0,
-            -0.1,
-            1e-7,
-            f32::MIN_POSITIVE,
-            1e-45,
-            f32::MAX,
-            100.0,
-            16_777_216.0,
-            0.3,
-        ] {
+        let want = |x: f32| serde_json::from_str::<f64>(&serde_json::to_string(&x).unwrap()).unwrap();
+        for x in [20.1f32, 21.5, 0.0, -0.0, -0.1, 1e-7, f32::MIN_POSITIVE, 1e-45, f32::MAX, 100.0, 16_777_216.0, 0.3] {
             assert_eq!(f32_number(x).to_bits(), want(x).to_bits(), "{x:e}");
         }
         assert_eq!(f32_number(20.1), 20.1);
@@ -636,11 +591,7 @@ mod tests {
             bits ^= bits << 5;
             let x = f32::from_bits(bits);
             if x.is_finite() {
-                assert_eq!(
-                    f32_number(x).to_bits(),
-                    want(x).to_bits(),
-                    "{x:e} ({bits:#x})"
-                );
+                assert_eq!(f32_number(x).to_bits(), want(x).to_bits(), "{x:e} ({bits:#x})");
             }
         }
         assert!(f32_number(f32::NAN).is_nan());
@@ -648,25 +599,10 @@ mod tests {
 
     #[test]
     fn f32_short_decides_what_the_formatter_would() {
-        let want =
-            |x: f32| serde_json::from_str::<f64>(&serde_json::to_string(&x).unwrap()).unwrap();
+        let want = |x: f32| serde_json::from_str::<f64>(&serde_json::to_string(&x).unwrap()).unwrap();
         // Taken for everyday readings, then the shortest decimal's f64.
-        for x in [
-            20.1f32,
-            -3.7,
-            0.25,
-            1013.25,
-            55.5,
-            48.2082,
-            16.3738,
-            1.0,
-            16_777_215.0,
-        ] {
-            assert_eq!(
-                f32_short(x).map(f64::to_bits),
-                Some(want(x).to_bits()),
-                "{x:e}"
-            );
+        for x in [20.1f32, -3.7, 0.25, 1013.25, 55.5, 48.2082, 16.3738, 1.0, 16_777_215.0] {
+            assert_eq!(f32_short(x).map(f64::to_bits), Some(want(x).to_bits()), "{x:e}");
         }
         // Every decimal of up to 4 fractional digits in -100..100, and a stride over
         // every bit pattern in [2^-20, 2^24) (where the fast path answers): the same f64
@@ -796,18 +732,9 @@ mod tests {
         }
         // The one difference: no struct from an array (which `Value` reads as a tuple).
         for (text, want) in [
-            (
-                r#"{"inner":[1],"list":[]}"#,
-                "inner | invalid type: sequence, expected struct Inner",
-            ),
-            (
-                r#"{"inner":{"x":1},"list":[],"nested":[[[1]]]}"#,
-                "nested[0][0] | invalid type: sequence, expected struct Inner",
-            ),
-            (
-                r#"[{"x":1},[1]]"#,
-                ". | invalid type: sequence, expected struct Outer",
-            ),
+            (r#"{"inner":[1],"list":[]}"#, "inner | invalid type: sequence, expected struct Inner"),
+            (r#"{"inner":{"x":1},"list":[],"nested":[[[1]]]}"#, "nested[0][0] | invalid type: sequence, expected struct Inner"),
+            (r#"[{"x":1},[1]]"#, ". | invalid type: sequence, expected struct Outer"),
         ] {
             assert_eq!(via_json(text), want, "{text}");
         }
@@ -820,45 +747,16 @@ mod tests {
         assert_eq!(excerpt(&"ééé€", 2), "éé…");
         assert_eq!(excerpt(&format_args!("{}{}", "ab", "cd"), 3), "abc…");
         let huge = "y".repeat(1 << 20);
-        let e: Result<Outer, _> =
-            with_path(parse(&format!(r#"{{"inner":{{"x":"{huge}"}},"list":[]}}"#)).unwrap());
+        let e: Result<Outer, _> = with_path(parse(&format!(r#"{{"inner":{{"x":"{huge}"}},"list":[]}}"#)).unwrap());
         let (path, e) = e.unwrap_err();
         assert_eq!(path, "inner.x");
-        assert_eq!(
-            e.to_string(),
-            format!(
-                "invalid type: string \"{}…\", expected u8",
-                &huge[..EXCERPT_CHARS]
-            )
-        );
-        let (path, e) = with_path::<Outer>(
-            parse(&format!(r#"{{"inner":{{"x":1,"{huge}":2}},"list":[]}}"#)).unwrap(),
-        )
-        .unwrap_err();
+        assert_eq!(e.to_string(), format!("invalid type: string \"{}…\", expected u8", &huge[..EXCERPT_CHARS]));
+        let (path, e) = with_path::<Outer>(parse(&format!(r#"{{"inner":{{"x":1,"{huge}":2}},"list":[]}}"#)).unwrap()).unwrap_err();
         assert_eq!(path, format!("inner.{}…", &huge[..EXCERPT_CHARS]));
-        assert_eq!(
-            e.to_string(),
-            format!(
-                "unknown field `{}…`, expected `x` or `f`",
-                &huge[..EXCERPT_CHARS]
-            )
-        );
-        let (_, e) = with_path::<Outer>(
-            parse(&format!(
-                r#"{{"inner":{{"x":1}},"list":[],"kinds":["{huge}"]}}"#
-            ))
-            .unwrap(),
-        )
-        .unwrap_err();
-        assert!(
-            e.to_string().starts_with("unknown variant `yyy")
-                && e.to_string()
-                    .ends_with("…`, expected one of `Unit`, `New`, `Tuple`, `Struct`")
-        );
-        assert_eq!(
-            Shown(&Json::Str(huge.clone())).to_string().chars().count(),
-            EXCERPT_CHARS + 3
-        );
+        assert_eq!(e.to_string(), format!("unknown field `{}…`, expected `x` or `f`", &huge[..EXCERPT_CHARS]));
+        let (_, e) = with_path::<Outer>(parse(&format!(r#"{{"inner":{{"x":1}},"list":[],"kinds":["{huge}"]}}"#)).unwrap()).unwrap_err();
+        assert!(e.to_string().starts_with("unknown variant `yyy") && e.to_string().ends_with("…`, expected one of `Unit`, `New`, `Tuple`, `Struct`"));
+        assert_eq!(Shown(&Json::Str(huge.clone())).to_string().chars().count(), EXCERPT_CHARS + 3);
         assert_eq!(Shown(&parse("[1]").unwrap()).to_string(), "an array");
         assert_eq!(Shown(&parse("-1.5").unwrap()).to_string(), "-1.5");
     }
@@ -868,12 +766,7 @@ mod tests {
         let mut s = String::new();
         for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
             for text in [c.to_string(), format!("a{c}"), format!("{c}{c}b")] {
-                assert_eq!(
-                    DebugStr(&text).to_string(),
-                    format!("{text:?}"),
-                    "U+{:04X}",
-                    c as u32
-                );
+                assert_eq!(DebugStr(&text).to_string(), format!("{text:?}"), "U+{:04X}", c as u32);
             }
             s.push(c);
         }
@@ -883,39 +776,16 @@ mod tests {
     #[test]
     fn behaves_like_serde_json_value() {
         for text in [
-            "null",
-            "true",
-            "0",
-            "-0",
-            "-1",
-            "1.5",
-            "1e39",
-            "1e999",
-            "18446744073709551616",
-            "-9223372036854775809",
-            "\"a\\u0041\\n\"",
-            "[]",
-            "[1,[2,{}]]",
-            r#"{"b":1,"a":[true,null],"b":2}"#,
-            r#"{"z":{"y":1,"x":2}}"#,
-            " { } ",
-            "{",
-            "[1,]",
-            "{\"a\" 1}",
-            "1 2",
-            "",
-            "nul",
-            "\"\\x\"",
-            "[1e5, 100.0, 0.1, -2.5e-7]",
+            "null", "true", "0", "-0", "-1", "1.5", "1e39", "1e999", "18446744073709551616", "-9223372036854775809",
+            "\"a\\u0041\\n\"", "[]", "[1,[2,{}]]", r#"{"b":1,"a":[true,null],"b":2}"#, r#"{"z":{"y":1,"x":2}}"#,
+            " { } ", "{", "[1,]", "{\"a\" 1}", "1 2", "", "nul", "\"\\x\"", "[1e5, 100.0, 0.1, -2.5e-7]",
         ] {
             same(text);
         }
         let deep = "[".repeat(200) + &"]".repeat(200);
         same(&deep);
         // Many keys in scrambled order, with duplicates (the last one wins).
-        let keys: Vec<String> = (0..500u32)
-            .map(|i| format!("\"k{}\":{i}", (i * 7919) % 211))
-            .collect();
+        let keys: Vec<String> = (0..500u32).map(|i| format!("\"k{}\":{i}", (i * 7919) % 211)).collect();
         same(&format!("{{{}}}", keys.join(",")));
     }
 }

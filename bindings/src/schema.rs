@@ -25,10 +25,7 @@ pub trait ErasedSchema {
     /// Reads the value on the tape straight into the contract type (running migrations)
     /// and returns the validated value as a JS object of the current version.
     #[cfg(target_arch = "wasm32")]
-    fn validate_tape(
-        &self,
-        tape: &crate::js::tape::Tape<'_>,
-    ) -> Result<wasm_bindgen::JsValue, ContractError>;
+    fn validate_tape(&self, tape: &crate::js::tape::Tape<'_>) -> Result<wasm_bindgen::JsValue, ContractError>;
     /// Creates a record of this type (the JS facade's typed record).
     #[cfg(target_arch = "wasm32")]
     fn create_record(
@@ -58,10 +55,7 @@ impl<T: Contract> ErasedSchema for Schema<T> {
         })
     }
     #[cfg(target_arch = "wasm32")]
-    fn validate_tape(
-        &self,
-        tape: &crate::js::tape::Tape<'_>,
-    ) -> Result<wasm_bindgen::JsValue, ContractError> {
+    fn validate_tape(&self, tape: &crate::js::tape::Tape<'_>) -> Result<wasm_bindgen::JsValue, ContractError> {
         let value = T::from_input(&tape.input(0))?;
         crate::js::out::to_js(&value).map_err(|e| ContractError::new(T::NAME, "", e.to_string()))
     }
@@ -83,11 +77,7 @@ pub struct SchemaConflict {
 
 impl fmt::Display for SchemaConflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "schema `{}` is already registered with a different Rust type",
-            self.name
-        )
+        write!(f, "schema `{}` is already registered with a different Rust type", self.name)
     }
 }
 
@@ -138,19 +128,12 @@ mod tests {
 
     #[test]
     fn builtins_are_known_and_validate() {
-        assert_eq!(
-            known_schemas(),
-            ["temperature", "humidity", "gps_location", "setpoint"]
-        );
+        assert_eq!(known_schemas(), ["temperature", "humidity", "gps_location", "setpoint"]);
         let t = lookup("temperature").unwrap();
         assert_eq!(t.version(), 2);
-        let out = t
-            .validate_json(r#"{"schema_version":2,"celsius":21.5,"timestamp":1}"#)
-            .unwrap();
+        let out = t.validate_json(r#"{"schema_version":2,"celsius":21.5,"timestamp":1}"#).unwrap();
         assert_eq!(out, r#"{"schema_version":2,"celsius":21.5,"timestamp":1}"#);
-        let err = t
-            .validate_json(r#"{"schema_version":2,"celsius":"hot","timestamp":1}"#)
-            .unwrap_err();
+        let err = t.validate_json(r#"{"schema_version":2,"celsius":"hot","timestamp":1}"#).unwrap_err();
         assert_eq!(err.path, "celsius");
         assert!(lookup("nope").is_none());
     }
@@ -158,9 +141,6 @@ mod tests {
     #[test]
     fn registering_twice_is_a_no_op_and_a_clash_is_an_error() {
         assert_eq!(register::<Humidity>(), Ok(()));
-        assert_eq!(
-            known_schemas().iter().filter(|n| **n == "humidity").count(),
-            1
-        );
+        assert_eq!(known_schemas().iter().filter(|n| **n == "humidity").count(), 1);
     }
 }

@@ -50,25 +50,12 @@ impl SimRng {
 }
 
 /// A random walk from `previous` (or `start`), kept in `[lo, hi]`, rounded to 0.1.
-pub fn walk(
-    previous: Option<f64>,
-    start: f64,
-    amplitude: f64,
-    lo: f64,
-    hi: f64,
-    rng: &mut SimRng,
-) -> f64 {
+pub fn walk(previous: Option<f64>, start: f64, amplitude: f64, lo: f64, hi: f64, rng: &mut SimRng) -> f64 {
     // Not `f64::clamp`: with bounds known only at run time its `min <= max` assert stays in
     // the module and links core's float formatting (its message prints both with `{:?}`),
     // ~13 KB gzipped of wasm.
     let v = previous.unwrap_or(start) + rng.step(amplitude);
-    let v = if v < lo {
-        lo
-    } else if v > hi {
-        hi
-    } else {
-        v
-    };
+    let v = if v < lo { lo } else if v > hi { hi } else { v };
     (v * 10.0).round() / 10.0
 }
 
@@ -88,10 +75,7 @@ pub fn check_hz(hz: f64) -> Result<(), String> {
     if hz.is_finite() && hz > 0.0 && hz <= MAX_HZ {
         Ok(())
     } else {
-        Err(format!(
-            "hz must be a number > 0 and <= 1000, got {}",
-            crate::contracts::num(hz)
-        ))
+        Err(format!("hz must be a number > 0 and <= 1000, got {}", crate::contracts::num(hz)))
     }
 }
 
@@ -134,9 +118,7 @@ pub fn spawn<T: Contract>(
                 return;
             }
             let ts = opts.start_timestamp.saturating_add(offset.round() as u64);
-            let Some(v) = T::simulate(previous.as_ref(), &mut rng, ts) else {
-                return;
-            };
+            let Some(v) = T::simulate(previous.as_ref(), &mut rng, ts) else { return };
             produce(v.clone());
             previous = Some(v);
             n += 1;
@@ -157,15 +139,8 @@ mod tests {
         let clock = executor.clock().as_virtual().unwrap().clone();
         let got = Rc::new(RefCell::new(Vec::new()));
         let g = got.clone();
-        let opts = SimOptions {
-            hz: 10.0,
-            seed,
-            start_timestamp: 1_000_000,
-        };
-        let task = spawn::<T>(&executor, opts, Rc::new(Cell::new(false)), move |v| {
-            g.borrow_mut().push(v)
-        })
-        .unwrap();
+        let opts = SimOptions { hz: 10.0, seed, start_timestamp: 1_000_000 };
+        let task = spawn::<T>(&executor, opts, Rc::new(Cell::new(false)), move |v| g.borrow_mut().push(v)).unwrap();
         let mut counts = Vec::new();
         executor.run_until_idle(100);
         for &ms in steps_ms {
@@ -183,10 +158,7 @@ mod tests {
         let (vals, counts) = run::<Temperature>(7, &[1000, 1000, 50, 50, 400, 3500]);
         assert_eq!(counts, [10, 20, 20, 21, 25, 60]);
         let ts: Vec<u64> = vals.iter().map(|t| t.timestamp).collect();
-        assert_eq!(
-            ts,
-            (1..=60).map(|n| 1_000_000 + n * 100).collect::<Vec<_>>()
-        );
+        assert_eq!(ts, (1..=60).map(|n| 1_000_000 + n * 100).collect::<Vec<_>>());
         // Valid by the contract, and deterministic for a seed.
         for v in &vals {
             Temperature::from_json_str(&serde_json::to_string(v).unwrap()).unwrap();
@@ -216,13 +188,8 @@ mod tests {
         let clock = executor.clock().as_virtual().unwrap().clone();
         let n = Rc::new(Cell::new(0));
         let (c, stop) = (n.clone(), Rc::new(Cell::new(false)));
-        let opts = SimOptions {
-            hz: 10.0,
-            seed: 0,
-            start_timestamp: 0,
-        };
-        let _task =
-            spawn::<Humidity>(&executor, opts, stop.clone(), move |_| c.set(c.get() + 1)).unwrap();
+        let opts = SimOptions { hz: 10.0, seed: 0, start_timestamp: 0 };
+        let _task = spawn::<Humidity>(&executor, opts, stop.clone(), move |_| c.set(c.get() + 1)).unwrap();
         clock.advance(Duration::from_millis(300));
         executor.run_until_idle(100);
         assert_eq!(n.get(), 3);

@@ -31,8 +31,8 @@ use crate::contracts::{with_missing_field, ContractError, Input};
 use crate::json::{Chain, Error, Json, Track};
 use aimdb_data_contracts::SchemaType;
 use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess,
-    SeqAccess, Unexpected, VariantAccess, Visitor,
+    self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
+    Unexpected, VariantAccess, Visitor,
 };
 use std::borrow::Cow;
 
@@ -69,9 +69,7 @@ pub(crate) fn visit_num<'de, V: Visitor<'de>>(n: f64, visitor: V) -> Result<V::V
         } else {
             "-Infinity"
         };
-        return Err(de::Error::custom(format_args!(
-            "not a finite number ({shown})"
-        )));
+        return Err(de::Error::custom(format_args!("not a finite number ({shown})")));
     }
     if n.trunc() == n {
         if (0.0..18_446_744_073_709_551_616.0).contains(&n) {
@@ -110,10 +108,7 @@ pub struct TextTape {
 impl TextTape {
     /// `value` written onto a tape.
     pub fn new(value: Json) -> Self {
-        let mut t = TextTape {
-            s: Vec::new(),
-            strs: Vec::new(),
-        };
+        let mut t = TextTape { s: Vec::new(), strs: Vec::new() };
         t.push(value);
         t
     }
@@ -124,8 +119,7 @@ impl TextTape {
     }
 
     fn bits(&mut self, tag: f64, n: u64) {
-        self.s
-            .extend([tag, (n >> 32) as f64, (n & 0xffff_ffff) as f64]);
+        self.s.extend([tag, (n >> 32) as f64, (n & 0xffff_ffff) as f64]);
     }
 
     fn push(&mut self, v: Json) {
@@ -156,11 +150,7 @@ impl TextTape {
 
     /// The tape to read.
     pub fn tape(&self) -> Tape<'_> {
-        Tape {
-            s: &self.s,
-            strs: &self.strs,
-            keys: &[],
-        }
+        Tape { s: &self.s, strs: &self.strs, keys: &[] }
     }
 }
 
@@ -267,10 +257,7 @@ impl Input for TapeInput<'_, '_> {
                     return Some(Some(self.t.bits(p + 1)));
                 }
                 let n = self.t.tag(p + 2);
-                let int = self.t.tag(p + 1) == NUM
-                    && n >= 0.0
-                    && n.trunc() == n
-                    && n < 18_446_744_073_709_551_616.0;
+                let int = self.t.tag(p + 1) == NUM && n >= 0.0 && n.trunc() == n && n < 18_446_744_073_709_551_616.0;
                 return Some(int.then_some(n as u64));
             }
             p = self.t.skip(p + 1);
@@ -279,8 +266,7 @@ impl Input for TapeInput<'_, '_> {
     }
 
     fn parse<T: SchemaType + DeserializeOwned>(&self) -> Result<T, ContractError> {
-        self.deserialize()
-            .map_err(|(path, e)| with_missing_field(T::NAME, path, e.to_string()))
+        self.deserialize().map_err(|(path, e)| with_missing_field(T::NAME, path, e.to_string()))
     }
 }
 
@@ -290,12 +276,7 @@ impl TapeInput<'_, '_> {
     /// built into the deserializer (no per-type copies of a tracking layer).
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, (String, Error)> {
         let track = Track::new();
-        match T::deserialize(TapeDe {
-            t: self.t,
-            at: self.at,
-            chain: &Chain::Root,
-            track: &track,
-        }) {
+        match T::deserialize(TapeDe { t: self.t, at: self.at, chain: &Chain::Root, track: &track }) {
             Ok(v) => Ok(v),
             Err(e) => Err((track.path(), e)),
         }
@@ -350,14 +331,7 @@ impl<'t, 'a, 'c> TapeDe<'t, 'a, 'c> {
             visitor.visit_bool(t == TRUE)
         } else if t == ARR {
             let n = self.t.count(self.at);
-            let mut seq = Seq {
-                t: self.t,
-                p: self.at + 2,
-                index: 0,
-                left: n,
-                chain: self.chain,
-                track: self.track,
-            };
+            let mut seq = Seq { t: self.t, p: self.at + 2, index: 0, left: n, chain: self.chain, track: self.track };
             let value = visitor.visit_seq(&mut seq)?;
             if seq.left > 0 {
                 return Err(de::Error::invalid_length(n, &"fewer elements in array"));
@@ -400,15 +374,9 @@ impl<'de> Deserializer<'de> for TapeDe<'_, '_, '_> {
         .map_err(|e| track.trigger(chain, e))
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
         let (chain, track) = (self.chain, self.track);
-        visitor
-            .visit_newtype_struct(self)
-            .map_err(|e| track.trigger(chain, e))
+        visitor.visit_newtype_struct(self).map_err(|e| track.trigger(chain, e))
     }
 
     /// Objects only (never an array: serde's tuple form of a struct is refused).
@@ -439,27 +407,12 @@ impl<'de> Deserializer<'de> for TapeDe<'_, '_, '_> {
         let (chain, track) = (self.chain, self.track);
         let t = self.t.tag(self.at);
         if t == STR {
-            visitor.visit_enum(Variant {
-                t: self.t,
-                name: self.t.string(self.t.tag(self.at + 1)),
-                at: None,
-                chain,
-                track,
-            })
+            visitor.visit_enum(Variant { t: self.t, name: self.t.string(self.t.tag(self.at + 1)), at: None, chain, track })
         } else if t == OBJ && self.t.count(self.at) == 1 {
             let name = self.t.key(self.t.tag(self.at + 2));
-            visitor.visit_enum(Variant {
-                t: self.t,
-                name,
-                at: Some(self.at + 3),
-                chain,
-                track,
-            })
+            visitor.visit_enum(Variant { t: self.t, name, at: Some(self.at + 3), chain, track })
         } else if t == OBJ {
-            Err(de::Error::invalid_value(
-                Unexpected::Map,
-                &"map with a single key",
-            ))
+            Err(de::Error::invalid_value(Unexpected::Map, &"map with a single key"))
         } else {
             Err(de::Error::invalid_type(self.unexpected(), &"string or map"))
         }
@@ -489,30 +442,17 @@ struct Seq<'t, 'a, 'c> {
 impl<'de> SeqAccess<'de> for Seq<'_, '_, '_> {
     type Error = Error;
 
-    fn next_element_seed<S: DeserializeSeed<'de>>(
-        &mut self,
-        seed: S,
-    ) -> Result<Option<S::Value>, Error> {
+    fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, Error> {
         if self.left == 0 {
             return Ok(None);
         }
         self.left -= 1;
         let at = self.p;
         self.p = self.t.skip(at);
-        let chain = Chain::Seq {
-            parent: self.chain,
-            index: self.index,
-        };
+        let chain = Chain::Seq { parent: self.chain, index: self.index };
         self.index += 1;
         let track = self.track;
-        seed.deserialize(TapeDe {
-            t: self.t,
-            at,
-            chain: &chain,
-            track,
-        })
-        .map(Some)
-        .map_err(|e| track.trigger(&chain, e))
+        seed.deserialize(TapeDe { t: self.t, at, chain: &chain, track }).map(Some).map_err(|e| track.trigger(&chain, e))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -533,10 +473,7 @@ struct Map<'t, 'a, 'c> {
 impl<'de> MapAccess<'de> for Map<'_, '_, '_> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
         if self.left == 0 {
             return Ok(None);
         }
@@ -544,32 +481,15 @@ impl<'de> MapAccess<'de> for Map<'_, '_, '_> {
         self.key = self.t.key(self.t.tag(self.p));
         self.p += 1;
         let key: de::value::StrDeserializer<'_, Error> = self.key.as_ref().into_deserializer();
-        seed.deserialize(key).map(Some).map_err(|e| {
-            self.track.trigger(
-                &Chain::Key {
-                    parent: self.chain,
-                    key: &self.key,
-                },
-                e,
-            )
-        })
+        seed.deserialize(key).map(Some).map_err(|e| self.track.trigger(&Chain::Key { parent: self.chain, key: &self.key }, e))
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Error> {
-        let chain = Chain::Key {
-            parent: self.chain,
-            key: &self.key,
-        };
+        let chain = Chain::Key { parent: self.chain, key: &self.key };
         let at = self.p;
         self.p = self.t.skip(at);
         let track = self.track;
-        seed.deserialize(TapeDe {
-            t: self.t,
-            at,
-            chain: &chain,
-            track,
-        })
-        .map_err(|e| track.trigger(&chain, e))
+        seed.deserialize(TapeDe { t: self.t, at, chain: &chain, track }).map_err(|e| track.trigger(&chain, e))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -604,34 +524,12 @@ impl<'de> EnumAccess<'de> for Variant<'_, '_, '_> {
 
 impl<'t, 'a> Variant<'t, 'a, '_> {
     /// The content, if it has tag `want`; else `Value`'s "invalid type" for a `kind`.
-    fn content<R>(
-        self,
-        want: f64,
-        kind: &'static str,
-        f: impl FnOnce(TapeDe<'t, 'a, '_>) -> Result<R, Error>,
-    ) -> Result<R, Error> {
-        let chain = Chain::Key {
-            parent: self.chain,
-            key: &self.name,
-        };
+    fn content<R>(self, want: f64, kind: &'static str, f: impl FnOnce(TapeDe<'t, 'a, '_>) -> Result<R, Error>) -> Result<R, Error> {
+        let chain = Chain::Key { parent: self.chain, key: &self.name };
         let track = self.track;
         match self.at {
-            Some(at) if want.is_nan() || self.t.tag(at) == want => f(TapeDe {
-                t: self.t,
-                at,
-                chain: &chain,
-                track,
-            }),
-            Some(at) => Err(de::Error::invalid_type(
-                TapeDe {
-                    t: self.t,
-                    at,
-                    chain: &chain,
-                    track,
-                }
-                .unexpected(),
-                &kind,
-            )),
+            Some(at) if want.is_nan() || self.t.tag(at) == want => f(TapeDe { t: self.t, at, chain: &chain, track }),
+            Some(at) => Err(de::Error::invalid_type(TapeDe { t: self.t, at, chain: &chain, track }.unexpected(), &kind)),
             None => Err(de::Error::invalid_type(Unexpected::UnitVariant, &kind)),
         }
         .map_err(|e| track.trigger(&chain, e))
@@ -645,9 +543,7 @@ impl<'de> VariantAccess<'de> for Variant<'_, '_, '_> {
         if self.at.is_none() {
             return Ok(());
         }
-        self.content(f64::NAN, "unit variant", |d| {
-            <() as de::Deserialize>::deserialize(d)
-        })
+        self.content(f64::NAN, "unit variant", |d| <() as de::Deserialize>::deserialize(d))
     }
     fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, Error> {
         self.content(f64::NAN, "newtype variant", |de| seed.deserialize(de))
@@ -655,14 +551,8 @@ impl<'de> VariantAccess<'de> for Variant<'_, '_, '_> {
     fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
         self.content(ARR, "tuple variant", |de| de.deserialize_any(visitor))
     }
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Error> {
-        self.content(OBJ, "struct variant", |de| {
-            de.deserialize_struct("", fields, visitor)
-        })
+    fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], visitor: V) -> Result<V::Value, Error> {
+        self.content(OBJ, "struct variant", |de| de.deserialize_struct("", fields, visitor))
     }
 }
 
@@ -674,12 +564,7 @@ mod tests {
     /// 2^53, integers vs floats (`2` vs `2.0`), negatives, sorted and duplicate keys.
     fn same<T: Contract + PartialEq>(text: &str) {
         let value = serde_json::from_str(text).unwrap();
-        assert_eq!(
-            T::from_json_str(text),
-            T::from_json_value(value),
-            "{}: {text}",
-            T::NAME
-        );
+        assert_eq!(T::from_json_str(text), T::from_json_value(value), "{}: {text}", T::NAME);
     }
 
     #[test]

@@ -28,9 +28,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 async fn frame() {
     let p = Promise::new(&mut |resolve, _| {
         let g = js_sys::global();
-        let raf: Function = Reflect::get(&g, &"requestAnimationFrame".into())
-            .unwrap()
-            .unchecked_into();
+        let raf: Function = Reflect::get(&g, &"requestAnimationFrame".into()).unwrap().unchecked_into();
         raf.call1(&g, &resolve).unwrap();
     });
     JsFuture::from(p).await.unwrap();
@@ -57,18 +55,14 @@ type Log = Rc<RefCell<Vec<String>>>;
 
 /// JSON text of a JS value (as the engine's `JSON.stringify` writes it).
 fn json_of(v: &JsValue) -> String {
-    js_sys::JSON::stringify(v)
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_default()
+    js_sys::JSON::stringify(v).ok().and_then(|s| s.as_string()).unwrap_or_default()
 }
 
 /// A subscription callback that records the values it gets, as JSON text.
 fn recorder() -> (Log, Function) {
     let log: Log = Rc::default();
     let l = log.clone();
-    let f = Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| l.borrow_mut().push(json_of(&v)))
-        .into_js_value();
+    let f = Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| l.borrow_mut().push(json_of(&v))).into_js_value();
     (log, f.unchecked_into())
 }
 
@@ -81,13 +75,7 @@ trait ByKey {
     fn latest(&self, key: &str) -> Result<Option<String>, JsValue>;
     /// Values produced so far (`stats`).
     fn version(&self, key: &str) -> Result<f64, JsValue>;
-    fn subscribe(
-        &self,
-        key: &str,
-        cb: Function,
-        batch: bool,
-        on_lag: Option<Function>,
-    ) -> Result<u32, JsValue>;
+    fn subscribe(&self, key: &str, cb: Function, batch: bool, on_lag: Option<Function>) -> Result<u32, JsValue>;
 }
 
 impl ByKey for RawDb {
@@ -102,13 +90,7 @@ impl ByKey for RawDb {
         self.handle_of(key)?;
         Ok(rec(self, key)["produced"].as_f64().unwrap_or(f64::NAN))
     }
-    fn subscribe(
-        &self,
-        key: &str,
-        cb: Function,
-        batch: bool,
-        on_lag: Option<Function>,
-    ) -> Result<u32, JsValue> {
+    fn subscribe(&self, key: &str, cb: Function, batch: bool, on_lag: Option<Function>) -> Result<u32, JsValue> {
         self.subscribe_at(self.handle_of(key)?, cb, batch, on_lag)
     }
 }
@@ -117,8 +99,7 @@ impl ByKey for RawDb {
 /// the order of lag reports and values).
 fn lag_into(log: &Log) -> Function {
     let l = log.clone();
-    let f = Closure::<dyn FnMut(f64)>::new(move |n: f64| l.borrow_mut().push(format!("lag:{n}")))
-        .into_js_value();
+    let f = Closure::<dyn FnMut(f64)>::new(move |n: f64| l.borrow_mut().push(format!("lag:{n}"))).into_js_value();
     f.unchecked_into()
 }
 
@@ -146,10 +127,7 @@ fn rec(db: &RawDb, key: &str) -> Value {
 }
 
 fn strategy(db: &RawDb) -> String {
-    stats(db)["executor"]["strategy"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    stats(db)["executor"]["strategy"].as_str().unwrap().to_string()
 }
 
 fn field(err: &JsValue, name: &str) -> JsValue {
@@ -167,10 +145,7 @@ fn expect_err<T>(r: Result<T, JsValue>, code: &str) -> JsValue {
         Ok(_) => panic!("expected {code}, got Ok"),
         Err(e) => e,
     };
-    assert!(
-        err.is_instance_of::<js_sys::Error>(),
-        "not an Error object: {err:?}"
-    );
+    assert!(err.is_instance_of::<js_sys::Error>(), "not an Error object: {err:?}");
     assert_eq!(sfield(&err, "name").as_deref(), Some("AimDbError"));
     assert_eq!(
         sfield(&err, "code").as_deref(),
@@ -197,16 +172,8 @@ const RING16: &str = r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing",
 async fn db_options_are_parsed_and_reflected_in_stats() {
     assert_eq!(strategy(&db("{}")), "animationFrame");
     assert_eq!(strategy(&db("null")), "animationFrame");
-    assert_eq!(
-        strategy(&db(
-            r#"{"tick":"microtask","maxPollsPerTick":8,"logLevel":"off"}"#
-        )),
-        "microtask"
-    );
-    assert_eq!(
-        strategy(&db(r#"{"tick":"idle","budgetMs":1000,"logLevel":"debug"}"#)),
-        "idle"
-    );
+    assert_eq!(strategy(&db(r#"{"tick":"microtask","maxPollsPerTick":8,"logLevel":"off"}"#)), "microtask");
+    assert_eq!(strategy(&db(r#"{"tick":"idle","budgetMs":1000,"logLevel":"debug"}"#)), "idle");
 
     let db = db(r#"{"tick":"macrotask","budgetMs":2}"#);
     let s = stats(&db);
@@ -218,10 +185,7 @@ async fn db_options_are_parsed_and_reflected_in_stats() {
     let (log, cb) = recorder();
     db.subscribe("t", cb, false, None).unwrap();
     db.set("t", &temp(1)).unwrap();
-    assert!(
-        frames_until(60, || log.borrow().len() == 1).await,
-        "no delivery under macrotask"
-    );
+    assert!(frames_until(60, || log.borrow().len() == 1).await, "no delivery under macrotask");
     assert_eq!(*log.borrow(), [temp(1)]);
     let s = stats(&db);
     assert_eq!(s["executor"]["strategy"], "macrotask");
@@ -249,17 +213,10 @@ fn invalid_db_options_are_invalid_options() {
         let err = expect_err(RawDb::new(text), "INVALID_OPTIONS");
         let msg = sfield(&err, "message").unwrap();
         assert!(msg.starts_with("invalid WasmDb options"), "{text}: {msg}");
-        assert!(
-            msg.contains(mention),
-            "{text}: {msg} should mention {mention}"
-        );
+        assert!(msg.contains(mention), "{text}: {msg} should mention {mention}");
     }
     let err = expect_err(RawDb::new(r#"{"budgetMs":0}"#), "INVALID_OPTIONS");
-    assert!(
-        sfield(&err, "message").unwrap().ends_with("got 0"),
-        "{:?}",
-        sfield(&err, "message")
-    );
+    assert!(sfield(&err, "message").unwrap().ends_with("got 0"), "{:?}", sfield(&err, "message"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -271,38 +228,19 @@ fn configure_record_repeat_is_a_no_op() {
     let db = db_with("t", TEMP);
     db.set("t", &temp(1)).unwrap();
     // Same schema and buffer, spelled several ways: no-op, the value stays.
-    for same in [
-        TEMP,
-        r#"{"schemaType":"temperature","buffer":"SingleLatest"}"#,
-        r#"{"schemaType":"temperature","buffer":null}"#,
-    ] {
+    for same in [TEMP, r#"{"schemaType":"temperature","buffer":"SingleLatest"}"#, r#"{"schemaType":"temperature","buffer":null}"#] {
         db.configure_record("t", same).unwrap();
     }
     assert_eq!(db.version("t").unwrap(), 1.0);
     assert_eq!(db.latest("t").unwrap(), Some(temp(1)));
 
-    db.configure_record("r", r#"{"schemaType":"humidity","buffer":"SpmcRing"}"#)
+    db.configure_record("r", r#"{"schemaType":"humidity","buffer":"SpmcRing"}"#).unwrap();
+    db.configure_record("r", r#"{"schemaType":"humidity","buffer":{"type":"SpmcRing"}}"#).unwrap();
+    db.configure_record("r", r#"{"schemaType":"humidity","buffer":{"type":"SpmcRing","capacity":1024}}"#).unwrap();
+    db.configure_record("m", r#"{"schemaType":"gps_location","buffer":"Mailbox","topic":"gps","link":"both"}"#)
         .unwrap();
-    db.configure_record(
-        "r",
-        r#"{"schemaType":"humidity","buffer":{"type":"SpmcRing"}}"#,
-    )
-    .unwrap();
-    db.configure_record(
-        "r",
-        r#"{"schemaType":"humidity","buffer":{"type":"SpmcRing","capacity":1024}}"#,
-    )
-    .unwrap();
-    db.configure_record(
-        "m",
-        r#"{"schemaType":"gps_location","buffer":"Mailbox","topic":"gps","link":"both"}"#,
-    )
-    .unwrap();
-    db.configure_record(
-        "m",
-        r#"{"schemaType":"gps_location","buffer":{"type":"Mailbox"},"topic":"gps","link":"both"}"#,
-    )
-    .unwrap();
+    db.configure_record("m", r#"{"schemaType":"gps_location","buffer":{"type":"Mailbox"},"topic":"gps","link":"both"}"#)
+        .unwrap();
 
     let s = stats(&db);
     assert_eq!(s["records"].as_object().unwrap().len(), 3, "{s}");
@@ -316,25 +254,11 @@ fn configure_record_repeat_is_a_no_op() {
 #[wasm_bindgen_test]
 fn configure_record_conflict_names_key_existing_and_requested() {
     let db = db_with("t", TEMP);
-    db.configure_record(
-        "r",
-        r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":8}}"#,
-    )
-    .unwrap();
+    db.configure_record("r", r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":8}}"#).unwrap();
 
     let cases = [
-        (
-            "t",
-            r#"{"schemaType":"humidity"}"#,
-            "temperature / SingleLatest",
-            "humidity / SingleLatest",
-        ),
-        (
-            "t",
-            r#"{"schemaType":"temperature","buffer":"Mailbox"}"#,
-            "temperature / SingleLatest",
-            "temperature / Mailbox",
-        ),
+        ("t", r#"{"schemaType":"humidity"}"#, "temperature / SingleLatest", "humidity / SingleLatest"),
+        ("t", r#"{"schemaType":"temperature","buffer":"Mailbox"}"#, "temperature / SingleLatest", "temperature / Mailbox"),
         (
             "t",
             r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":8}}"#,
@@ -347,44 +271,21 @@ fn configure_record_conflict_names_key_existing_and_requested() {
             "temperature / SpmcRing(capacity=8)",
             "temperature / SpmcRing(capacity=16)",
         ),
-        (
-            "r",
-            r#"{"schemaType":"gps_location","buffer":"SpmcRing"}"#,
-            "temperature / SpmcRing(capacity=8)",
-            "gps_location / SpmcRing(capacity=1024)",
-        ),
+        ("r", r#"{"schemaType":"gps_location","buffer":"SpmcRing"}"#, "temperature / SpmcRing(capacity=8)", "gps_location / SpmcRing(capacity=1024)"),
     ];
     for (key, options, existing, requested) in cases {
         let err = expect_err(db.configure_record(key, options), "SCHEMA_CONFLICT");
         assert_eq!(sfield(&err, "key").as_deref(), Some(key));
-        assert_eq!(
-            sfield(&err, "existing").as_deref(),
-            Some(existing),
-            "{options}"
-        );
-        assert_eq!(
-            sfield(&err, "requested").as_deref(),
-            Some(requested),
-            "{options}"
-        );
+        assert_eq!(sfield(&err, "existing").as_deref(), Some(existing), "{options}");
+        assert_eq!(sfield(&err, "requested").as_deref(), Some(requested), "{options}");
         let msg = sfield(&err, "message").unwrap();
         assert!(msg.contains(existing) && msg.contains(requested), "{msg}");
     }
     // Another topic or link is a conflict too.
-    db.configure_record("b", r#"{"schemaType":"temperature","topic":"a/b"}"#)
-        .unwrap();
-    let err = expect_err(
-        db.configure_record("b", r#"{"schemaType":"temperature","topic":"a/c"}"#),
-        "SCHEMA_CONFLICT",
-    );
+    db.configure_record("b", r#"{"schemaType":"temperature","topic":"a/b"}"#).unwrap();
+    let err = expect_err(db.configure_record("b", r#"{"schemaType":"temperature","topic":"a/c"}"#), "SCHEMA_CONFLICT");
     assert_eq!(sfield(&err, "key").as_deref(), Some("b"));
-    expect_err(
-        db.configure_record(
-            "b",
-            r#"{"schemaType":"temperature","topic":"a/b","link":"out"}"#,
-        ),
-        "SCHEMA_CONFLICT",
-    );
+    expect_err(db.configure_record("b", r#"{"schemaType":"temperature","topic":"a/b","link":"out"}"#), "SCHEMA_CONFLICT");
 
     // The records keep their first configuration.
     assert_eq!(rec(&db, "t")["buffer"], "SingleLatest");
@@ -397,17 +298,11 @@ fn configure_record_conflict_names_key_existing_and_requested() {
 #[wasm_bindgen_test]
 fn configure_record_unknown_schema() {
     let db = db("{}");
-    let err = expect_err(
-        db.configure_record("p", r#"{"schemaType":"pressure"}"#),
-        "UNKNOWN_SCHEMA",
-    );
+    let err = expect_err(db.configure_record("p", r#"{"schemaType":"pressure"}"#), "UNKNOWN_SCHEMA");
     assert_eq!(sfield(&err, "key").as_deref(), Some("p"));
     assert_eq!(sfield(&err, "schemaType").as_deref(), Some("pressure"));
     let msg = sfield(&err, "message").unwrap();
-    assert!(
-        msg.contains("pressure") && msg.contains("temperature, humidity, gps_location"),
-        "{msg}"
-    );
+    assert!(msg.contains("pressure") && msg.contains("temperature, humidity, gps_location"), "{msg}");
     // Nothing was created.
     expect_err(db.version("p"), "UNKNOWN_KEY");
     assert_eq!(stats(&db)["records"], json!({}));
@@ -437,23 +332,13 @@ fn configure_record_invalid_buffer() {
         assert_eq!(sfield(&err, "key").as_deref(), Some("b"), "{buffer}");
         let msg = sfield(&err, "message").unwrap();
         assert!(msg.starts_with("record `b`: invalid buffer: "), "{msg}");
-        assert!(
-            msg.contains(mention),
-            "{buffer}: {msg} should mention {mention}"
-        );
+        assert!(msg.contains(mention), "{buffer}: {msg} should mention {mention}");
         expect_err(db.version("b"), "UNKNOWN_KEY");
     }
     // The bounds themselves are fine (ring storage grows on demand).
-    db.configure_record(
-        "one",
-        r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":1}}"#,
-    )
-    .unwrap();
-    db.configure_record(
-        "max",
-        r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":1048576}}"#,
-    )
-    .unwrap();
+    db.configure_record("one", r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":1}}"#).unwrap();
+    db.configure_record("max", r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":1048576}}"#)
+        .unwrap();
     assert_eq!(rec(&db, "max")["buffer"], "SpmcRing(capacity=1048576)");
 }
 
@@ -461,30 +346,18 @@ fn configure_record_invalid_buffer() {
 fn configure_record_invalid_options() {
     let db = db("{}");
     let bad = [
-        (
-            r#"{"schemaType":"temperature","colour":"red"}"#,
-            "unknown option `colour`",
-        ),
+        (r#"{"schemaType":"temperature","colour":"red"}"#, "unknown option `colour`"),
         ("{}", "schemaType is required"),
         (r#"{"schemaType":5}"#, "schemaType must be a string"),
-        (
-            r#"{"schemaType":"temperature","topic":7}"#,
-            "topic must be a string",
-        ),
-        (
-            r#"{"schemaType":"temperature","link":"sideways"}"#,
-            "sideways",
-        ),
+        (r#"{"schemaType":"temperature","topic":7}"#, "topic must be a string"),
+        (r#"{"schemaType":"temperature","link":"sideways"}"#, "sideways"),
         ("[]", "expected an object"),
         ("{schemaType", ""),
     ];
     for (options, mention) in bad {
         let err = expect_err(db.configure_record("k", options), "INVALID_OPTIONS");
         let msg = sfield(&err, "message").unwrap();
-        assert!(
-            msg.contains(mention),
-            "{options}: {msg} should mention {mention}"
-        );
+        assert!(msg.contains(mention), "{options}: {msg} should mention {mention}");
         expect_err(db.version("k"), "UNKNOWN_KEY");
     }
     let err = expect_err(db.configure_record("", TEMP), "INVALID_KEY");
@@ -499,8 +372,7 @@ fn configure_record_invalid_options() {
 #[wasm_bindgen_test]
 fn set_increments_version_and_latest_returns_the_json() {
     let db = db_with("t", TEMP);
-    db.configure_record("h", r#"{"schemaType":"humidity"}"#)
-        .unwrap();
+    db.configure_record("h", r#"{"schemaType":"humidity"}"#).unwrap();
     assert_eq!(db.version("t").unwrap(), 0.0);
     assert_eq!(db.latest("t").unwrap(), None);
     for i in 1..=3 {
@@ -513,20 +385,10 @@ fn set_increments_version_and_latest_returns_the_json() {
     assert_eq!(db.version("t").unwrap(), 4.0);
     // Whitespace and key order are normalized; timestamps up to 2^53 - 1 stay exact, larger
     // ones (a JS number could not hold them) are contract violations.
-    db.set(
-        "h",
-        "  { \"timestamp\": 9007199254740991, \"percent\": 40.5 }  ",
-    )
-    .unwrap();
-    assert_eq!(
-        db.latest("h").unwrap().as_deref(),
-        Some(r#"{"percent":40.5,"timestamp":9007199254740991}"#)
-    );
+    db.set("h", "  { \"timestamp\": 9007199254740991, \"percent\": 40.5 }  ").unwrap();
+    assert_eq!(db.latest("h").unwrap().as_deref(), Some(r#"{"percent":40.5,"timestamp":9007199254740991}"#));
     assert_eq!(db.version("h").unwrap(), 1.0);
-    let err = expect_err(
-        db.set("h", r#"{"timestamp":9007199254740992,"percent":1}"#),
-        "CONTRACT_VIOLATION",
-    );
+    let err = expect_err(db.set("h", r#"{"timestamp":9007199254740992,"percent":1}"#), "CONTRACT_VIOLATION");
     assert_eq!(sfield(&err, "path").as_deref(), Some("timestamp"));
     assert_eq!(db.version("h").unwrap(), 1.0);
     // Records are independent.
@@ -538,105 +400,33 @@ fn set_increments_version_and_latest_returns_the_json() {
 #[wasm_bindgen_test]
 fn contract_violation_names_key_schema_path_and_serde_message() {
     let db = db_with("t", TEMP);
-    db.configure_record("h", r#"{"schemaType":"humidity"}"#)
-        .unwrap();
+    db.configure_record("h", r#"{"schemaType":"humidity"}"#).unwrap();
     db.set("t", &temp(1)).unwrap();
     let cases = [
-        (
-            "t",
-            r#"{"schema_version":2,"celsius":"hot","timestamp":1}"#,
-            "temperature",
-            "celsius",
-            "invalid type: string \"hot\"",
-        ),
-        (
-            "t",
-            r#"{"schema_version":2,"timestamp":1}"#,
-            "temperature",
-            "celsius",
-            "missing field `celsius`",
-        ),
-        (
-            "t",
-            r#"{"schema_version":2,"celsius":1,"timestamp":-5}"#,
-            "temperature",
-            "timestamp",
-            "invalid value: integer `-5`",
-        ),
-        (
-            "t",
-            r#"{"schema_version":3,"celsius":1,"timestamp":1}"#,
-            "temperature",
-            "schema_version",
-            "unsupported version 3",
-        ),
-        (
-            "t",
-            r#"{"celsius":1,"timestamp":9007199254740992}"#,
-            "temperature",
-            "timestamp",
-            "must be at most 9007199254740991",
-        ),
-        (
-            "t",
-            r#"{"schema_version":2,"celsius":1e39,"timestamp":1}"#,
-            "temperature",
-            "celsius",
-            "must be a finite number",
-        ),
-        (
-            "t",
-            "[2, 1.5, 1]",
-            "temperature",
-            "",
-            "invalid type: sequence",
-        ),
+        ("t", r#"{"schema_version":2,"celsius":"hot","timestamp":1}"#, "temperature", "celsius", "invalid type: string \"hot\""),
+        ("t", r#"{"schema_version":2,"timestamp":1}"#, "temperature", "celsius", "missing field `celsius`"),
+        ("t", r#"{"schema_version":2,"celsius":1,"timestamp":-5}"#, "temperature", "timestamp", "invalid value: integer `-5`"),
+        ("t", r#"{"schema_version":3,"celsius":1,"timestamp":1}"#, "temperature", "schema_version", "unsupported version 3"),
+        ("t", r#"{"celsius":1,"timestamp":9007199254740992}"#, "temperature", "timestamp", "must be at most 9007199254740991"),
+        ("t", r#"{"schema_version":2,"celsius":1e39,"timestamp":1}"#, "temperature", "celsius", "must be a finite number"),
+        ("t", "[2, 1.5, 1]", "temperature", "", "invalid type: sequence"),
         ("t", "{not json", "temperature", "", "line 1"),
-        (
-            "h",
-            r#"{"percent":150,"timestamp":1}"#,
-            "humidity",
-            "percent",
-            "must be between 0 and 100, got 150",
-        ),
-        (
-            "h",
-            r#"{"percent":50,"timestamp":1,"extra":true}"#,
-            "humidity",
-            "",
-            "unknown field `extra`",
-        ),
+        ("h", r#"{"percent":150,"timestamp":1}"#, "humidity", "percent", "must be between 0 and 100, got 150"),
+        ("h", r#"{"percent":50,"timestamp":1,"extra":true}"#, "humidity", "", "unknown field `extra`"),
     ];
     for (key, json, schema, path, message) in cases {
         let err = expect_err(db.set(key, json), "CONTRACT_VIOLATION");
         assert_eq!(sfield(&err, "key").as_deref(), Some(key), "{json}");
-        assert_eq!(
-            sfield(&err, "schemaType").as_deref(),
-            Some(schema),
-            "{json}"
-        );
+        assert_eq!(sfield(&err, "schemaType").as_deref(), Some(schema), "{json}");
         let serde = sfield(&err, "serdeMessage").unwrap();
-        assert!(
-            serde.contains(message),
-            "{json}: serdeMessage {serde:?} should contain {message:?}"
-        );
+        assert!(serde.contains(message), "{json}: serdeMessage {serde:?} should contain {message:?}");
         if !path.is_empty() || message == "invalid type: sequence" || message == "line 1" {
-            assert_eq!(
-                sfield(&err, "path").as_deref(),
-                Some(path),
-                "{json}: {serde}"
-            );
+            assert_eq!(sfield(&err, "path").as_deref(), Some(path), "{json}: {serde}");
         } else {
-            assert!(
-                sfield(&err, "path").is_some(),
-                "{json}: path must be a string"
-            );
+            assert!(sfield(&err, "path").is_some(), "{json}: path must be a string");
         }
         let msg = sfield(&err, "message").unwrap();
-        assert!(
-            msg.starts_with(&format!("record `{key}`: {schema}")),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("record `{key}`: {schema}")), "{msg}");
     }
     // Nothing was produced by the refused values.
     assert_eq!(db.version("t").unwrap(), 1.0);
@@ -648,39 +438,16 @@ fn contract_violation_names_key_schema_path_and_serde_message() {
 #[wasm_bindgen_test]
 fn temperature_v1_is_migrated_on_set() {
     let db = db_with("t", TEMP);
-    db.set(
-        "t",
-        r#"{"schema_version":1,"temp":212,"timestamp":5,"unit":"F"}"#,
-    )
-    .unwrap();
-    assert_eq!(
-        db.latest("t").unwrap().as_deref(),
-        Some(r#"{"schema_version":2,"celsius":100,"timestamp":5}"#)
-    );
-    db.set(
-        "t",
-        r#"{"schema_version":1,"temp":21.5,"timestamp":6,"unit":"C"}"#,
-    )
-    .unwrap();
-    assert_eq!(
-        db.latest("t").unwrap().as_deref(),
-        Some(r#"{"schema_version":2,"celsius":21.5,"timestamp":6}"#)
-    );
+    db.set("t", r#"{"schema_version":1,"temp":212,"timestamp":5,"unit":"F"}"#).unwrap();
+    assert_eq!(db.latest("t").unwrap().as_deref(), Some(r#"{"schema_version":2,"celsius":100,"timestamp":5}"#));
+    db.set("t", r#"{"schema_version":1,"temp":21.5,"timestamp":6,"unit":"C"}"#).unwrap();
+    assert_eq!(db.latest("t").unwrap().as_deref(), Some(r#"{"schema_version":2,"celsius":21.5,"timestamp":6}"#));
     assert_eq!(db.version("t").unwrap(), 2.0);
 
-    let err = expect_err(
-        db.set(
-            "t",
-            r#"{"schema_version":1,"temp":1,"timestamp":7,"unit":"X"}"#,
-        ),
-        "CONTRACT_VIOLATION",
-    );
+    let err = expect_err(db.set("t", r#"{"schema_version":1,"temp":1,"timestamp":7,"unit":"X"}"#), "CONTRACT_VIOLATION");
     assert_eq!(sfield(&err, "path").as_deref(), Some("unit"));
     assert!(sfield(&err, "serdeMessage").unwrap().contains("\"X\""));
-    let err = expect_err(
-        db.set("t", r#"{"schema_version":1,"timestamp":7,"unit":"C"}"#),
-        "CONTRACT_VIOLATION",
-    );
+    let err = expect_err(db.set("t", r#"{"schema_version":1,"timestamp":7,"unit":"C"}"#), "CONTRACT_VIOLATION");
     assert_eq!(sfield(&err, "path").as_deref(), Some("temp"));
     assert_eq!(sfield(&err, "key").as_deref(), Some("t"));
     assert_eq!(db.version("t").unwrap(), 2.0);
@@ -720,17 +487,9 @@ async fn single_latest_coalesces_a_synchronous_burst_into_one_callback() {
     }
     assert!(log.borrow().is_empty(), "delivery must not be synchronous");
     frame().await;
-    assert_eq!(
-        *log.borrow(),
-        [temp(49)],
-        "exactly one callback in the next frame, with the last value"
-    );
+    assert_eq!(*log.borrow(), [temp(49)], "exactly one callback in the next frame, with the last value");
     frames(4).await;
-    assert_eq!(
-        log.borrow().len(),
-        1,
-        "no further callbacks without new values"
-    );
+    assert_eq!(log.borrow().len(), 1, "no further callbacks without new values");
     let r = rec(&db, "t");
     assert_eq!(r["delivered"], 1);
     assert_eq!(r["subscribers"], 1);
@@ -756,11 +515,7 @@ async fn single_latest_batch_gets_an_array_of_one() {
 #[wasm_bindgen_test]
 async fn subscribe_does_not_deliver_the_current_value() {
     let db = db_with("latest", TEMP);
-    db.configure_record(
-        "mailbox",
-        r#"{"schemaType":"temperature","buffer":"Mailbox"}"#,
-    )
-    .unwrap();
+    db.configure_record("mailbox", r#"{"schemaType":"temperature","buffer":"Mailbox"}"#).unwrap();
     db.configure_record("ring", RING16).unwrap();
     let mut logs = Vec::new();
     for key in ["latest", "mailbox", "ring"] {
@@ -795,11 +550,7 @@ async fn ring_delivers_every_item_in_order() {
     for i in 10..15 {
         db.set("r", &temp(i)).unwrap();
     }
-    assert!(
-        frames_until(10, || log.borrow().len() == 15).await,
-        "{:?}",
-        log.borrow()
-    );
+    assert!(frames_until(10, || log.borrow().len() == 15).await, "{:?}", log.borrow());
     frames(2).await;
     assert_eq!(*log.borrow(), (0..15).map(temp).collect::<Vec<_>>());
     let r = rec(&db, "r");
@@ -845,11 +596,7 @@ async fn mailbox_delivers_the_latest() {
     assert_eq!(*log.borrow(), [temp(4)]);
     assert_eq!(*blog.borrow(), [format!("[{}]", temp(4))]);
     frames(3).await;
-    assert_eq!(
-        log.borrow().len(),
-        1,
-        "a mailbox value is delivered at most once"
-    );
+    assert_eq!(log.borrow().len(), 1, "a mailbox value is delivered at most once");
     db.set("m", &temp(5)).unwrap();
     assert!(frames_until(10, || log.borrow().len() == 2).await);
     assert_eq!(log.borrow()[1], temp(5));
@@ -858,10 +605,7 @@ async fn mailbox_delivers_the_latest() {
 
 #[wasm_bindgen_test]
 async fn on_lag_reports_the_exact_missed_count() {
-    let db = db_with(
-        "r",
-        r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":4}}"#,
-    );
+    let db = db_with("r", r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":4}}"#);
     let (log, cb) = recorder();
     let on_lag = lag_into(&log);
     db.subscribe("r", cb, false, Some(on_lag)).unwrap();
@@ -871,11 +615,7 @@ async fn on_lag_reports_the_exact_missed_count() {
     frame().await;
     let mut expected = vec!["lag:16".to_string()];
     expected.extend((16..20).map(temp));
-    assert_eq!(
-        *log.borrow(),
-        expected,
-        "onLag(16) first, then the 4 retained items in order"
-    );
+    assert_eq!(*log.borrow(), expected, "onLag(16) first, then the 4 retained items in order");
     let r = rec(&db, "r");
     assert_eq!(r["lagged"], 16);
     assert_eq!(r["delivered"], 4);
@@ -887,20 +627,10 @@ async fn on_lag_reports_the_exact_missed_count() {
     for i in 20..30 {
         db.set("r", &temp(i)).unwrap();
     }
-    assert!(
-        frames_until(10, || blog.borrow().len() == 2 && log.borrow().len() == 10).await,
-        "{:?}",
-        blog.borrow()
-    );
+    assert!(frames_until(10, || blog.borrow().len() == 2 && log.borrow().len() == 10).await, "{:?}", blog.borrow());
     assert_eq!(blog.borrow()[0], "lag:6");
-    assert_eq!(
-        blog.borrow()[1],
-        format!("[{}]", (26..30).map(temp).collect::<Vec<_>>().join(","))
-    );
-    assert_eq!(
-        &log.borrow()[5..],
-        ["lag:6".to_string(), temp(26), temp(27), temp(28), temp(29)]
-    );
+    assert_eq!(blog.borrow()[1], format!("[{}]", (26..30).map(temp).collect::<Vec<_>>().join(",")));
+    assert_eq!(&log.borrow()[5..], ["lag:6".to_string(), temp(26), temp(27), temp(28), temp(29)]);
     assert_eq!(rec(&db, "r")["lagged"], 16 + 6 + 6);
 }
 
@@ -946,20 +676,12 @@ async fn unsubscribe_stops_delivery_and_is_idempotent() {
     db.unsubscribe(id);
     db.unsubscribe(0);
     db.unsubscribe(987_654);
-    assert_eq!(
-        rec(&db, "r")["subscribers"],
-        1,
-        "repeated / unknown ids are ignored"
-    );
+    assert_eq!(rec(&db, "r")["subscribers"], 1, "repeated / unknown ids are ignored");
 
     db.set("r", &temp(2)).unwrap();
     frames(3).await;
     assert_eq!(*log.borrow(), [temp(1)], "no delivery after unsubscribe");
-    assert_eq!(
-        *other.borrow(),
-        [temp(1), temp(2)],
-        "the other subscription goes on"
-    );
+    assert_eq!(*other.borrow(), [temp(1), temp(2)], "the other subscription goes on");
 
     // Unsubscribing with values already queued for the next tick delivers none of them.
     db.set("r", &temp(3)).unwrap();
@@ -991,11 +713,7 @@ async fn unsubscribe_inside_the_callback_stops_the_rest_of_the_batch() {
         db.set("r", &temp(i)).unwrap();
     }
     frames(3).await;
-    assert_eq!(
-        *seen.borrow(),
-        [temp(0)],
-        "the callback unsubscribed on the first of 5 queued items"
-    );
+    assert_eq!(*seen.borrow(), [temp(0)], "the callback unsubscribed on the first of 5 queued items");
     let r = rec(&db, "r");
     assert_eq!(r["delivered"], 1);
     assert_eq!(r["subscribers"], 0);
@@ -1004,8 +722,7 @@ async fn unsubscribe_inside_the_callback_stops_the_rest_of_the_batch() {
     let bid = Rc::new(Cell::new(0u32));
     let bseen = Rc::new(RefCell::new(Vec::new()));
     let bcb = {
-        let (weak, bid, bseen): (Weak<RawDb>, _, _) =
-            (Rc::downgrade(&db), bid.clone(), bseen.clone());
+        let (weak, bid, bseen): (Weak<RawDb>, _, _) = (Rc::downgrade(&db), bid.clone(), bseen.clone());
         Closure::<dyn FnMut(JsValue)>::new(move |v: JsValue| {
             let v = json_of(&v);
             bseen.borrow_mut().push(v);
@@ -1039,9 +756,7 @@ async fn ten_thousand_subscribe_unsubscribe_cycles_leak_nothing() {
     let mut last = 0;
     for i in 0..10_000u32 {
         let key = if i % 2 == 0 { "r" } else { "t" };
-        let id = db
-            .subscribe(key, cb.clone(), i % 3 == 0, Some(noop()))
-            .unwrap();
+        let id = db.subscribe(key, cb.clone(), i % 3 == 0, Some(noop())).unwrap();
         assert!(id > last, "ids are fresh: {id} after {last}");
         last = id;
         db.unsubscribe(id);
@@ -1066,10 +781,7 @@ async fn ten_thousand_subscribe_unsubscribe_cycles_leak_nothing() {
     db.set("r", &temp(7)).unwrap();
     assert!(frames_until(10, || log.borrow().len() == 1).await);
     assert_eq!(*log.borrow(), [temp(7)]);
-    assert_eq!(
-        stats(&db)["executor"]["liveTasks"].as_u64(),
-        Some(base_tasks + 1)
-    );
+    assert_eq!(stats(&db)["executor"]["liveTasks"].as_u64(), Some(base_tasks + 1));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1092,11 +804,7 @@ async fn a_ring_callback_feeding_its_own_record_spans_many_ticks() {
     const LOOPS: u64 = 1000;
     const MAX_POLLS: u64 = 2;
     let db = Rc::new(db(&format!(r#"{{"maxPollsPerTick":{MAX_POLLS}}}"#)));
-    db.configure_record(
-        "r",
-        r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":8}}"#,
-    )
-    .unwrap();
+    db.configure_record("r", r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":8}}"#).unwrap();
     // (timestamp, executor ticks completed before the one delivering it)
     let seen: Rc<RefCell<Vec<(u64, u64)>>> = Rc::default();
     let cb = {
@@ -1119,37 +827,20 @@ async fn a_ring_callback_feeding_its_own_record_spans_many_ticks() {
     frame().await;
     let first = seen.borrow().len() as u64;
     assert!(first > 0, "nothing delivered in the first frame");
-    assert!(
-        first <= MAX_POLLS * u64::from(YIELD_EVERY),
-        "one tick ran {first} callbacks of the loop"
-    );
+    assert!(first <= MAX_POLLS * u64::from(YIELD_EVERY), "one tick ran {first} callbacks of the loop");
     // The page stays responsive: frames come, and the db answers, while the loop goes on.
     assert!(db.latest("r").unwrap().is_some());
-    assert!(
-        frames_until(200, || seen.borrow().len() as u64 == LOOPS).await,
-        "loop stalled at {}",
-        seen.borrow().len()
-    );
+    assert!(frames_until(200, || seen.borrow().len() as u64 == LOOPS).await, "loop stalled at {}", seen.borrow().len());
     let seen = seen.borrow();
     let order: Vec<u64> = seen.iter().map(|s| s.0).collect();
-    assert_eq!(
-        order,
-        (1..=LOOPS).collect::<Vec<_>>(),
-        "every value once, in order"
-    );
+    assert_eq!(order, (1..=LOOPS).collect::<Vec<_>>(), "every value once, in order");
     let mut per_tick = std::collections::BTreeMap::<u64, u64>::new();
     for (_, tick) in seen.iter() {
         *per_tick.entry(*tick).or_default() += 1;
     }
     let most = *per_tick.values().max().unwrap();
-    assert!(
-        most <= MAX_POLLS * u64::from(YIELD_EVERY),
-        "{most} callbacks in one tick"
-    );
-    assert!(
-        per_tick.len() as u64 >= LOOPS / (MAX_POLLS * u64::from(YIELD_EVERY)),
-        "{per_tick:?}"
-    );
+    assert!(most <= MAX_POLLS * u64::from(YIELD_EVERY), "{most} callbacks in one tick");
+    assert!(per_tick.len() as u64 >= LOOPS / (MAX_POLLS * u64::from(YIELD_EVERY)), "{per_tick:?}");
     assert_eq!(rec(&db, "r")["delivered"], LOOPS);
     assert_eq!(rec(&db, "r")["lagged"], 0);
 }
@@ -1160,11 +851,7 @@ async fn a_ring_burst_is_delivered_over_ticks_in_order() {
     use aimdb_wasm_bindings::js::record::YIELD_EVERY;
     const N: u32 = 2048;
     let db = db(r#"{"maxPollsPerTick":4}"#);
-    db.configure_record(
-        "r",
-        r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":2048}}"#,
-    )
-    .unwrap();
+    db.configure_record("r", r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":2048}}"#).unwrap();
     let (log, cb) = recorder();
     db.subscribe("r", cb, false, None).unwrap();
     for i in 0..N {
@@ -1179,10 +866,7 @@ async fn a_ring_burst_is_delivered_over_ticks_in_order() {
         before = now;
     }
     assert_eq!(*log.borrow(), (0..N).map(temp).collect::<Vec<_>>());
-    assert!(
-        per_frame.iter().all(|n| *n <= 4 * YIELD_EVERY as usize),
-        "{per_frame:?}"
-    );
+    assert!(per_frame.iter().all(|n| *n <= 4 * YIELD_EVERY as usize), "{per_frame:?}");
     assert_eq!(rec(&db, "r")["delivered"], N);
 }
 
@@ -1212,23 +896,13 @@ async fn a_callback_longer_than_the_budget_ends_its_tick_and_is_an_overrun() {
     for i in 0..5 {
         db.set("r", &temp(i)).unwrap();
     }
-    assert!(
-        frames_until(60, || ticks_seen.borrow().len() == 5).await,
-        "{:?}",
-        ticks_seen.borrow()
-    );
+    assert!(frames_until(60, || ticks_seen.borrow().len() == 5).await, "{:?}", ticks_seen.borrow());
     let ticks = ticks_seen.borrow().clone();
     let mut distinct = ticks.clone();
     distinct.dedup();
-    assert_eq!(
-        distinct, ticks,
-        "one 3 ms callback per 2 ms tick: {ticks:?}"
-    );
+    assert_eq!(distinct, ticks, "one 3 ms callback per 2 ms tick: {ticks:?}");
     let s = stats(&db);
-    assert!(
-        s["executor"]["overruns"].as_u64().unwrap() >= overruns_before + 5,
-        "overruns not counted: {s}"
-    );
+    assert!(s["executor"]["overruns"].as_u64().unwrap() >= overruns_before + 5, "overruns not counted: {s}");
     assert!(s["executor"]["maxTickMs"].as_f64().unwrap() >= 3.0, "{s}");
 }
 
@@ -1236,11 +910,7 @@ async fn a_callback_longer_than_the_budget_ends_its_tick_and_is_an_overrun() {
 #[wasm_bindgen_test]
 async fn a_batch_callback_feeding_its_own_record_gets_one_array_per_tick() {
     let db = Rc::new(db("{}"));
-    db.configure_record(
-        "r",
-        r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":8}}"#,
-    )
-    .unwrap();
+    db.configure_record("r", r#"{"schemaType":"temperature","buffer":{"type":"SpmcRing","capacity":8}}"#).unwrap();
     let ticks_seen: Rc<RefCell<Vec<u64>>> = Rc::default();
     let cb = {
         let (weak, ticks_seen): (Weak<RawDb>, _) = (Rc::downgrade(&db), ticks_seen.clone());
@@ -1249,9 +919,7 @@ async fn a_batch_callback_feeding_its_own_record_gets_one_array_per_tick() {
             let Some(db) = weak.upgrade() else { return };
             ticks_seen.borrow_mut().push(ex_stat(&db, "ticks"));
             let arr: Value = serde_json::from_str(&v).unwrap();
-            let ts = arr.as_array().unwrap().last().unwrap()["timestamp"]
-                .as_u64()
-                .unwrap();
+            let ts = arr.as_array().unwrap().last().unwrap()["timestamp"].as_u64().unwrap();
             if ts < 20 {
                 db.set("r", &temp(ts as u32 + 1)).unwrap();
                 db.set("r", &temp(ts as u32 + 2)).unwrap();
@@ -1262,11 +930,7 @@ async fn a_batch_callback_feeding_its_own_record_gets_one_array_per_tick() {
     };
     db.subscribe("r", cb, true, None).unwrap();
     db.set("r", &temp(0)).unwrap();
-    assert!(
-        frames_until(60, || rec(&db, "r")["delivered"].as_u64() == Some(21)).await,
-        "{}",
-        rec(&db, "r")
-    );
+    assert!(frames_until(60, || rec(&db, "r")["delivered"].as_u64() == Some(21)).await, "{}", rec(&db, "r"));
     let ticks = ticks_seen.borrow().clone();
     let mut distinct = ticks.clone();
     distinct.dedup();
@@ -1289,16 +953,8 @@ async fn a_delivery_leaves_no_empty_host_callback_behind() {
         let (ticks, requests) = (ex_stat(&db, "ticks"), ex_stat(&db, "hostRequests"));
         frames(4).await;
         let s = stats(&db);
-        assert_eq!(
-            s["executor"]["ticks"].as_u64(),
-            Some(ticks + 1),
-            "the tick that resumes the subscription, no more: {s}"
-        );
-        assert_eq!(
-            s["executor"]["hostRequests"].as_u64(),
-            Some(requests),
-            "{s}"
-        );
+        assert_eq!(s["executor"]["ticks"].as_u64(), Some(ticks + 1), "the tick that resumes the subscription, no more: {s}");
+        assert_eq!(s["executor"]["hostRequests"].as_u64(), Some(requests), "{s}");
         assert_eq!(s["executor"]["tickPending"], false, "{s}");
     }
 }
@@ -1320,17 +976,11 @@ async fn set_ticking_switches_strategy_and_rejects_invalid() {
     // Under microtask the tick runs before the next macrotask.
     let p = Promise::new(&mut |resolve, _| {
         let g = js_sys::global();
-        let st: Function = Reflect::get(&g, &"setTimeout".into())
-            .unwrap()
-            .unchecked_into();
+        let st: Function = Reflect::get(&g, &"setTimeout".into()).unwrap().unchecked_into();
         st.call2(&g, &resolve, &0.into()).unwrap();
     });
     JsFuture::from(p).await.unwrap();
-    assert_eq!(
-        *log.borrow(),
-        [temp(1)],
-        "microtask strategy delivered before a setTimeout(0)"
-    );
+    assert_eq!(*log.borrow(), [temp(1)], "microtask strategy delivered before a setTimeout(0)");
 
     // Partial options keep the rest.
     db.set_ticking(r#"{"budgetMs":3}"#).unwrap();
@@ -1361,17 +1011,8 @@ async fn set_ticking_switches_strategy_and_rejects_invalid() {
     ];
     for text in bad {
         let err = expect_err(db.set_ticking(text), "INVALID_OPTIONS");
-        assert!(
-            sfield(&err, "message")
-                .unwrap()
-                .starts_with("invalid ticking options"),
-            "{text}"
-        );
-        assert_eq!(
-            strategy(&db),
-            "animationFrame",
-            "a refused setTicking changes nothing"
-        );
+        assert!(sfield(&err, "message").unwrap().starts_with("invalid ticking options"), "{text}");
+        assert_eq!(strategy(&db), "animationFrame", "a refused setTicking changes nothing");
     }
     db.set("r", &temp(4)).unwrap();
     frame().await;
@@ -1401,10 +1042,7 @@ fn dispose_then_every_method_is_use_after_free() {
         expect_err(db.version("nope"), "USE_AFTER_FREE"),
     ];
     for err in &errs {
-        assert_eq!(
-            sfield(err, "message").as_deref(),
-            Some("this WasmDb was freed")
-        );
+        assert_eq!(sfield(err, "message").as_deref(), Some("this WasmDb was freed"));
     }
     // Harmless after dispose.
     db.unsubscribe(id);
@@ -1461,11 +1099,7 @@ async fn dispose_inside_the_callback_stops_the_rest_of_the_batch() {
     }
     frames(3).await;
     expect_err(db.stats(), "USE_AFTER_FREE");
-    assert_eq!(
-        *seen.borrow(),
-        [temp(0)],
-        "callback called again after dispose() inside it"
-    );
+    assert_eq!(*seen.borrow(), [temp(0)], "callback called again after dispose() inside it");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1476,49 +1110,26 @@ async fn dispose_inside_the_callback_stops_the_rest_of_the_batch() {
 fn validate_returns_the_current_version_or_a_typed_error() {
     assert_eq!(validate("temperature", &temp(3)).unwrap(), temp(3));
     assert_eq!(
-        validate(
-            "temperature",
-            r#"{"schema_version":1,"temp":212,"timestamp":5,"unit":"F"}"#
-        )
-        .unwrap(),
+        validate("temperature", r#"{"schema_version":1,"temp":212,"timestamp":5,"unit":"F"}"#).unwrap(),
         r#"{"schema_version":2,"celsius":100.0,"timestamp":5}"#
     );
     assert_eq!(
-        validate(
-            "gps_location",
-            r#"{"latitude":48.5,"longitude":11.5,"timestamp":1}"#
-        )
-        .map(|s| {
+        validate("gps_location", r#"{"latitude":48.5,"longitude":11.5,"timestamp":1}"#).map(|s| {
             let v: Value = serde_json::from_str(&s).unwrap();
-            (
-                v["latitude"].as_f64(),
-                v["longitude"].as_f64(),
-                v["timestamp"].as_u64(),
-            )
+            (v["latitude"].as_f64(), v["longitude"].as_f64(), v["timestamp"].as_u64())
         })
         .unwrap(),
         (Some(48.5), Some(11.5), Some(1))
     );
 
-    let err = expect_err(
-        validate("humidity", r#"{"percent":-1,"timestamp":1}"#),
-        "CONTRACT_VIOLATION",
-    );
+    let err = expect_err(validate("humidity", r#"{"percent":-1,"timestamp":1}"#), "CONTRACT_VIOLATION");
     assert_eq!(sfield(&err, "schemaType").as_deref(), Some("humidity"));
     assert_eq!(sfield(&err, "path").as_deref(), Some("percent"));
-    assert!(sfield(&err, "serdeMessage")
-        .unwrap()
-        .contains("must be between 0 and 100"));
+    assert!(sfield(&err, "serdeMessage").unwrap().contains("must be between 0 and 100"));
     assert!(field(&err, "key").is_undefined(), "no record, no key");
-    let err = expect_err(
-        validate("temperature", r#"{"schema_version":2,"celsius":1}"#),
-        "CONTRACT_VIOLATION",
-    );
+    let err = expect_err(validate("temperature", r#"{"schema_version":2,"celsius":1}"#), "CONTRACT_VIOLATION");
     assert_eq!(sfield(&err, "path").as_deref(), Some("timestamp"));
-    assert_eq!(
-        sfield(&err, "serdeMessage").as_deref(),
-        Some("missing field `timestamp`")
-    );
+    assert_eq!(sfield(&err, "serdeMessage").as_deref(), Some("missing field `timestamp`"));
 
     let err = expect_err(validate("pressure", "{}"), "UNKNOWN_SCHEMA");
     assert_eq!(sfield(&err, "schemaType").as_deref(), Some("pressure"));

@@ -177,18 +177,12 @@ fn schema_version_3_is_unsupported() {
 fn missing_schema_version_is_the_current_version() {
     let (t, back) = round_trip::<Temperature>(r#"{"celsius":22.5,"timestamp":1700000000000}"#);
     assert_eq!(t, Temperature::set(22.5, 1_700_000_000_000));
-    assert_eq!(
-        back,
-        json!({"schema_version": 2, "celsius": 22.5, "timestamp": 1_700_000_000_000u64})
-    );
+    assert_eq!(back, json!({"schema_version": 2, "celsius": 22.5, "timestamp": 1_700_000_000_000u64}));
     // The contracts without versions take the same payloads as before.
     round_trip::<Humidity>(r#"{"percent":40,"timestamp":1}"#);
     let (s, back) = round_trip::<Setpoint>(r#"{"target_celsius":21.0,"timestamp":1700000000000}"#);
     assert_eq!(s, Setpoint::set(21.0, 1_700_000_000_000));
-    assert_eq!(
-        back,
-        json!({"target_celsius": 21.0, "timestamp": 1_700_000_000_000u64})
-    );
+    assert_eq!(back, json!({"target_celsius": 21.0, "timestamp": 1_700_000_000_000u64}));
 }
 
 #[test]
@@ -240,27 +234,17 @@ fn non_object_top_level_is_rejected() {
 fn timestamps_above_2_pow_53_minus_1_are_contract_violations() {
     assert_eq!(MAX_SAFE_TIMESTAMP, 9_007_199_254_740_991);
     let ok = |t: u64| Humidity::from_json_str(&format!(r#"{{"percent":50,"timestamp":{t}}}"#));
-    assert_eq!(
-        ok(MAX_SAFE_TIMESTAMP).unwrap().timestamp,
-        MAX_SAFE_TIMESTAMP
-    );
+    assert_eq!(ok(MAX_SAFE_TIMESTAMP).unwrap().timestamp, MAX_SAFE_TIMESTAMP);
     for ts in [MAX_SAFE_TIMESTAMP + 1, u64::MAX] {
         for e in [
             ok(ts).unwrap_err(),
             Temperature::from_json_value(json!({"celsius": 0, "timestamp": ts})).unwrap_err(),
-            Temperature::from_json_value(
-                json!({"schema_version": 1, "temp": 0, "unit": "C", "timestamp": ts}),
-            )
-            .unwrap_err(),
-            GpsLocation::from_json_value(json!({"latitude": 0, "longitude": 0, "timestamp": ts}))
-                .unwrap_err(),
+            Temperature::from_json_value(json!({"schema_version": 1, "temp": 0, "unit": "C", "timestamp": ts})).unwrap_err(),
+            GpsLocation::from_json_value(json!({"latitude": 0, "longitude": 0, "timestamp": ts})).unwrap_err(),
             Setpoint::from_json_value(json!({"target_celsius": 0, "timestamp": ts})).unwrap_err(),
         ] {
             assert_eq!(e.path, "timestamp", "{e}");
-            assert!(
-                e.message.starts_with("must be at most 9007199254740991"),
-                "{e}"
-            );
+            assert!(e.message.starts_with("must be at most 9007199254740991"), "{e}");
             assert!(e.message.ends_with(&ts.to_string()), "{e}");
         }
     }

@@ -93,11 +93,7 @@ impl Contract for GpsLocation {
         Ok(g)
     }
     /// A random walk from Vienna's centre (steps up to 0.0001°, about 10 m), accuracy 5 m.
-    fn simulate(
-        previous: Option<&Self>,
-        rng: &mut crate::simulate::SimRng,
-        timestamp: u64,
-    ) -> Option<Self> {
+    fn simulate(previous: Option<&Self>, rng: &mut crate::simulate::SimRng, timestamp: u64) -> Option<Self> {
         let (lat, lon) = previous.map_or((48.2082, 16.3738), |p| (p.latitude, p.longitude));
         Some(GpsLocation {
             latitude: (lat + rng.step(0.0001)).clamp(-90.0, 90.0),

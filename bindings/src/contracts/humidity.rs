@@ -59,23 +59,9 @@ impl Contract for Humidity {
         Ok(h)
     }
     /// A random walk around 50 % (steps up to 1 %, kept in 0..=100, 0.1 %).
-    fn simulate(
-        previous: Option<&Self>,
-        rng: &mut crate::simulate::SimRng,
-        timestamp: u64,
-    ) -> Option<Self> {
-        let p = crate::simulate::walk(
-            previous.map(|p| f64::from(p.percent)),
-            50.0,
-            1.0,
-            0.0,
-            100.0,
-            rng,
-        );
-        Some(Humidity {
-            percent: p as f32,
-            timestamp,
-        })
+    fn simulate(previous: Option<&Self>, rng: &mut crate::simulate::SimRng, timestamp: u64) -> Option<Self> {
+        let p = crate::simulate::walk(previous.map(|p| f64::from(p.percent)), 50.0, 1.0, 0.0, 100.0, rng);
+        Some(Humidity { percent: p as f32, timestamp })
     }
 }
 

@@ -78,11 +78,7 @@ pub trait Contract:
     /// The next simulated value after `previous`, at `timestamp` (aimdb-data-contracts'
     /// `Simulatable::simulate`, with this crate's deterministic generator and no config):
     /// what `db.simulate` produces. `None`, the default: the contract has no simulation.
-    fn simulate(
-        previous: Option<&Self>,
-        rng: &mut crate::simulate::SimRng,
-        timestamp: u64,
-    ) -> Option<Self> {
+    fn simulate(previous: Option<&Self>, rng: &mut crate::simulate::SimRng, timestamp: u64) -> Option<Self> {
         let _ = (previous, rng, timestamp);
         None
     }
@@ -105,30 +101,18 @@ pub fn from_value_with_path<T: SchemaType + DeserializeOwned>(
 /// paths and messages, and a syntax error has an empty path and serde_json's message
 /// (with line and column), as in [`Contract::from_json_str`]. One difference: a struct
 /// is read from a JSON object only, not from an array (serde's tuple form).
-pub fn from_str_with_path<T: SchemaType + DeserializeOwned>(
-    text: &str,
-) -> Result<T, ContractError> {
+pub fn from_str_with_path<T: SchemaType + DeserializeOwned>(text: &str) -> Result<T, ContractError> {
     Text::new::<T>(text)?.parse()
 }
 
-fn path_error<T: SchemaType, E: core::fmt::Display>(
-    err: serde_path_to_error::Error<E>,
-) -> ContractError {
+fn path_error<T: SchemaType, E: core::fmt::Display>(err: serde_path_to_error::Error<E>) -> ContractError {
     let at = err.path();
-    let path = if at.iter().next().is_none() {
-        String::new()
-    } else {
-        at.to_string()
-    };
+    let path = if at.iter().next().is_none() { String::new() } else { at.to_string() };
     with_missing_field(T::NAME, path, err.inner().to_string())
 }
 
 /// The error, with the field a ``missing field `x` `` message names appended to `path`.
-pub(crate) fn with_missing_field(
-    schema: &'static str,
-    mut path: String,
-    message: String,
-) -> ContractError {
+pub(crate) fn with_missing_field(schema: &'static str, mut path: String, message: String) -> ContractError {
     if let Some(field) = missing_field(&message) {
         if !path.is_empty() {
             path.push('.');

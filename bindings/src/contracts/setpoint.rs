@@ -24,10 +24,7 @@ impl Settable for Setpoint {
     type Value = f32;
 
     fn set(target_celsius: f32, timestamp: u64) -> Self {
-        Self {
-            target_celsius,
-            timestamp,
-        }
+        Self { target_celsius, timestamp }
     }
 }
 
@@ -49,10 +46,7 @@ impl Setpoint {
             return Err(ContractError::new(
                 Self::NAME,
                 "target_celsius",
-                format!(
-                    "must be a finite number, got {}",
-                    super::num(f64::from(self.target_celsius))
-                ),
+                format!("must be a finite number, got {}", super::num(f64::from(self.target_celsius))),
             ));
         }
         check_timestamp::<Self>(self.timestamp)
@@ -67,23 +61,9 @@ impl Contract for Setpoint {
         Ok(s)
     }
     /// A random walk around 21 °C (steps up to 0.1 °C, kept in 15..=28, 0.1 °C).
-    fn simulate(
-        previous: Option<&Self>,
-        rng: &mut crate::simulate::SimRng,
-        timestamp: u64,
-    ) -> Option<Self> {
-        let t = crate::simulate::walk(
-            previous.map(|p| f64::from(p.target_celsius)),
-            21.0,
-            0.1,
-            15.0,
-            28.0,
-            rng,
-        );
-        Some(Setpoint {
-            target_celsius: t as f32,
-            timestamp,
-        })
+    fn simulate(previous: Option<&Self>, rng: &mut crate::simulate::SimRng, timestamp: u64) -> Option<Self> {
+        let t = crate::simulate::walk(previous.map(|p| f64::from(p.target_celsius)), 21.0, 0.1, 15.0, 28.0, rng);
+        Some(Setpoint { target_celsius: t as f32, timestamp })
     }
 }
 
@@ -94,10 +74,7 @@ mod tests {
 
     #[test]
     fn seed_shape_round_trips() {
-        let s = Setpoint::from_json_value(
-            json!({"target_celsius": 21.0, "timestamp": 1_700_000_000_000u64}),
-        )
-        .unwrap();
+        let s = Setpoint::from_json_value(json!({"target_celsius": 21.0, "timestamp": 1_700_000_000_000u64})).unwrap();
         assert_eq!(s, Setpoint::set(21.0, 1_700_000_000_000));
         assert_eq!(
             serde_json::to_value(&s).unwrap(),
@@ -107,19 +84,11 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let e = Setpoint::from_json_value(json!({"target_celsius": "warm", "timestamp": 1}))
-            .unwrap_err();
-        assert_eq!(
-            (e.schema.as_str(), e.path.as_str()),
-            ("setpoint", "target_celsius")
-        );
+        let e = Setpoint::from_json_value(json!({"target_celsius": "warm", "timestamp": 1})).unwrap_err();
+        assert_eq!((e.schema.as_str(), e.path.as_str()), ("setpoint", "target_celsius"));
         let e = Setpoint::from_json_value(json!({"timestamp": 1})).unwrap_err();
-        assert_eq!(
-            (e.path.as_str(), e.message.as_str()),
-            ("target_celsius", "missing field `target_celsius`")
-        );
-        let e =
-            Setpoint::from_json_value(json!({"target_celsius": 1e39, "timestamp": 1})).unwrap_err();
+        assert_eq!((e.path.as_str(), e.message.as_str()), ("target_celsius", "missing field `target_celsius`"));
+        let e = Setpoint::from_json_value(json!({"target_celsius": 1e39, "timestamp": 1})).unwrap_err();
         assert_eq!(e.path, "target_celsius");
         let e = Setpoint::from_json_value(json!({"celsius": 21.0, "timestamp": 1})).unwrap_err();
         assert!(e.message.contains("unknown field `celsius`"), "{e}");

@@ -81,10 +81,7 @@ impl Temperature {
             return Err(ContractError::new(
                 Self::NAME,
                 "celsius",
-                format!(
-                    "must be a finite number, got {}",
-                    super::num(f64::from(self.celsius))
-                ),
+                format!("must be a finite number, got {}", super::num(f64::from(self.celsius))),
             ));
         }
         check_timestamp::<Self>(self.timestamp)
@@ -113,26 +110,12 @@ impl Contract for Temperature {
     }
 
     /// A random walk around 20 °C (steps up to 0.5 °C, kept in -20..=45, 0.1 °C).
-    fn simulate(
-        previous: Option<&Self>,
-        rng: &mut crate::simulate::SimRng,
-        timestamp: u64,
-    ) -> Option<Self> {
-        let c = crate::simulate::walk(
-            previous.map(|p| f64::from(p.celsius)),
-            20.0,
-            0.5,
-            -20.0,
-            45.0,
-            rng,
-        );
-        Some(Temperature {
-            schema_version: Self::VERSION,
-            celsius: c as f32,
-            timestamp,
-        })
+    fn simulate(previous: Option<&Self>, rng: &mut crate::simulate::SimRng, timestamp: u64) -> Option<Self> {
+        let c = crate::simulate::walk(previous.map(|p| f64::from(p.celsius)), 20.0, 0.5, -20.0, 45.0, rng);
+        Some(Temperature { schema_version: Self::VERSION, celsius: c as f32, timestamp })
     }
 }
+
 
 /// A temperature reading, schema version 1 (legacy, accepted and upgraded):
 /// `{ "schema_version": 1, "temp": f32, "timestamp": u64, "unit": "C" | "F" | "K" }`.
@@ -226,16 +209,11 @@ fn migrate_v1(v1: TemperatureV1) -> Result<Temperature, ContractError> {
             })?;
             Ok(t)
         }
-        Err(MigrationError::ConversionFailed(msg)) if msg == UNKNOWN_UNIT => {
-            Err(ContractError::new(
-                name,
-                "unit",
-                format!(
-                    "unknown unit {} (expected \"C\", \"F\" or \"K\")",
-                    crate::json::DebugStr(&unit)
-                ),
-            ))
-        }
+        Err(MigrationError::ConversionFailed(msg)) if msg == UNKNOWN_UNIT => Err(ContractError::new(
+            name,
+            "unit",
+            format!("unknown unit {} (expected \"C\", \"F\" or \"K\")", crate::json::DebugStr(&unit)),
+        )),
         Err(err) => Err(ContractError::new(name, "", err.to_string())),
     }
 }

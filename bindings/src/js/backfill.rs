@@ -35,13 +35,7 @@ pub(super) struct Release {
 
 impl Hold {
     pub fn new(record: usize, id: String, capacity: usize) -> Hold {
-        Hold {
-            record,
-            id,
-            capacity: capacity.max(1),
-            held: VecDeque::new(),
-            dropped: 0,
-        }
+        Hold { record, id, capacity: capacity.max(1), held: VecDeque::new(), dropped: 0 }
     }
 
     /// Holds a delivery; the oldest held one is dropped (and counted) when full.
@@ -65,23 +59,12 @@ impl Hold {
         if let Some((payload, cut)) = first_live {
             // The crate's one JSON model (objects sorted by key: key order does not matter).
             let same = crate::json::parse(payload).ok();
-            history.retain(|(p, ts)| {
-                *ts < cut && !(same.is_some() && crate::json::parse(p).ok() == same)
-            });
+            history.retain(|(p, ts)| *ts < cut && !(same.is_some() && crate::json::parse(p).ok() == same));
         }
         let history = by_ts(history);
         let had_history = !history.is_empty();
-        let held = self
-            .held
-            .into_iter()
-            .filter(|(_, ts)| !(had_history && ts.is_none()))
-            .map(|(p, _)| p)
-            .collect();
-        Release {
-            history: history.into_iter().map(|(p, _)| p).collect(),
-            held,
-            dropped: self.dropped,
-        }
+        let held = self.held.into_iter().filter(|(_, ts)| !(had_history && ts.is_none())).map(|(p, _)| p).collect();
+        Release { history: history.into_iter().map(|(p, _)| p).collect(), held, dropped: self.dropped }
     }
 }
 
@@ -120,14 +103,7 @@ mod tests {
         h.push(s("L5"), Some(5));
         h.push(s("L6"), Some(6));
         let r = h.release(vec![(s("H4"), 4), (s("H2"), 2), (s("H5"), 5), (s("H3"), 3)]);
-        assert_eq!(
-            r,
-            Release {
-                history: vec![s("H2"), s("H3"), s("H4")],
-                held: vec![s("L5"), s("L6")],
-                dropped: 0
-            }
-        );
+        assert_eq!(r, Release { history: vec![s("H2"), s("H3"), s("H4")], held: vec![s("L5"), s("L6")], dropped: 0 });
         // The first live value, stamped earlier in the history: not pushed twice.
         let mut h = Hold::new(0, s("b1"), 8);
         h.push(s(r#"{"t":5,"c":1}"#), Some(6));
@@ -142,14 +118,7 @@ mod tests {
         h.push(s("L1"), Some(1));
         h.push(s("L2"), Some(2));
         let r = h.release(Vec::new());
-        assert_eq!(
-            r,
-            Release {
-                history: vec![],
-                held: vec![s("L1"), s("L2")],
-                dropped: 1
-            }
-        );
+        assert_eq!(r, Release { history: vec![], held: vec![s("L1"), s("L2")], dropped: 1 });
         let mut h = Hold::new(0, s("b1"), 4);
         h.push(s("snap"), None);
         assert_eq!(h.release(Vec::new()).held, vec![s("snap")]);
@@ -161,13 +130,7 @@ mod tests {
     #[test]
     fn history_of_equal_ts_keeps_the_server_order() {
         let h = |v: &[(&str, u64)]| v.iter().map(|(p, t)| (s(p), *t)).collect::<Vec<_>>();
-        let r = Hold::new(0, s("b1"), 4).release(h(&[
-            ("a3", 3),
-            ("b1", 1),
-            ("c3", 3),
-            ("d1", 1),
-            ("e2", 2),
-        ]));
+        let r = Hold::new(0, s("b1"), 4).release(h(&[("a3", 3), ("b1", 1), ("c3", 3), ("d1", 1), ("e2", 2)]));
         assert_eq!(r.history, vec![s("b1"), s("d1"), s("e2"), s("a3"), s("c3")]);
     }
 }

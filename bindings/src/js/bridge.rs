@@ -31,8 +31,7 @@ use super::record::DynRecord;
 use aimdb_wasm_bridge::error::{error_code_str, Quoted};
 use aimdb_wasm_bridge::web::{self, WebBridge};
 use aimdb_wasm_bridge::{
-    Action, Bridge, BridgeError, BridgeOptions, ConfigError, Delivery, DropReason, Link,
-    RecordLink, Status, WriteError,
+    Action, Bridge, BridgeError, Status, BridgeOptions, ConfigError, Delivery, DropReason, Link, RecordLink, WriteError,
 };
 use core::cell::{Cell, RefCell};
 use js_sys::Function;
@@ -64,12 +63,8 @@ fn write_error_js(e: &WriteError) -> JsValue {
 fn config_error_js(e: &ConfigError) -> JsValue {
     let msg = e.to_string();
     match e {
-        ConfigError::InvalidRecord { key, .. } | ConfigError::DuplicateKey { key } => {
-            js_error(e.code(), &msg, &[("key", key)])
-        }
-        ConfigError::DuplicateTopic { topic, second, .. } => {
-            js_error(e.code(), &msg, &[("key", second), ("topic", topic)])
-        }
+        ConfigError::InvalidRecord { key, .. } | ConfigError::DuplicateKey { key } => js_error(e.code(), &msg, &[("key", key)]),
+        ConfigError::DuplicateTopic { topic, second, .. } => js_error(e.code(), &msg, &[("key", second), ("topic", topic)]),
         _ => js_error(e.code(), &msg, &[]),
     }
 }
@@ -77,18 +72,11 @@ fn config_error_js(e: &ConfigError) -> JsValue {
 /// Whether the machine also reported this refusal as a `WriteDropped` action (then
 /// that action is the one report).
 fn reported_as_dropped(e: &WriteError) -> bool {
-    matches!(
-        e,
-        WriteError::Disconnected { .. } | WriteError::QueueFull { .. }
-    )
+    matches!(e, WriteError::Disconnected { .. } | WriteError::QueueFull { .. })
 }
 
 fn db_freed_error() -> JsValue {
-    js_error(
-        "USE_AFTER_FREE",
-        "the WasmDb of this WsBridge was freed",
-        &[],
-    )
+    js_error("USE_AFTER_FREE", "the WasmDb of this WsBridge was freed", &[])
 }
 
 fn link_of(l: DbLink) -> Link {
@@ -109,12 +97,7 @@ struct Linked {
 
 impl Linked {
     fn of(r: LinkedRecord) -> Linked {
-        Linked {
-            record: r.record,
-            link: link_of(r.link),
-            backfill: r.backfill,
-            capacity: r.capacity,
-        }
+        Linked { record: r.record, link: link_of(r.link), backfill: r.backfill, capacity: r.capacity }
     }
 }
 
@@ -152,20 +135,12 @@ impl Inner {
     /// The linked record `key` (its number and link), asking the machine's key map.
     fn linked(&self, key: &str) -> Option<(Rc<dyn DynRecord>, Link)> {
         let i = self.web.read(|b| b.record_of(key))?;
-        self.records
-            .borrow()
-            .get(i)
-            .map(|l| (l.record.clone(), l.link))
+        self.records.borrow().get(i).map(|l| (l.record.clone(), l.link))
     }
 
     /// A value from the server for an `in`/`both` record (held while its backfill waits).
     fn deliver(&self, wb: &WebBridge, d: Delivery) {
-        if let Some(h) = self
-            .holds
-            .borrow_mut()
-            .iter_mut()
-            .find(|h| h.record == d.record)
-        {
+        if let Some(h) = self.holds.borrow_mut().iter_mut().find(|h| h.record == d.record) {
             h.push(d.payload, d.ts);
             return;
         }
@@ -183,9 +158,7 @@ impl Inner {
         else {
             return;
         };
-        let Some(topic) = wb.read(|b| b.record_topic(i).map(str::to_owned)) else {
-            return;
-        };
+        let Some(topic) = wb.read(|b| b.record_topic(i).map(str::to_owned)) else { return };
         if self.holds.borrow().iter().any(|h| h.record == i) {
             return;
         }
@@ -212,24 +185,14 @@ impl Inner {
         if !text.as_bytes().windows(9).any(|w| w == b"\"backfill") {
             return false;
         }
-        let Some((id, records)) = aimdb_wasm_bridge::query_result(text) else {
-            return false;
-        };
+        let Some((id, records)) = aimdb_wasm_bridge::query_result(text) else { return false };
         let hold = {
             let mut holds = self.holds.borrow_mut();
-            let Some(at) = holds.iter().position(|h| h.id == *id) else {
-                return false;
-            };
+            let Some(at) = holds.iter().position(|h| h.id == *id) else { return false };
             holds.remove(at)
         };
-        let topic = wb
-            .read(|b| b.record_topic(hold.record).map(str::to_owned))
-            .unwrap_or_default();
-        let history = records
-            .into_iter()
-            .filter(|r| r.topic == topic)
-            .map(|r| (r.payload.to_owned(), r.ts))
-            .collect();
+        let topic = wb.read(|b| b.record_topic(hold.record).map(str::to_owned)).unwrap_or_default();
+        let history = records.into_iter().filter(|r| r.topic == topic).map(|r| (r.payload.to_owned(), r.ts)).collect();
         self.release(wb, hold, history);
         true
     }
@@ -248,11 +211,7 @@ impl Inner {
                 Quoted(&topic),
                 r.dropped
             );
-            self.report(&js_error(
-                "BACKFILL_DROPPED",
-                &msg,
-                &[("key", &key), ("topic", &topic)],
-            ));
+            self.report(&js_error("BACKFILL_DROPPED", &msg, &[("key", &key), ("topic", &topic)]));
         }
         for p in r.history.iter().chain(r.held.iter()) {
             if self.ended.get() {
@@ -265,9 +224,7 @@ impl Inner {
     /// Sets a payload from the server on record `i`: parsed once, into the record's
     /// contract type; a violation is handed back to the machine and reported.
     fn apply(&self, wb: &WebBridge, i: usize, payload: &str) {
-        let Some(record) = self.records.borrow().get(i).map(|l| l.record.clone()) else {
-            return;
-        };
+        let Some(record) = self.records.borrow().get(i).map(|l| l.record.clone()) else { return };
         if let Err(e) = record.set_json(payload) {
             let (key, topic) = wb.read(|b| {
                 let name = |s: Option<&str>| s.unwrap_or_default().to_owned();
@@ -291,9 +248,7 @@ impl DbObserver for Inner {
             return;
         }
         // `None` only if the value cannot be serialized; the record counts that.
-        let Some(json) = record.latest_json() else {
-            return;
-        };
+        let Some(json) = record.latest_json() else { return };
         if let Err(e) = self.web.with(|b, now| b.write_json(key, &json, now)) {
             if !reported_as_dropped(&e) {
                 self.report(&write_error_js(&e));
@@ -306,20 +261,12 @@ impl DbObserver for Inner {
             return;
         }
         let link = link_of(r.link);
-        let rl = RecordLink {
-            key: r.key.clone(),
-            topic: r.topic.clone(),
-            link,
-        };
+        let rl = RecordLink { key: r.key.clone(), topic: r.topic.clone(), link };
         match self.web.with(|b, now| b.add_record(rl, now)) {
             Ok(i) => {
                 {
                     let mut records = self.records.borrow_mut();
-                    debug_assert_eq!(
-                        i,
-                        records.len(),
-                        "the machine numbers records in the order added"
-                    );
+                    debug_assert_eq!(i, records.len(), "the machine numbers records in the order added");
                     records.push(Linked::of(r));
                 }
                 self.start_backfill(&self.web, i);
@@ -368,11 +315,7 @@ impl RawBridge {
         let linked = db.linked_records()?;
         let links: Vec<RecordLink> = linked
             .iter()
-            .map(|r| RecordLink {
-                key: r.key.clone(),
-                topic: r.topic.clone(),
-                link: link_of(r.link),
-            })
+            .map(|r| RecordLink { key: r.key.clone(), topic: r.topic.clone(), link: link_of(r.link) })
             .collect();
         let mut bridge = Bridge::new(url, opts, links).map_err(|e| config_error_js(&e))?;
         bridge.track_outbox(on_outbox.is_some());
@@ -403,10 +346,7 @@ impl RawBridge {
                 }
                 Action::Error(e) => {
                     // A refused query is answered with an error that carries no id.
-                    if let BridgeError::Server {
-                        code, topic: None, ..
-                    } = &e
-                    {
+                    if let BridgeError::Server { code, topic: None, .. } = &e {
                         if error_code_str(code) == "SERVER_ERROR" {
                             if let Some(inner) = me2.upgrade() {
                                 inner.release_all(wb);
@@ -425,16 +365,9 @@ impl RawBridge {
                         DropReason::Disconnected => "disconnected",
                         DropReason::Invalid => "invalid",
                     };
-                    let msg = format!(
-                        "write to {} (topic {}) dropped: {reason}",
-                        Quoted(&w.key),
-                        Quoted(&w.topic)
-                    );
-                    let err = js_error(
-                        "WRITE_DROPPED",
-                        &msg,
-                        &[("key", &w.key), ("topic", &w.topic), ("reason", reason)],
-                    );
+                    let msg = format!("write to {} (topic {}) dropped: {reason}", Quoted(&w.key), Quoted(&w.topic));
+                    let err =
+                        js_error("WRITE_DROPPED", &msg, &[("key", &w.key), ("topic", &w.topic), ("reason", reason)]);
                     let _ = on_err.call1(&JsValue::UNDEFINED, &err);
                 }
                 Action::Synced { timed_out, missing } => {
@@ -532,29 +465,19 @@ impl RawBridge {
     /// The message of the last error reported, if any.
     #[wasm_bindgen(js_name = lastError)]
     pub fn last_error(&self) -> Option<String> {
-        self.inner
-            .web
-            .read(|b| b.stats().last_error.map(|e| e.to_string()))
+        self.inner.web.read(|b| b.stats().last_error.map(|e| e.to_string()))
     }
 
     /// Adds subscription patterns (`topics_json`: a JSON array of strings).
     pub fn subscribe(&self, topics_json: &str) -> Result<(), JsValue> {
-        let topics = aimdb_wasm_bridge::strings_from_json(topics_json, "topics")
-            .map_err(|e| config_error_js(&e))?;
-        self.inner
-            .web
-            .with(|b, now| b.subscribe(&topics, now))
-            .map_err(|e| config_error_js(&e))
+        let topics = aimdb_wasm_bridge::strings_from_json(topics_json, "topics").map_err(|e| config_error_js(&e))?;
+        self.inner.web.with(|b, now| b.subscribe(&topics, now)).map_err(|e| config_error_js(&e))
     }
 
     /// Removes subscription patterns.
     pub fn unsubscribe(&self, topics_json: &str) -> Result<(), JsValue> {
-        let topics = aimdb_wasm_bridge::strings_from_json(topics_json, "topics")
-            .map_err(|e| config_error_js(&e))?;
-        self.inner
-            .web
-            .with(|b, now| b.unsubscribe(&topics, now))
-            .map_err(|e| config_error_js(&e))
+        let topics = aimdb_wasm_bridge::strings_from_json(topics_json, "topics").map_err(|e| config_error_js(&e))?;
+        self.inner.web.with(|b, now| b.unsubscribe(&topics, now)).map_err(|e| config_error_js(&e))
     }
 
     /// Validates `json` against the record's contract, checks that the bridge can take
@@ -566,34 +489,17 @@ impl RawBridge {
             return Err(db_freed_error());
         }
         if inner.web.read(|b| b.is_disconnected_on_purpose()) {
-            return Err(write_error_js(&WriteError::Disconnected {
-                key: key.into(),
-            }));
+            return Err(write_error_js(&WriteError::Disconnected { key: key.into() }));
         }
-        let (record, link) = inner
-            .linked(key)
-            .ok_or_else(|| FacadeError::UnknownKey { key: key.into() })?;
+        let (record, link) = inner.linked(key).ok_or_else(|| FacadeError::UnknownKey { key: key.into() })?;
         if !link.is_outbound() {
-            return Err(write_error_js(&WriteError::NotOutbound {
-                key: key.into(),
-                link,
-            }));
+            return Err(write_error_js(&WriteError::NotOutbound { key: key.into(), link }));
         }
-        let schema =
-            crate::schema::lookup(record.schema()).ok_or_else(|| FacadeError::UnknownSchema {
-                key: Some(key.into()),
-                schema: record.schema().into(),
-            })?;
-        let canonical = schema
-            .validate_json(json)
-            .map_err(|error| FacadeError::Contract {
-                key: Some(key.into()),
-                error,
-            })?;
-        inner
-            .web
-            .with(|b, now| b.check_write(key, &canonical, now))
-            .map_err(|e| write_error_js(&e))?;
+        let schema = crate::schema::lookup(record.schema())
+            .ok_or_else(|| FacadeError::UnknownSchema { key: Some(key.into()), schema: record.schema().into() })?;
+        let canonical =
+            schema.validate_json(json).map_err(|error| FacadeError::Contract { key: Some(key.into()), error })?;
+        inner.web.with(|b, now| b.check_write(key, &canonical, now)).map_err(|e| write_error_js(&e))?;
         Ok(inner.db.set(key, &canonical)?)
     }
 

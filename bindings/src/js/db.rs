@@ -13,9 +13,9 @@ use super::tape;
 use crate::schema;
 use aimdb_wasm::{LogSink, TickedExecutor, WasmAdapter};
 use core::cell::{Cell, RefCell};
-use hashbrown::HashMap;
 use js_sys::Function;
 use serde::Serialize;
+use hashbrown::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -52,10 +52,7 @@ struct Records {
 
 impl Records {
     fn get(&self, key: &str) -> Option<&Entry> {
-        self.index
-            .get(key)
-            .and_then(|&at| self.list.get(at))
-            .map(|(_, e)| e)
+        self.index.get(key).and_then(|&at| self.list.get(at)).map(|(_, e)| e)
     }
 
     /// The record's handle: its place in configuration order (records are never removed).
@@ -96,12 +93,8 @@ impl Core {
     /// linked bridges are told about.
     #[cfg(feature = "bridge")]
     fn set_local(&self, key: &str, json: &str) -> Result<(), FacadeError> {
-        let record = self
-            .records
-            .borrow()
-            .get(key)
-            .map(|e| e.record.clone())
-            .ok_or_else(|| FacadeError::UnknownKey { key: key.into() })?;
+        let record =
+            self.records.borrow().get(key).map(|e| e.record.clone()).ok_or_else(|| FacadeError::UnknownKey { key: key.into() })?;
         record.set_json(json)?;
         self.written(key, &record);
         Ok(())
@@ -110,13 +103,10 @@ impl Core {
     /// The record behind a handle `configureRecord` returned.
     fn record_at(&self, handle: u32) -> Result<(Rc<dyn DynRecord>, Option<String>), FacadeError> {
         let records = self.records.borrow();
-        let (key, e) = records
-            .list
-            .get(handle as usize)
-            .ok_or_else(|| FacadeError::Engine {
-                key: String::new(),
-                message: format!("no record has handle {handle} in this WasmDb"),
-            })?;
+        let (key, e) = records.list.get(handle as usize).ok_or_else(|| FacadeError::Engine {
+            key: String::new(),
+            message: format!("no record has handle {handle} in this WasmDb"),
+        })?;
         // The key only when a bridge may need it (`written`).
         #[cfg(feature = "bridge")]
         let key = (!self.observers.borrow().is_empty()).then(|| key.clone());
@@ -205,10 +195,7 @@ pub(super) struct DbHandle(std::rc::Weak<Core>);
 impl DbHandle {
     /// `db.set(key, json)`; `USE_AFTER_FREE` once the db is freed.
     pub fn set(&self, key: &str, json: &str) -> Result<(), FacadeError> {
-        self.0
-            .upgrade()
-            .ok_or(FacadeError::UseAfterFree)?
-            .set_local(key, json)
+        self.0.upgrade().ok_or(FacadeError::UseAfterFree)?.set_local(key, json)
     }
 }
 
@@ -216,10 +203,7 @@ impl RawDb {
     /// Links a bridge: it is told about local writes, records configured from now on,
     /// and the end of the db.
     #[cfg(feature = "bridge")]
-    pub(super) fn observe(
-        &self,
-        observer: std::rc::Weak<dyn DbObserver>,
-    ) -> Result<(), FacadeError> {
+    pub(super) fn observe(&self, observer: std::rc::Weak<dyn DbObserver>) -> Result<(), FacadeError> {
         self.core()?.observers.borrow_mut().push(observer);
         Ok(())
     }
@@ -260,6 +244,7 @@ impl RawDb {
         let handle = core.records.borrow().handle(key);
         Ok(handle.ok_or_else(|| FacadeError::UnknownKey { key: key.into() })?)
     }
+
 }
 
 #[wasm_bindgen]
@@ -268,10 +253,8 @@ impl RawDb {
     #[wasm_bindgen(constructor)]
     pub fn new(options_json: &str) -> Result<RawDb, JsValue> {
         let opts = options::db_options(options_json)?;
-        let executor = TickedExecutor::new(opts.tick).map_err(|e| FacadeError::InvalidOptions {
-            what: "WasmDb options",
-            message: e.to_string(),
-        })?;
+        let executor = TickedExecutor::new(opts.tick)
+            .map_err(|e| FacadeError::InvalidOptions { what: "WasmDb options", message: e.to_string() })?;
         let adapter = WasmAdapter::new(&executor).with_log(LogSink::new(opts.log_level));
         Ok(RawDb {
             core: RefCell::new(Some(Rc::new(Core {
@@ -295,11 +278,8 @@ impl RawDb {
         let core = self.core()?;
         options::check_key(key)?;
         let opts = options::record_options(key, options_json)?;
-        let schema =
-            schema::lookup(&opts.schema_type).ok_or_else(|| FacadeError::UnknownSchema {
-                key: Some(key.into()),
-                schema: opts.schema_type.clone(),
-            })?;
+        let schema = schema::lookup(&opts.schema_type)
+            .ok_or_else(|| FacadeError::UnknownSchema { key: Some(key.into()), schema: opts.schema_type.clone() })?;
         if let Some(e) = core.records.borrow().get(key) {
             let show = |schema: &str, cfg, topic: &Option<String>, link: Link| {
                 let mut s = format!("{schema} / {}", describe(cfg));
@@ -319,23 +299,12 @@ impl RawDb {
                 }
                 s
             };
-            let existing = with_backfill(
-                show(e.record.schema(), e.record.cfg(), &e.topic, e.link),
-                e.backfill,
-            );
-            let requested = with_backfill(
-                show(schema.name(), &opts.buffer, &opts.topic, opts.link),
-                opts.backfill,
-            );
+            let existing = with_backfill(show(e.record.schema(), e.record.cfg(), &e.topic, e.link), e.backfill);
+            let requested = with_backfill(show(schema.name(), &opts.buffer, &opts.topic, opts.link), opts.backfill);
             if existing == requested {
                 return Ok(core.records.borrow().handle(key).unwrap_or_default());
             }
-            return Err(FacadeError::SchemaConflict {
-                key: key.into(),
-                existing,
-                requested,
-            }
-            .into());
+            return Err(FacadeError::SchemaConflict { key: key.into(), existing, requested }.into());
         }
         #[cfg(feature = "bridge")]
         let capacity = ring_capacity(&opts.buffer);
@@ -354,15 +323,8 @@ impl RawDb {
             backfill: opts.backfill,
             capacity,
         };
-        let handle = core.records.borrow_mut().push(
-            key.into(),
-            Entry {
-                record,
-                topic: opts.topic,
-                link: opts.link,
-                backfill: opts.backfill,
-            },
-        );
+        let handle =
+            core.records.borrow_mut().push(key.into(), Entry { record, topic: opts.topic, link: opts.link, backfill: opts.backfill });
         #[cfg(feature = "bridge")]
         core.notify(|o| o.configured(linked.clone()));
         Ok(handle)
@@ -404,10 +366,7 @@ impl RawDb {
     pub fn flat_fields_at(&self, handle: u32) -> Result<JsValue, JsValue> {
         let (record, _) = self.core()?.record_at(handle)?;
         Ok(record.flat_fields().map_or(JsValue::UNDEFINED, |f| {
-            f.iter()
-                .map(|s| JsValue::from_str(s))
-                .collect::<js_sys::Array>()
-                .into()
+            f.iter().map(|s| JsValue::from_str(s)).collect::<js_sys::Array>().into()
         }))
     }
 
@@ -419,9 +378,7 @@ impl RawDb {
     #[wasm_bindgen(js_name = setFlat)]
     pub fn set_flat(&self, handle: u32, len: u32) -> bool {
         let Ok(core) = self.core() else { return false };
-        let Ok((record, _key)) = core.record_at(handle) else {
-            return false;
-        };
+        let Ok((record, _key)) = core.record_at(handle) else { return false };
         let done = tape::with_slots(len, |s| record.set_flat(s)).unwrap_or(false);
         #[cfg(feature = "bridge")]
         if done {
@@ -440,13 +397,9 @@ impl RawDb {
         let (record, _key) = core.record_at(handle)?;
         #[cfg(feature = "bridge")]
         if let Some(key) = _key {
-            return Ok(tape::with_tape(len, &strs, |t| {
-                record.set_many_tape(t, Some(&mut || core.written(&key, &record)))
-            })?);
+            return Ok(tape::with_tape(len, &strs, |t| record.set_many_tape(t, Some(&mut || core.written(&key, &record))))?);
         }
-        Ok(tape::with_tape(len, &strs, |t| {
-            record.set_many_tape(t, None)
-        })?)
+        Ok(tape::with_tape(len, &strs, |t| record.set_many_tape(t, None))?)
     }
 
     /// The flat fast path of `setMany`: `count` values, one run of `flatFieldsAt`'s
@@ -456,29 +409,15 @@ impl RawDb {
     pub fn set_many_flat(&self, handle: u32, count: u32) -> Result<Option<u32>, JsValue> {
         let core = self.core()?;
         let (record, _key) = core.record_at(handle)?;
-        let Some(m) = record.flat_fields().map(<[&str]>::len) else {
-            return Ok(None);
-        };
+        let Some(m) = record.flat_fields().map(<[&str]>::len) else { return Ok(None) };
         let len = (m as u64 * u64::from(count)).min(u64::from(u32::MAX)) as u32;
         let whole = |s: &[f64]| s.len() == len as usize && !s.is_empty();
         #[cfg(feature = "bridge")]
         if let Some(key) = _key {
             let each: super::record::Each<'_> = Some(&mut || core.written(&key, &record));
-            return Ok(tape::with_slots(len, |s| {
-                if whole(s) {
-                    record.set_many_flat(s, each)
-                } else {
-                    Ok(None)
-                }
-            })?);
+            return Ok(tape::with_slots(len, |s| if whole(s) { record.set_many_flat(s, each) } else { Ok(None) })?);
         }
-        Ok(tape::with_slots(len, |s| {
-            if whole(s) {
-                record.set_many_flat(s, None)
-            } else {
-                Ok(None)
-            }
-        })?)
+        Ok(tape::with_slots(len, |s| if whole(s) { record.set_many_flat(s, None) } else { Ok(None) })?)
     }
 
     /// `setManyTape` for values as JSON texts (the wrapper's way for values the tape does
@@ -507,34 +446,16 @@ impl RawDb {
     /// value (or, with `batch`, an array). The current value is the caller's to hand
     /// over (`latestAt`). Returns the id to `unsubscribe` with.
     #[wasm_bindgen(js_name = subscribeAt)]
-    pub fn subscribe_at(
-        &self,
-        handle: u32,
-        callback: Function,
-        batch: bool,
-        on_lag: Option<Function>,
-    ) -> Result<u32, JsValue> {
+    pub fn subscribe_at(&self, handle: u32, callback: Function, batch: bool, on_lag: Option<Function>) -> Result<u32, JsValue> {
         let core = self.core()?;
         let (record, _) = core.record_at(handle)?;
         let cancelled = Rc::new(Cell::new(false));
-        let task = record.subscribe(SubscribeArgs {
-            callback,
-            batch,
-            on_lag,
-            cancelled: cancelled.clone(),
-        })?;
+        let task = record.subscribe(SubscribeArgs { callback, batch, on_lag, cancelled: cancelled.clone() })?;
         let id = core.next_sub.get();
         core.next_sub.set(id.wrapping_add(1).max(1));
         let c = record.counters();
         c.subscribers.set(c.subscribers.get() + 1);
-        core.subs.borrow_mut().insert(
-            id,
-            Subscription {
-                record,
-                cancelled,
-                _task: task,
-            },
-        );
+        core.subs.borrow_mut().insert(id, Subscription { record, cancelled, _task: task });
         Ok(id)
     }
 
@@ -553,27 +474,15 @@ impl RawDb {
             seeds.push(if seed { record.latest_js() } else { None });
         }
         let cancelled = Rc::new(Cell::new(false));
-        let task = crate::dataflow::spawn(
-            &core.executor,
-            inputs,
-            seeds,
-            cancelled.clone(),
-            move |values| {
-                let arr: js_sys::Array = values.into_iter().collect();
-                // A throwing step is reported by the npm wrapper around it; the flow goes on.
-                let _ = step.call1(&JsValue::UNDEFINED, &arr);
-            },
-        )
+        let task = crate::dataflow::spawn(&core.executor, inputs, seeds, cancelled.clone(), move |values| {
+            let arr: js_sys::Array = values.into_iter().collect();
+            // A throwing step is reported by the npm wrapper around it; the flow goes on.
+            let _ = step.call1(&JsValue::UNDEFINED, &arr);
+        })
         .ok_or(FacadeError::UseAfterFree)?;
         let id = core.next_sub.get();
         core.next_sub.set(id.wrapping_add(1).max(1));
-        core.flows.borrow_mut().insert(
-            id,
-            Flow {
-                cancelled,
-                _task: task,
-            },
-        );
+        core.flows.borrow_mut().insert(id, Flow { cancelled, _task: task });
         Ok(id)
     }
 
@@ -581,32 +490,16 @@ impl RawDb {
     /// second on the db's clock, from generator `seed` (an integer), timestamps from
     /// `startTimestamp` (Unix ms). Returns the id to `endFlow` with.
     #[wasm_bindgen(js_name = simulateAt)]
-    pub fn simulate_at(
-        &self,
-        handle: u32,
-        hz: f64,
-        seed: f64,
-        start_timestamp: f64,
-    ) -> Result<u32, JsValue> {
+    pub fn simulate_at(&self, handle: u32, hz: f64, seed: f64, start_timestamp: f64) -> Result<u32, JsValue> {
         let core = self.core()?;
         let (record, _) = core.record_at(handle)?;
         let cancelled = Rc::new(Cell::new(false));
-        let opts = crate::simulate::SimOptions {
-            hz,
-            seed: seed as u64,
-            start_timestamp: start_timestamp as u64,
-        };
+        let opts = crate::simulate::SimOptions { hz, seed: seed as u64, start_timestamp: start_timestamp as u64 };
         // A simulated value is a local write: linked bridges are told, as for `set`.
         #[cfg(feature = "bridge")]
         let after: Box<dyn Fn()> = {
             // Also bridges linked later: the key whatever is linked now.
-            let key = core
-                .records
-                .borrow()
-                .list
-                .get(handle as usize)
-                .map(|(k, _)| k.clone())
-                .unwrap_or_default();
+            let key = core.records.borrow().list.get(handle as usize).map(|(k, _)| k.clone()).unwrap_or_default();
             let (weak, rec) = (Rc::downgrade(&core), record.clone());
             Box::new(move || {
                 if let Some(core) = weak.upgrade() {
@@ -619,13 +512,7 @@ impl RawDb {
         let task = record.simulate(opts, cancelled.clone(), after)?;
         let id = core.next_sub.get();
         core.next_sub.set(id.wrapping_add(1).max(1));
-        core.flows.borrow_mut().insert(
-            id,
-            Flow {
-                cancelled,
-                _task: task,
-            },
-        );
+        core.flows.borrow_mut().insert(id, Flow { cancelled, _task: task });
         Ok(id)
     }
 
@@ -660,10 +547,7 @@ impl RawDb {
         let cfg = options::set_ticking(options_json, core.executor.config())?;
         core.executor
             .set_config(cfg)
-            .map_err(|e| FacadeError::InvalidOptions {
-                what: "ticking options",
-                message: e.to_string(),
-            })?;
+            .map_err(|e| FacadeError::InvalidOptions { what: "ticking options", message: e.to_string() })?;
         Ok(())
     }
 
@@ -671,13 +555,8 @@ impl RawDb {
     /// no-op from inside a callback of a tick) and returns its `TickStats` as JSON.
     pub fn tick(&self) -> Result<String, JsValue> {
         let stats = self.core()?.executor.tick();
-        serde_json::to_string(&stats).map_err(|e| {
-            FacadeError::Engine {
-                key: String::new(),
-                message: e.to_string(),
-            }
-            .into()
-        })
+        serde_json::to_string(&stats)
+            .map_err(|e| FacadeError::Engine { key: String::new(), message: e.to_string() }.into())
     }
 
     /// Moves the virtual clock (a db made with `tick: 'manual'`) forward by `ms` and wakes
@@ -686,15 +565,10 @@ impl RawDb {
     #[wasm_bindgen(js_name = advanceTime)]
     pub fn advance_time(&self, ms: f64) -> Result<Option<f64>, JsValue> {
         let core = self.core()?;
-        let by = core::time::Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
-            FacadeError::InvalidOptions {
-                what: "advanceTime",
-                // `num`, not `{ms}`: f64's Display would bring core's float formatting (~7 KB gz).
-                message: format!(
-                    "ms must be a finite number >= 0, got {}",
-                    crate::contracts::num(ms)
-                ),
-            }
+        let by = core::time::Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| FacadeError::InvalidOptions {
+            what: "advanceTime",
+            // `num`, not `{ms}`: f64's Display would bring core's float formatting (~7 KB gz).
+            message: format!("ms must be a finite number >= 0, got {}", crate::contracts::num(ms)),
         })?;
         Ok(core.executor.clock().as_virtual().map(|clock| {
             clock.advance(by);
@@ -706,17 +580,9 @@ impl RawDb {
     pub fn stats(&self) -> Result<String, JsValue> {
         let core = self.core()?;
         let records = core.records.borrow();
-        let stats = DbStats {
-            executor: core.executor.stats(),
-            records: RecordsStats(&records.list),
-        };
-        serde_json::to_string(&stats).map_err(|e| {
-            FacadeError::Engine {
-                key: String::new(),
-                message: e.to_string(),
-            }
-            .into()
-        })
+        let stats = DbStats { executor: core.executor.stats(), records: RecordsStats(&records.list) };
+        serde_json::to_string(&stats)
+            .map_err(|e| FacadeError::Engine { key: String::new(), message: e.to_string() }.into())
     }
 
     /// Ends every subscription and task. Further calls throw `USE_AFTER_FREE`.
@@ -751,19 +617,14 @@ impl Drop for RawDb {
 }
 
 fn schema_of(schema_type: &str) -> Result<Rc<dyn schema::ErasedSchema>, FacadeError> {
-    schema::lookup(schema_type).ok_or_else(|| FacadeError::UnknownSchema {
-        key: None,
-        schema: schema_type.into(),
-    })
+    schema::lookup(schema_type).ok_or_else(|| FacadeError::UnknownSchema { key: None, schema: schema_type.into() })
 }
 
 /// Validates `json` against `schemaType` without a database. Returns the value,
 /// migrated to the current version, as JSON.
 #[wasm_bindgen]
 pub fn validate(schema_type: &str, json: &str) -> Result<String, JsValue> {
-    Ok(schema_of(schema_type)?
-        .validate_json(json)
-        .map_err(|error| FacadeError::Contract { key: None, error })?)
+    Ok(schema_of(schema_type)?.validate_json(json).map_err(|error| FacadeError::Contract { key: None, error })?)
 }
 
 /// Validates the value the wrapper encoded on the tape against `schemaType` without a
@@ -771,8 +632,7 @@ pub fn validate(schema_type: &str, json: &str) -> Result<String, JsValue> {
 #[wasm_bindgen(js_name = validateTape)]
 pub fn validate_tape(schema_type: &str, len: u32, strs: JsValue) -> Result<JsValue, JsValue> {
     let schema = schema_of(schema_type)?;
-    Ok(tape::with_tape(len, &strs, |t| schema.validate_tape(t))
-        .map_err(|error| FacadeError::Contract { key: None, error })?)
+    Ok(tape::with_tape(len, &strs, |t| schema.validate_tape(t)).map_err(|error| FacadeError::Contract { key: None, error })?)
 }
 
 /// The contracts this module carries, with their versions, as JSON
@@ -787,10 +647,7 @@ pub fn known_schemas() -> String {
     let list: Vec<Known> = schema::known_schemas()
         .into_iter()
         .filter_map(schema::lookup)
-        .map(|s| Known {
-            name: s.name(),
-            version: s.version(),
-        })
+        .map(|s| Known { name: s.name(), version: s.version() })
         .collect();
     serde_json::to_string(&list).unwrap_or_default()
 }
@@ -819,9 +676,7 @@ fn start() {
     std::panic::set_hook(Box::new(|info| {
         let msg = info.to_string();
         // `try_`: nothing here may panic again (that would abort without a message).
-        if let Ok(Some(f)) =
-            PANIC_LISTENER.try_with(|l| l.try_borrow().ok().and_then(|f| f.clone()))
-        {
+        if let Ok(Some(f)) = PANIC_LISTENER.try_with(|l| l.try_borrow().ok().and_then(|f| f.clone())) {
             let _ = f.call1(&JsValue::NULL, &JsValue::from_str(&msg));
         }
         let _ = LAST_PANIC.try_with(|p| p.try_borrow_mut().map(|mut p| *p = Some(msg)));

@@ -16,10 +16,7 @@ use wasm_bindgen::JsValue;
 #[derive(Debug, Clone, PartialEq)]
 pub enum FacadeError {
     /// A value violated its contract.
-    Contract {
-        key: Option<String>,
-        error: ContractError,
-    },
+    Contract { key: Option<String>, error: ContractError },
     /// No record is configured under this key.
     UnknownKey { key: String },
     /// The key cannot name a record (empty, or longer than
@@ -30,11 +27,7 @@ pub enum FacadeError {
     /// The buffer option is malformed or out of range.
     InvalidBuffer { key: String, message: String },
     /// The key is configured already, with another schema or buffer.
-    SchemaConflict {
-        key: String,
-        existing: String,
-        requested: String,
-    },
+    SchemaConflict { key: String, existing: String, requested: String },
     /// Options object malformed.
     InvalidOptions { what: &'static str, message: String },
     /// The database was freed.
@@ -62,47 +55,28 @@ impl FacadeError {
     /// A human-readable message naming what was wrong (input quoted in excerpts).
     pub fn message(&self) -> String {
         match self {
-            FacadeError::Contract {
-                key: Some(k),
-                error,
-            } => {
+            FacadeError::Contract { key: Some(k), error } => {
                 format!("record `{}`: {}", ex(k), excerpt(error, MESSAGE_CHARS))
             }
             FacadeError::Contract { key: None, error } => excerpt(error, MESSAGE_CHARS),
-            FacadeError::UnknownKey { key } => {
-                format!("no record is configured under `{}`", ex(key))
-            }
-            FacadeError::InvalidKey { key, message } => {
-                format!("invalid record key `{}`: {message}", ex(key))
-            }
+            FacadeError::UnknownKey { key } => format!("no record is configured under `{}`", ex(key)),
+            FacadeError::InvalidKey { key, message } => format!("invalid record key `{}`: {message}", ex(key)),
             FacadeError::UnknownSchema { schema, .. } => format!(
                 "unknown schemaType `{}` (known: {})",
                 ex(schema),
                 crate::schema::known_schemas().join(", ")
             ),
-            FacadeError::InvalidBuffer { key, message } => {
-                format!("record `{}`: invalid buffer: {message}", ex(key))
-            }
-            FacadeError::SchemaConflict {
-                key,
-                existing,
-                requested,
-            } => format!(
+            FacadeError::InvalidBuffer { key, message } => format!("record `{}`: invalid buffer: {message}", ex(key)),
+            FacadeError::SchemaConflict { key, existing, requested } => format!(
                 "record `{}` is already configured as {}; cannot reconfigure it as {}",
                 ex(key),
                 ex(existing),
                 ex(requested)
             ),
-            FacadeError::InvalidOptions { what, message } => {
-                format!("invalid {what}: {}", excerpt(message, MESSAGE_CHARS))
-            }
+            FacadeError::InvalidOptions { what, message } => format!("invalid {what}: {}", excerpt(message, MESSAGE_CHARS)),
             FacadeError::UseAfterFree => "this WasmDb was freed".into(),
             FacadeError::Engine { key, message } => {
-                format!(
-                    "record `{}`: engine error: {}",
-                    ex(key),
-                    excerpt(message, MESSAGE_CHARS)
-                )
+                format!("record `{}`: engine error: {}", ex(key), excerpt(message, MESSAGE_CHARS))
             }
         }
     }
@@ -125,10 +99,7 @@ impl FacadeError {
                 }
                 cut("schemaType", &error.schema);
                 cut("path", &error.path);
-                set(
-                    "serdeMessage",
-                    excerpt(&error.message, MESSAGE_CHARS).into(),
-                );
+                set("serdeMessage", excerpt(&error.message, MESSAGE_CHARS).into());
             }
             FacadeError::UnknownKey { key } => set("key", key.as_str().into()),
             FacadeError::InvalidKey { key, .. } => cut("key", key),
@@ -138,14 +109,8 @@ impl FacadeError {
                 }
                 cut("schemaType", schema);
             }
-            FacadeError::InvalidBuffer { key, .. } | FacadeError::Engine { key, .. } => {
-                set("key", key.as_str().into())
-            }
-            FacadeError::SchemaConflict {
-                key,
-                existing,
-                requested,
-            } => {
+            FacadeError::InvalidBuffer { key, .. } | FacadeError::Engine { key, .. } => set("key", key.as_str().into()),
+            FacadeError::SchemaConflict { key, existing, requested } => {
                 set("key", key.as_str().into());
                 cut("existing", existing);
                 cut("requested", requested);

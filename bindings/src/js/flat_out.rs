@@ -74,16 +74,7 @@ thread_local! {
 #[wasm_bindgen(js_name = setFlatOut)]
 pub fn set_flat_out(build: Function, shape: Function, many: Function) {
     let build = build.unchecked_into();
-    BUILDER.with(|b| {
-        *b.borrow_mut() = Some(Builder {
-            build,
-            shape,
-            many,
-            shapes: Vec::new(),
-            last: 0,
-            buf: Vec::new(),
-        })
-    });
+    BUILDER.with(|b| *b.borrow_mut() = Some(Builder { build, shape, many, shapes: Vec::new(), last: 0, buf: Vec::new() }));
 }
 
 /// The fields of one value.
@@ -96,12 +87,7 @@ struct Fields {
 
 /// The fields of `v` when it is a flat struct.
 fn fields<T: Serialize + ?Sized>(v: &T) -> Option<Fields> {
-    let mut f = Fields {
-        keys: [""; MAX_FIELDS],
-        vals: [0.0; MAX_FIELDS],
-        nulls: 0,
-        n: 0,
-    };
+    let mut f = Fields { keys: [""; MAX_FIELDS], vals: [0.0; MAX_FIELDS], nulls: 0, n: 0 };
     v.serialize(StructSer(&mut f)).ok()?;
     Some(f)
 }
@@ -111,11 +97,7 @@ impl Builder {
     fn shape_id(&mut self, f: &Fields) -> Option<u32> {
         // Most values have the shape of the one before (the last registered or found).
         if let Some((k, n)) = self.shapes.get(self.last) {
-            if *n == f.n
-                && k.iter()
-                    .zip(&f.keys[..f.n])
-                    .all(|(k, key)| *k == (key.as_ptr() as usize, key.len()))
-            {
+            if *n == f.n && k.iter().zip(&f.keys[..f.n]).all(|(k, key)| *k == (key.as_ptr() as usize, key.len())) {
                 return Some(self.last as u32);
             }
         }
@@ -123,11 +105,7 @@ impl Builder {
         for (k, key) in keys.iter_mut().zip(&f.keys[..f.n]) {
             *k = (key.as_ptr() as usize, key.len());
         }
-        if let Some(id) = self
-            .shapes
-            .iter()
-            .position(|(k, n)| *n == f.n && *k == keys)
-        {
+        if let Some(id) = self.shapes.iter().position(|(k, n)| *n == f.n && *k == keys) {
             self.last = id;
             return Some(id as u32);
         }
@@ -147,19 +125,7 @@ pub fn to_js<T: Serialize + ?Sized>(v: &T) -> Option<JsValue> {
         let b = b.as_mut()?;
         let id = b.shape_id(&f)?;
         let a = &f.vals;
-        Some(b.build.call_build(
-            &JsValue::UNDEFINED,
-            id,
-            f.nulls,
-            a[0],
-            a[1],
-            a[2],
-            a[3],
-            a[4],
-            a[5],
-            a[6],
-            a[7],
-        ))
+        Some(b.build.call_build(&JsValue::UNDEFINED, id, f.nulls, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]))
     })
 }
 
@@ -185,11 +151,7 @@ pub fn many_to_js<T: Serialize>(items: &[T]) -> Option<JsValue> {
             };
             buf.push(f64::from(id));
             for (i, x) in f.vals[..f.n].iter().enumerate() {
-                buf.push(if f.nulls & (1 << i) != 0 {
-                    f64::NAN
-                } else {
-                    *x
-                });
+                buf.push(if f.nulls & (1 << i) != 0 { f64::NAN } else { *x });
             }
         }
         let js = ok.then(|| {
@@ -229,11 +191,7 @@ struct StructSer<'a>(&'a mut Fields);
 impl ser::SerializeStruct for StructSer<'_> {
     type Ok = ();
     type Error = NotFlat;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), NotFlat> {
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<(), NotFlat> {
         let f = &mut *self.0;
         if f.n == MAX_FIELDS {
             return Err(NotFlat);
@@ -275,11 +233,7 @@ impl<'a> ser::Serializer for StructSer<'a> {
     fn serialize_some<T: Serialize + ?Sized>(self, _v: &T) -> Result<(), NotFlat> {
         Err(NotFlat)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        _v: &T,
-    ) -> Result<(), NotFlat> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, _v: &T) -> Result<(), NotFlat> {
         Err(NotFlat)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -383,11 +337,7 @@ impl ser::Serializer for Scalar {
     fn serialize_unit_struct(self, _name: &'static str) -> Result<Option<f64>, NotFlat> {
         Ok(None)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        v: &T,
-    ) -> Result<Option<f64>, NotFlat> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, v: &T) -> Result<Option<f64>, NotFlat> {
         v.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(

@@ -7,15 +7,15 @@ mod backfill;
 pub mod error;
 pub mod options;
 
-#[cfg(all(target_arch = "wasm32", feature = "bridge"))]
-pub mod bridge;
 #[cfg(target_arch = "wasm32")]
 pub mod db;
+#[cfg(target_arch = "wasm32")]
+pub mod record;
 #[cfg(target_arch = "wasm32")]
 pub mod flat_out;
 #[cfg(target_arch = "wasm32")]
 pub mod out;
 #[cfg(target_arch = "wasm32")]
-pub mod record;
-#[cfg(target_arch = "wasm32")]
 pub mod tape;
+#[cfg(all(target_arch = "wasm32", feature = "bridge"))]
+pub mod bridge;

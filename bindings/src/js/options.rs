@@ -26,17 +26,11 @@ pub fn check_key(key: &str) -> Result<(), FacadeError> {
     let problem = if key.is_empty() {
         "the key is empty".to_string()
     } else if key.len() > MAX_KEY_BYTES {
-        format!(
-            "the key is {} bytes of UTF-8, more than the limit of {MAX_KEY_BYTES}",
-            key.len()
-        )
+        format!("the key is {} bytes of UTF-8, more than the limit of {MAX_KEY_BYTES}", key.len())
     } else {
         return Ok(());
     };
-    Err(FacadeError::InvalidKey {
-        key: key.into(),
-        message: problem,
-    })
+    Err(FacadeError::InvalidKey { key: key.into(), message: problem })
 }
 
 /// `new WasmDb(options)`.
@@ -50,14 +44,8 @@ fn object(text: &str, what: &'static str) -> Result<Vec<(String, Json)>, FacadeE
     match json::parse(text) {
         Ok(Json::Obj(m)) => Ok(m),
         Ok(Json::Null) => Ok(Vec::new()),
-        Ok(other) => Err(FacadeError::InvalidOptions {
-            what,
-            message: format!("expected an object, got {}", Shown(&other)),
-        }),
-        Err(e) => Err(FacadeError::InvalidOptions {
-            what,
-            message: e.to_string(),
-        }),
+        Ok(other) => Err(FacadeError::InvalidOptions { what, message: format!("expected an object, got {}", Shown(&other)) }),
+        Err(e) => Err(FacadeError::InvalidOptions { what, message: e.to_string() }),
     }
 }
 
@@ -75,10 +63,7 @@ pub fn db_options(text: &str) -> Result<DbOptions, FacadeError> {
             _ => {
                 return Err(FacadeError::InvalidOptions {
                     what: "WasmDb options",
-                    message: format!(
-                        "logLevel must be 'debug' | 'info' | 'warn' | 'error' | 'off', got '{}'",
-                        ex(&s)
-                    ),
+                    message: format!("logLevel must be 'debug' | 'info' | 'warn' | 'error' | 'off', got '{}'", ex(&s)),
                 })
             }
         },
@@ -94,22 +79,10 @@ pub fn db_options(text: &str) -> Result<DbOptions, FacadeError> {
 }
 
 /// The field names `TickConfig`'s derived `Deserialize` lists in an unknown-field error.
-const TICK_FIELDS: &[&str] = &[
-    "strategy",
-    "tick",
-    "budgetMs",
-    "budget_ms",
-    "maxPollsPerTick",
-    "max_polls_per_tick",
-];
+const TICK_FIELDS: &[&str] = &["strategy", "tick", "budgetMs", "budget_ms", "maxPollsPerTick", "max_polls_per_tick"];
 /// `TickStrategy`'s variant names, as its derived `Deserialize` lists them.
-const STRATEGIES: [TickStrategy; 5] = [
-    TickStrategy::AnimationFrame,
-    TickStrategy::Microtask,
-    TickStrategy::Macrotask,
-    TickStrategy::Idle,
-    TickStrategy::Manual,
-];
+const STRATEGIES: [TickStrategy; 5] =
+    [TickStrategy::AnimationFrame, TickStrategy::Microtask, TickStrategy::Macrotask, TickStrategy::Idle, TickStrategy::Manual];
 const STRATEGY_NAMES: &[&str] = &["animationFrame", "microtask", "macrotask", "idle", "manual"];
 
 type E = json::Error;
@@ -118,33 +91,21 @@ type E = json::Error;
 ///
 /// Equivalent to deserializing `TickConfig` (serde's messages) from `base` with the
 /// given fields written over it (`tick` standing for `strategy`), fields in key order.
-pub fn tick_config(
-    value: Json,
-    base: TickConfig,
-    what: &'static str,
-) -> Result<TickConfig, FacadeError> {
+pub fn tick_config(value: Json, base: TickConfig, what: &'static str) -> Result<TickConfig, FacadeError> {
     let Json::Obj(mut m) = value else {
-        return Err(FacadeError::InvalidOptions {
-            what,
-            message: format!("expected an object, got {}", Shown(&value)),
-        });
+        return Err(FacadeError::InvalidOptions { what, message: format!("expected an object, got {}", Shown(&value)) });
     };
     if let Some(t) = json::remove(&mut m, "tick") {
         json::insert(&mut m, "strategy".into(), t);
     }
     let mut cfg = base;
     for (k, v) in &m {
-        tick_field(&mut cfg, k, v).map_err(|e| FacadeError::InvalidOptions {
-            what,
-            message: e.to_string(),
-        })?;
+        tick_field(&mut cfg, k, v).map_err(|e| FacadeError::InvalidOptions { what, message: e.to_string() })?;
     }
     cfg.validate().map_err(|e| FacadeError::InvalidOptions {
         what,
         message: match e {
-            aimdb_wasm::executors::ConfigError::Budget(b) => {
-                format!("{e}, got {}", crate::contracts::num(b))
-            }
+            aimdb_wasm::executors::ConfigError::Budget(b) => format!("{e}, got {}", crate::contracts::num(b)),
             _ => e.to_string(),
         },
     })?;
@@ -165,8 +126,7 @@ fn tick_field(cfg: &mut TickConfig, k: &str, v: &Json) -> Result<(), E> {
         }
         "maxPollsPerTick" => {
             cfg.max_polls_per_tick = match *v {
-                Json::U64(n) => u32::try_from(n)
-                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(n), &"u32"))?,
+                Json::U64(n) => u32::try_from(n).map_err(|_| E::invalid_value(Unexpected::Unsigned(n), &"u32"))?,
                 Json::I64(n) => return Err(E::invalid_value(Unexpected::Signed(n), &"u32")),
                 _ => return Err(E::invalid_type(v.unexpected(), &"u32")),
             }
@@ -285,71 +245,38 @@ pub fn record_options(key: &str, text: &str) -> Result<RecordOptions, FacadeErro
     })?;
     if backfill > 0 {
         let problem = match (&buffer, link) {
-            (BufferCfg::SpmcRing { .. }, Link::Out) => {
-                Some("needs an inbound link ('in' or 'both')")
-            }
+            (BufferCfg::SpmcRing { .. }, Link::Out) => Some("needs an inbound link ('in' or 'both')"),
             (BufferCfg::SpmcRing { .. }, _) => None,
             _ => Some("needs buffer 'SpmcRing' (a ring to fill)"),
         };
         if let Some(p) = problem {
-            return Err(FacadeError::InvalidOptions {
-                what: WHAT,
-                message: format!("record `{shown}`: backfill {p}"),
-            });
+            return Err(FacadeError::InvalidOptions { what: WHAT, message: format!("record `{shown}`: backfill {p}") });
         }
     }
-    Ok(RecordOptions {
-        schema_type,
-        buffer,
-        topic,
-        link,
-        backfill,
-    })
+    Ok(RecordOptions { schema_type, buffer, topic, link, backfill })
 }
 
 /// `'SingleLatest' | 'Mailbox' | 'SpmcRing' | { type: 'SpmcRing', capacity } | { type: 'SingleLatest' } | ...`
 pub fn buffer_cfg(key: &str, v: Json) -> Result<BufferCfg, FacadeError> {
-    let bad = |message: String| FacadeError::InvalidBuffer {
-        key: key.to_string(),
-        message,
-    };
+    let bad = |message: String| FacadeError::InvalidBuffer { key: key.to_string(), message };
     const NAMES: &str = "'SpmcRing', 'SingleLatest' or 'Mailbox'";
     let cfg = match &v {
         Json::Str(s) => match s.as_str() {
             "SingleLatest" => BufferCfg::SingleLatest,
             "Mailbox" => BufferCfg::Mailbox,
-            "SpmcRing" => BufferCfg::SpmcRing {
-                capacity: DEFAULT_RING_CAPACITY,
-            },
-            _ => {
-                return Err(bad(format!(
-                    "unknown buffer '{}' (expected {NAMES})",
-                    ex(s)
-                )))
-            }
+            "SpmcRing" => BufferCfg::SpmcRing { capacity: DEFAULT_RING_CAPACITY },
+            _ => return Err(bad(format!("unknown buffer '{}' (expected {NAMES})", ex(s)))),
         },
         Json::Obj(m) => {
             for (k, _) in m {
                 if k != "type" && k != "capacity" {
-                    return Err(bad(format!(
-                        "unknown buffer option `{}` (expected type, capacity)",
-                        ex(k)
-                    )));
+                    return Err(bad(format!("unknown buffer option `{}` (expected type, capacity)", ex(k))));
                 }
             }
             let ty = match v.get("type") {
                 Some(Json::Str(s)) => s.as_str(),
-                Some(other) => {
-                    return Err(bad(format!(
-                        "buffer type must be a string ({NAMES}), got {}",
-                        Shown(other)
-                    )))
-                }
-                None => {
-                    return Err(bad(format!(
-                        "the buffer type is missing (expected {NAMES})"
-                    )))
-                }
+                Some(other) => return Err(bad(format!("buffer type must be a string ({NAMES}), got {}", Shown(other)))),
+                None => return Err(bad(format!("the buffer type is missing (expected {NAMES})"))),
             };
             match ty {
                 "SpmcRing" => {
@@ -357,12 +284,7 @@ pub fn buffer_cfg(key: &str, v: Json) -> Result<BufferCfg, FacadeError> {
                         None => DEFAULT_RING_CAPACITY,
                         Some(c) => match c.as_u64() {
                             Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
-                            None => {
-                                return Err(bad(format!(
-                                    "capacity must be a non-negative integer, got {}",
-                                    Shown(c)
-                                )))
-                            }
+                            None => return Err(bad(format!("capacity must be a non-negative integer, got {}", Shown(c)))),
                         },
                     };
                     BufferCfg::SpmcRing { capacity }
@@ -372,21 +294,11 @@ pub fn buffer_cfg(key: &str, v: Json) -> Result<BufferCfg, FacadeError> {
                 }
                 "SingleLatest" => BufferCfg::SingleLatest,
                 "Mailbox" => BufferCfg::Mailbox,
-                _ => {
-                    return Err(bad(format!(
-                        "unknown buffer type '{}' (expected {NAMES})",
-                        ex(ty)
-                    )))
-                }
+                _ => return Err(bad(format!("unknown buffer type '{}' (expected {NAMES})", ex(ty)))),
             }
         }
         Json::Null => BufferCfg::SingleLatest,
-        other => {
-            return Err(bad(format!(
-                "expected a buffer name or object, got {}",
-                Shown(other)
-            )))
-        }
+        other => return Err(bad(format!("expected a buffer name or object, got {}", Shown(other)))),
     };
     validate_buffer_cfg(&cfg).map_err(|e| bad(e.to_string()))?;
     Ok(cfg)
@@ -425,9 +337,7 @@ mod tests {
         assert!(buffer_err(r#"{"type":"Ring"}"#).contains("unknown buffer type 'Ring'"));
         assert!(buffer_err(r#"{"type":"SpmcRing","capacity":"8"}"#).ends_with(r#"got "8""#));
         assert!(buffer_err(r#"{"type":"SpmcRing","capacity":[8]}"#).ends_with("got an array"));
-        assert!(
-            buffer_err(r#"{"type":"SpmcRing","size":8}"#).contains("unknown buffer option `size`")
-        );
+        assert!(buffer_err(r#"{"type":"SpmcRing","size":8}"#).contains("unknown buffer option `size`"));
     }
 
     #[test]
@@ -437,53 +347,25 @@ mod tests {
         let long = "é".repeat(MAX_KEY_BYTES / 2 + 1);
         let e = check_key(&long).unwrap_err();
         assert_eq!(e.code(), "INVALID_KEY");
-        assert!(
-            e.message()
-                .contains("1026 bytes of UTF-8, more than the limit of 1024"),
-            "{}",
-            e.message()
-        );
-        assert!(
-            e.message().chars().count() < 300,
-            "the key is quoted as an excerpt: {}",
-            e.message()
-        );
+        assert!(e.message().contains("1026 bytes of UTF-8, more than the limit of 1024"), "{}", e.message());
+        assert!(e.message().chars().count() < 300, "the key is quoted as an excerpt: {}", e.message());
         assert_eq!(check_key("").unwrap_err().code(), "INVALID_KEY");
     }
 
     #[test]
     fn backfill_needs_an_inbound_ring() {
-        let ok = record_options(
-            "k",
-            r#"{"schemaType":"temperature","buffer":"SpmcRing","backfill":20,"link":"both"}"#,
-        );
+        let ok = record_options("k", r#"{"schemaType":"temperature","buffer":"SpmcRing","backfill":20,"link":"both"}"#);
         assert_eq!(ok.map(|o| o.backfill), Ok(20));
         let off = record_options("k", r#"{"schemaType":"temperature","backfill":0}"#);
         assert_eq!(off.map(|o| o.backfill), Ok(0));
         for (text, want) in [
-            (
-                r#"{"schemaType":"temperature","backfill":5}"#,
-                "backfill needs buffer 'SpmcRing'",
-            ),
-            (
-                r#"{"schemaType":"temperature","buffer":"SpmcRing","link":"out","backfill":5}"#,
-                "backfill needs an inbound link",
-            ),
-            (
-                r#"{"schemaType":"temperature","buffer":"SpmcRing","backfill":-1}"#,
-                "backfill must be an integer >= 0, got -1",
-            ),
-            (
-                r#"{"schemaType":"temperature","buffer":"SpmcRing","backfill":"5"}"#,
-                "backfill must be an integer >= 0",
-            ),
+            (r#"{"schemaType":"temperature","backfill":5}"#, "backfill needs buffer 'SpmcRing'"),
+            (r#"{"schemaType":"temperature","buffer":"SpmcRing","link":"out","backfill":5}"#, "backfill needs an inbound link"),
+            (r#"{"schemaType":"temperature","buffer":"SpmcRing","backfill":-1}"#, "backfill must be an integer >= 0, got -1"),
+            (r#"{"schemaType":"temperature","buffer":"SpmcRing","backfill":"5"}"#, "backfill must be an integer >= 0"),
         ] {
             let e = record_options("k", text).unwrap_err();
-            assert!(
-                e.code() == "INVALID_OPTIONS" && e.message().contains(want),
-                "{text}: {}",
-                e.message()
-            );
+            assert!(e.code() == "INVALID_OPTIONS" && e.message().contains(want), "{text}: {}", e.message());
         }
     }
 
@@ -497,9 +379,7 @@ mod tests {
             format!(r#"{{"schemaType":["{huge}"]}}"#),
             format!(r#"{{"schemaType":"temperature","buffer":"{huge}"}}"#),
             format!(r#"{{"schemaType":"temperature","buffer":{{"type":"{huge}"}}}}"#),
-            format!(
-                r#"{{"schemaType":"temperature","buffer":{{"type":"SpmcRing","capacity":"{huge}"}}}}"#
-            ),
+            format!(r#"{{"schemaType":"temperature","buffer":{{"type":"SpmcRing","capacity":"{huge}"}}}}"#),
             format!(r#"{{"schemaType":"temperature","buffer":{{"{huge}":1}}}}"#),
         ];
         for text in &texts {
@@ -507,34 +387,17 @@ mod tests {
             assert!(m.chars().count() < 700, "{} chars: {}", m.len(), &m[..300]);
             assert!(m.contains('…'), "cut: {m}");
         }
-        for text in [
-            format!(r#"{{"logLevel":"{huge}"}}"#),
-            format!(r#"{{"{huge}":1}}"#),
-            format!(r#"{{"tick":"{huge}"}}"#),
-        ] {
+        for text in [format!(r#"{{"logLevel":"{huge}"}}"#), format!(r#"{{"{huge}":1}}"#), format!(r#"{{"tick":"{huge}"}}"#)] {
             let m = db_options(&text).unwrap_err().message();
-            assert!(
-                m.chars().count() < 700 && m.contains('…'),
-                "{}",
-                &m[..m.len().min(300)]
-            );
+            assert!(m.chars().count() < 700 && m.contains('…'), "{}", &m[..m.len().min(300)]);
         }
         let m = db_options(&format!(r#"["{huge}"]"#)).unwrap_err().message();
-        assert_eq!(
-            m,
-            "invalid WasmDb options: expected an object, got an array"
-        );
-        let e = FacadeError::UnknownSchema {
-            key: None,
-            schema: huge.clone(),
-        };
+        assert_eq!(m, "invalid WasmDb options: expected an object, got an array");
+        let e = FacadeError::UnknownSchema { key: None, schema: huge.clone() };
         assert!(e.message().len() < 400);
         let e = FacadeError::UnknownKey { key: huge.clone() };
         assert!(e.message().len() < 400);
-        let e = FacadeError::Contract {
-            key: Some(huge.clone()),
-            error: crate::contracts::ContractError::new("t", &*huge, &*huge),
-        };
+        let e = FacadeError::Contract { key: Some(huge.clone()), error: crate::contracts::ContractError::new("t", &*huge, &*huge) };
         assert!(e.message().chars().count() < 900, "{}", e.message().len());
     }
 }

@@ -97,15 +97,9 @@ const MAX_SAFE: u64 = (1 << 53) - 1;
 
 fn int(v: u64, negative: bool) -> Result<JsValue, Error> {
     if v > MAX_SAFE {
-        return Err(Error(
-            "an integer beyond 2^53 - 1 cannot be a JavaScript number exactly".into(),
-        ));
+        return Err(Error("an integer beyond 2^53 - 1 cannot be a JavaScript number exactly".into()));
     }
-    Ok(JsValue::from_f64(if negative {
-        -(v as f64)
-    } else {
-        v as f64
-    }))
+    Ok(JsValue::from_f64(if negative { -(v as f64) } else { v as f64 }))
 }
 
 struct Ser;
@@ -149,18 +143,10 @@ impl ser::Serializer for Ser {
         int(v, false)
     }
     fn serialize_f32(self, v: f32) -> Result<JsValue, Error> {
-        Ok(if v.is_finite() {
-            JsValue::from_f64(f32_number(v))
-        } else {
-            JsValue::NULL
-        })
+        Ok(if v.is_finite() { JsValue::from_f64(f32_number(v)) } else { JsValue::NULL })
     }
     fn serialize_f64(self, v: f64) -> Result<JsValue, Error> {
-        Ok(if v.is_finite() {
-            JsValue::from_f64(v)
-        } else {
-            JsValue::NULL
-        })
+        Ok(if v.is_finite() { JsValue::from_f64(v) } else { JsValue::NULL })
     }
     fn serialize_char(self, v: char) -> Result<JsValue, Error> {
         let mut b = [0; 4];
@@ -188,19 +174,10 @@ impl ser::Serializer for Ser {
     fn serialize_unit_struct(self, _name: &'static str) -> Result<JsValue, Error> {
         Ok(JsValue::NULL)
     }
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _i: u32,
-        variant: &'static str,
-    ) -> Result<JsValue, Error> {
+    fn serialize_unit_variant(self, _name: &'static str, _i: u32, variant: &'static str) -> Result<JsValue, Error> {
         Ok(JsValue::from_str(variant))
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        v: &T,
-    ) -> Result<JsValue, Error> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, v: &T) -> Result<JsValue, Error> {
         v.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -231,16 +208,10 @@ impl ser::Serializer for Ser {
         variant: &'static str,
         _len: usize,
     ) -> Result<Variant<Seq>, Error> {
-        Ok(Variant {
-            name: variant,
-            inner: Seq(Array::new()),
-        })
+        Ok(Variant { name: variant, inner: Seq(Array::new()) })
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Map, Error> {
-        Ok(Map {
-            obj: Object::new(),
-            key: None,
-        })
+        Ok(Map { obj: Object::new(), key: None })
     }
     fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Struct, Error> {
         Ok(Struct(Object::new()))
@@ -252,10 +223,7 @@ impl ser::Serializer for Ser {
         variant: &'static str,
         _len: usize,
     ) -> Result<Variant<Struct>, Error> {
-        Ok(Variant {
-            name: variant,
-            inner: Struct(Object::new()),
-        })
+        Ok(Variant { name: variant, inner: Struct(Object::new()) })
     }
 }
 
@@ -305,11 +273,7 @@ struct Struct(Object);
 impl ser::SerializeStruct for Struct {
     type Ok = JsValue;
     type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<(), Error> {
         let v = v.serialize(Ser)?;
         set(&self.0, key, &v);
         Ok(())
@@ -347,11 +311,7 @@ impl ser::SerializeTupleVariant for Variant<Seq> {
 impl ser::SerializeStructVariant for Variant<Struct> {
     type Ok = JsValue;
     type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Result<(), Error> {
         ser::SerializeStruct::serialize_field(&mut self.inner, key, v)
     }
     fn end(self) -> Result<JsValue, Error> {
@@ -372,10 +332,7 @@ impl ser::SerializeMap for Map {
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        let key = self
-            .key
-            .take()
-            .ok_or_else(|| Error("a map value without a key".into()))?;
+        let key = self.key.take().ok_or_else(|| Error("a map value without a key".into()))?;
         define(&self.obj, &key, &v.serialize(Ser)?);
         Ok(())
     }
@@ -432,19 +389,10 @@ impl ser::Serializer for KeySer {
     fn serialize_u64(self, v: u64) -> Result<JsValue, Error> {
         Ok(JsValue::from_str(&v.to_string()))
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        v: &T,
-    ) -> Result<JsValue, Error> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, v: &T) -> Result<JsValue, Error> {
         v.serialize(self)
     }
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _i: u32,
-        variant: &'static str,
-    ) -> Result<JsValue, Error> {
+    fn serialize_unit_variant(self, _name: &'static str, _i: u32, variant: &'static str) -> Result<JsValue, Error> {
         Ok(JsValue::from_str(variant))
     }
     fn serialize_bool(self, _v: bool) -> Result<JsValue, Error> {
@@ -486,11 +434,7 @@ impl ser::Serializer for KeySer {
     fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, Error> {
         Err(key_error())
     }
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
+    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeTupleStruct, Error> {
         Err(key_error())
     }
     fn serialize_tuple_variant(
@@ -505,11 +449,7 @@ impl ser::Serializer for KeySer {
     fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, Error> {
         Err(key_error())
     }
-    fn serialize_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStruct, Error> {
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeStruct, Error> {
         Err(key_error())
     }
     fn serialize_struct_variant(

@@ -108,10 +108,7 @@ pub trait DynRecord {
     /// per version (then the same object), `None` before the first value.
     fn latest_js(&self) -> Option<JsValue>;
     /// Starts a subscription task.
-    fn subscribe(
-        &self,
-        args: SubscribeArgs,
-    ) -> Result<aimdb_wasm::executors::Task<()>, FacadeError>;
+    fn subscribe(&self, args: SubscribeArgs) -> Result<aimdb_wasm::executors::Task<()>, FacadeError>;
     fn counters(&self) -> &Rc<Counters>;
     fn stats(&self) -> RecordStats;
     /// A reader of the values produced from now on, as JS objects: an input of a
@@ -190,20 +187,14 @@ pub struct TypedRecord<T: Contract> {
 
 impl<T: Contract> TypedRecord<T> {
     pub fn create(ctx: &RecordCtx) -> Result<Rc<dyn DynRecord>, FacadeError> {
-        let buffer =
-            WasmBuffer::<T>::try_new(&ctx.cfg).map_err(|e| FacadeError::InvalidBuffer {
-                key: ctx.key.clone(),
-                message: e.to_string(),
-            })?;
+        let buffer = WasmBuffer::<T>::try_new(&ctx.cfg)
+            .map_err(|e| FacadeError::InvalidBuffer { key: ctx.key.clone(), message: e.to_string() })?;
         let mut builder = AimDbBuilder::new().runtime(Arc::new(ctx.adapter.clone()));
         let engine_buffer = buffer.clone();
         builder.configure::<T>(StringKey::intern(&ctx.key), move |reg| {
             reg.buffer_raw(Box::new(engine_buffer));
         });
-        let engine_err = |message: String| FacadeError::Engine {
-            key: ctx.key.clone(),
-            message,
-        };
+        let engine_err = |message: String| FacadeError::Engine { key: ctx.key.clone(), message };
         let db = match poll_now(builder.build()) {
             Some(Ok(db)) => db,
             Some(Err(e)) => return Err(engine_err(e.to_string())),
@@ -225,10 +216,7 @@ impl<T: Contract> TypedRecord<T> {
 
     /// `AimDb::produce` without its key lookup (the record's id is resolved once).
     fn produce(&self, value: T) -> Result<(), FacadeError> {
-        let produced = match self
-            .id
-            .map(|id| self.db.inner().get_typed_record_by_id::<T, WasmAdapter>(id))
-        {
+        let produced = match self.id.map(|id| self.db.inner().get_typed_record_by_id::<T, WasmAdapter>(id)) {
             Some(Ok(record)) => poll_now(async move {
                 record.produce(value).await;
                 Ok::<(), aimdb_core::DbError>(())
@@ -237,14 +225,8 @@ impl<T: Contract> TypedRecord<T> {
         };
         match produced {
             Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err(FacadeError::Engine {
-                key: self.key.clone(),
-                message: e.to_string(),
-            }),
-            None => Err(FacadeError::Engine {
-                key: self.key.clone(),
-                message: "produce() did not complete".into(),
-            }),
+            Some(Err(e)) => Err(FacadeError::Engine { key: self.key.clone(), message: e.to_string() }),
+            None => Err(FacadeError::Engine { key: self.key.clone(), message: "produce() did not complete".into() }),
         }
     }
 
@@ -279,19 +261,11 @@ impl<T: Contract> TypedRecord<T> {
     }
 
     fn violation(&self, error: crate::contracts::ContractError) -> FacadeError {
-        FacadeError::Contract {
-            key: Some(self.key.clone()),
-            error,
-        }
+        FacadeError::Contract { key: Some(self.key.clone()), error }
     }
 
     fn latest(&self) -> Option<T> {
-        self.db
-            .inner()
-            .get_typed_record_by_key::<T, WasmAdapter>(&self.key)
-            .ok()?
-            .latest()
-            .map(RecordValue::into_inner)
+        self.db.inner().get_typed_record_by_key::<T, WasmAdapter>(&self.key).ok()?.latest().map(RecordValue::into_inner)
     }
 }
 
@@ -299,9 +273,7 @@ fn to_json<T: Serialize>(v: &T, counters: &Counters) -> Option<String> {
     match serde_json::to_string(v) {
         Ok(s) => Some(s),
         Err(_) => {
-            counters
-                .serialize_errors
-                .set(counters.serialize_errors.get() + 1);
+            counters.serialize_errors.set(counters.serialize_errors.get() + 1);
             None
         }
     }
@@ -311,19 +283,13 @@ fn to_json<T: Serialize>(v: &T, counters: &Counters) -> Option<String> {
 fn to_js<T: Serialize + ?Sized>(v: &T, counters: &Counters) -> Option<JsValue> {
     let js = super::out::to_js(v).ok();
     if js.is_none() {
-        counters
-            .serialize_errors
-            .set(counters.serialize_errors.get() + 1);
+        counters.serialize_errors.set(counters.serialize_errors.get() + 1);
     }
     js
 }
 
 /// `cache`'s object if it is of `version`, else `make()`'s, kept for `version`.
-fn cached_js(
-    cache: &LatestJs,
-    version: u64,
-    make: impl FnOnce() -> Option<JsValue>,
-) -> Option<JsValue> {
+fn cached_js(cache: &LatestJs, version: u64, make: impl FnOnce() -> Option<JsValue>) -> Option<JsValue> {
     if let Some((v, js)) = &*cache.borrow() {
         if *v == version {
             return Some(js.clone());
@@ -367,9 +333,7 @@ impl<T: Contract> Feed for TypedFeed<T> {
         self.items.clear();
     }
     fn poll_drain(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<u64> {
-        self.reader
-            .poll_drain_max(cx, &mut self.items, max)
-            .map(|d| d.lagged)
+        self.reader.poll_drain_max(cx, &mut self.items, max).map(|d| d.lagged)
     }
     fn len(&self) -> usize {
         self.items.len()
@@ -380,17 +344,13 @@ impl<T: Contract> Feed for TypedFeed<T> {
     fn js_from(&self, from: usize, counters: &Counters) -> Option<JsValue> {
         let js = super::out::many_to_js(self.items.get(from..)?).ok();
         if js.is_none() {
-            counters
-                .serialize_errors
-                .set(counters.serialize_errors.get() + 1);
+            counters.serialize_errors.set(counters.serialize_errors.get() + 1);
         }
         js
     }
     fn js_latest(&self, counters: &Counters) -> Option<JsValue> {
         let last = self.items.last()?;
-        cached_js(&self.latest_js, self.buffer.stats().produced, || {
-            to_js(last, counters)
-        })
+        cached_js(&self.latest_js, self.buffer.stats().produced, || to_js(last, counters))
     }
     fn cancel_wait(&mut self) {
         self.reader.cancel_wait();
@@ -407,11 +367,11 @@ impl Drop for CancelOnDrop<'_> {
     }
 }
 
-use aimdb_wasm::executors::Pacer;
 /// A ring subscriber without `batch` hands the tick back after at most this many
 /// callbacks in one poll, even with budget left ([`Pacer`]). It also drains at most this
 /// many values at a time, so a backlog of up to `2^20` is never copied in one go.
 pub use aimdb_wasm::executors::YIELD_EVERY;
+use aimdb_wasm::executors::Pacer;
 
 /// Starts the task that delivers `feed`'s values to `args.callback`.
 ///
@@ -431,17 +391,8 @@ fn spawn_subscription(
     mut feed: Box<dyn Feed>,
 ) -> Result<aimdb_wasm::executors::Task<()>, FacadeError> {
     let ring = matches!(cfg, BufferCfg::SpmcRing { .. });
-    let SubscribeArgs {
-        callback,
-        batch,
-        on_lag,
-        cancelled,
-    } = args;
-    let drain_max = if ring && !batch {
-        YIELD_EVERY as usize
-    } else {
-        usize::MAX
-    };
+    let SubscribeArgs { callback, batch, on_lag, cancelled } = args;
+    let drain_max = if ring && !batch { YIELD_EVERY as usize } else { usize::MAX };
     let deliver = {
         let counters = counters.clone();
         move |value: JsValue, items: u64| {
@@ -458,63 +409,55 @@ fn spawn_subscription(
     let counters = counters.clone();
     let executor = executor.clone();
     // Boxed like the engine's tasks (see `WasmAdapter::spawn`): one task type.
-    let task = executor
-        .clone()
-        .spawn_cancellable::<Pin<Box<dyn Future<Output = ()>>>>(Box::pin(async move {
-            let mut pacer = Pacer::new(executor.clone());
-            loop {
-                feed.clear();
-                let lagged = {
-                    let guard = CancelOnDrop(&mut *feed);
-                    poll_fn(|cx| guard.0.poll_drain(cx, drain_max)).await
-                };
-                if lagged > 0 {
-                    counters.lagged.set(counters.lagged.get() + lagged);
-                    if let Some(f) = &on_lag {
-                        let _ = f.call1(&JsValue::UNDEFINED, &JsValue::from_f64(lagged as f64));
-                    }
+    let task = executor.clone().spawn_cancellable::<Pin<Box<dyn Future<Output = ()>>>>(Box::pin(async move {
+        let mut pacer = Pacer::new(executor.clone());
+        loop {
+            feed.clear();
+            let lagged = {
+                let guard = CancelOnDrop(&mut *feed);
+                poll_fn(|cx| guard.0.poll_drain(cx, drain_max)).await
+            };
+            if lagged > 0 {
+                counters.lagged.set(counters.lagged.get() + lagged);
+                if let Some(f) = &on_lag {
+                    let _ = f.call1(&JsValue::UNDEFINED, &JsValue::from_f64(lagged as f64));
                 }
-                let len = feed.len();
-                if ring && !batch {
-                    // Every item, in order; stop at once if a callback unsubscribes.
-                    for i in 0..len {
-                        if let Some(js) = feed.js_at(i, &counters) {
-                            if !deliver(js, 1) {
-                                return;
-                            }
-                        }
-                        pacer.step().await;
-                    }
-                    continue;
-                }
-                // A ring in batch mode: everything drained, as one array. SingleLatest /
-                // Mailbox: the latest value only (coalesced), the record's object of that
-                // version (every subscriber and `get()` share it), as an array of one in
-                // batch mode so a batch callback always gets an array.
-                let payload = if ring {
-                    if batch && len > 0 {
-                        feed.js_from(0, &counters).map(|js| (js, len as u64))
-                    } else {
-                        None
-                    }
-                } else {
-                    feed.js_latest(&counters).map(|js| {
-                        if batch {
-                            (Array::of1(&js).into(), 1)
-                        } else {
-                            (js, 1)
-                        }
-                    })
-                };
-                if let Some((json, n)) = payload {
-                    if !deliver(json, n) {
-                        return;
-                    }
-                }
-                // At most one callback per tick: the next one waits for the next tick.
-                executor.next_tick().await;
             }
-        }));
+            let len = feed.len();
+            if ring && !batch {
+                // Every item, in order; stop at once if a callback unsubscribes.
+                for i in 0..len {
+                    if let Some(js) = feed.js_at(i, &counters) {
+                        if !deliver(js, 1) {
+                            return;
+                        }
+                    }
+                    pacer.step().await;
+                }
+                continue;
+            }
+            // A ring in batch mode: everything drained, as one array. SingleLatest /
+            // Mailbox: the latest value only (coalesced), the record's object of that
+            // version (every subscriber and `get()` share it), as an array of one in
+            // batch mode so a batch callback always gets an array.
+            let payload = if ring {
+                if batch && len > 0 {
+                    feed.js_from(0, &counters).map(|js| (js, len as u64))
+                } else {
+                    None
+                }
+            } else {
+                feed.js_latest(&counters).map(|js| if batch { (Array::of1(&js).into(), 1) } else { (js, 1) })
+            };
+            if let Some((json, n)) = payload {
+                if !deliver(json, n) {
+                    return;
+                }
+            }
+            // At most one callback per tick: the next one waits for the next tick.
+            executor.next_tick().await;
+        }
+    }));
     task.ok_or(FacadeError::UseAfterFree)
 }
 
@@ -551,9 +494,7 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
     }
 
     fn set_flat(&self, vals: &[f64]) -> Result<bool, FacadeError> {
-        let Some(input) = self.flat.and_then(|f| crate::flat::FlatInput::new(f, vals)) else {
-            return Ok(false);
-        };
+        let Some(input) = self.flat.and_then(|f| crate::flat::FlatInput::new(f, vals)) else { return Ok(false) };
         match T::from_input(&input) {
             Ok(v) => self.produce(v).map(|()| true),
             Err(_) => Ok(false),
@@ -561,17 +502,13 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
     }
 
     fn set_many_flat(&self, vals: &[f64], each: Each<'_>) -> Result<Option<u32>, FacadeError> {
-        let Some(fields) = self.flat else {
-            return Ok(None);
-        };
+        let Some(fields) = self.flat else { return Ok(None) };
         if !vals.len().is_multiple_of(fields.len()) {
             return Ok(None);
         }
         let mut items = Vec::with_capacity(vals.len() / fields.len());
         for chunk in vals.chunks_exact(fields.len()) {
-            let Some(input) = crate::flat::FlatInput::new(fields, chunk) else {
-                return Ok(None);
-            };
+            let Some(input) = crate::flat::FlatInput::new(fields, chunk) else { return Ok(None) };
             match T::from_input(&input) {
                 Ok(v) => items.push(v),
                 Err(_) => return Ok(None),
@@ -582,11 +519,7 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
 
     fn set_many_tape(&self, tape: &Tape<'_>, each: Each<'_>) -> Result<u32, FacadeError> {
         let Some(at) = tape.items() else {
-            let e = crate::contracts::ContractError::new(
-                T::NAME,
-                "",
-                "setMany takes an array of values",
-            );
+            let e = crate::contracts::ContractError::new(T::NAME, "", "setMany takes an array of values");
             return Err(self.violation(e));
         };
         let mut items = Vec::with_capacity(at.len());
@@ -608,15 +541,10 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
     }
 
     fn latest_js(&self) -> Option<JsValue> {
-        cached_js(&self.latest_js, self.version(), || {
-            to_js(&self.latest()?, &self.counters)
-        })
+        cached_js(&self.latest_js, self.version(), || to_js(&self.latest()?, &self.counters))
     }
 
-    fn subscribe(
-        &self,
-        args: SubscribeArgs,
-    ) -> Result<aimdb_wasm::executors::Task<()>, FacadeError> {
+    fn subscribe(&self, args: SubscribeArgs) -> Result<aimdb_wasm::executors::Task<()>, FacadeError> {
         let mut reader = self.buffer.subscribe();
         // The npm wrapper hands a new subscriber the current value itself, at once
         // (the same frozen object `get()` returns). Ring and mailbox readers start after
@@ -644,11 +572,7 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
         if matches!(self.cfg, BufferCfg::SingleLatest) {
             let _ = reader.try_recv();
         }
-        Box::new(JsInput {
-            reader,
-            items: Vec::new(),
-            counters: self.counters.clone(),
-        })
+        Box::new(JsInput { reader, items: Vec::new(), counters: self.counters.clone() })
     }
 
     fn simulate(
@@ -657,26 +581,17 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
         cancelled: Rc<Cell<bool>>,
         after: Box<dyn Fn()>,
     ) -> Result<aimdb_wasm::executors::Task<()>, FacadeError> {
-        let invalid = |message: String| FacadeError::InvalidOptions {
-            what: "simulate",
-            message,
-        };
+        let invalid = |message: String| FacadeError::InvalidOptions { what: "simulate", message };
         crate::simulate::check_hz(opts.hz).map_err(invalid)?;
         if !crate::simulate::simulatable::<T>() {
-            return Err(invalid(format!(
-                "contract `{}` of record `{}` has no simulation",
-                T::NAME,
-                self.key
-            )));
+            return Err(invalid(format!("contract `{}` of record `{}` has no simulation", T::NAME, self.key)));
         }
         let (db, key, counters) = (self.db.clone(), self.key.clone(), self.counters.clone());
         crate::simulate::spawn::<T>(&self.executor, opts, cancelled, move |v| {
             match poll_now(db.produce::<T>(&key, v)) {
                 Some(Ok(())) => after(),
                 // Not expected (the record's own engine, no I/O); counted, never silent.
-                _ => counters
-                    .serialize_errors
-                    .set(counters.serialize_errors.get() + 1),
+                _ => counters.serialize_errors.set(counters.serialize_errors.get() + 1),
             }
         })
         .ok_or(FacadeError::UseAfterFree)

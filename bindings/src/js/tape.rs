@@ -3,8 +3,8 @@
 //! ([`intern_key`]) and the call's `strs` array. The layout and the typed reader are
 //! [`crate::tape`]'s.
 
-use crate::tape::Strings;
 pub use crate::tape::{item_path, Tape, TapeInput};
+use crate::tape::Strings;
 use core::cell::RefCell;
 use std::borrow::Cow;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -55,12 +55,7 @@ struct JsStrings<'a>(&'a JsValue);
 
 impl Strings for JsStrings<'_> {
     fn string_at(&self, i: u32) -> Cow<'_, str> {
-        Cow::Owned(
-            js_sys::Reflect::get_u32(self.0, i)
-                .ok()
-                .and_then(|v| v.as_string())
-                .unwrap_or_default(),
-        )
+        Cow::Owned(js_sys::Reflect::get_u32(self.0, i).ok().and_then(|v| v.as_string()).unwrap_or_default())
     }
 }
 

@@ -11,12 +11,7 @@ impl RawBridge {
     /// The writes not confirmed yet, oldest first, flat: `[key0, payloadJson0, key1, ...]`.
     #[wasm_bindgen(js_name = pendingWrites)]
     pub fn pending_writes(&self) -> Vec<String> {
-        self.inner.web.read(|b| {
-            b.pending_writes()
-                .into_iter()
-                .flat_map(|(k, p)| [k.to_owned(), p.to_owned()])
-                .collect()
-        })
+        self.inner.web.read(|b| b.pending_writes().into_iter().flat_map(|(k, p)| [k.to_owned(), p.to_owned()]).collect())
     }
 
     /// Puts stored writes (`keys[i]` with `payloads[i]`, JSON; oldest first) back at the
@@ -34,8 +29,6 @@ impl RawBridge {
             let schema = crate::schema::lookup(record.record.schema()).ok_or("unknown schema")?;
             schema.validate_json(payload).map_err(|e| e.to_string())
         };
-        inner
-            .web
-            .with(|b, now| b.restore_writes(writes, check, now));
+        inner.web.with(|b, now| b.restore_writes(writes, check, now));
     }
 }
