@@ -521,11 +521,13 @@ test('(11) every local db.set / db.setMany value of an out record is sent: 100 s
     const b = WsBridge.connect(db, URL_MAIN, {});
     bridges.push(b);
     await until(() => b.status === 'connected', 'connected');
-    const ts = Date.now();
+    // Timestamps of 1000 s ago: the window [ts, ts + 150) is this test's alone (other tests
+    // look for their writes from Date.now() on, and would see future timestamps of this one).
+    const ts = Date.now() - 1_000_000;
     for (let i = 0; i < 100; i++) db.set('cmd', { target_celsius: i, timestamp: ts + i });
     // setMany: each value is a write too (not only the batch's last).
     db.setMany('cmd', Array.from({ length: 50 }, (_, i) => ({ target_celsius: 100 + i, timestamp: ts + 100 + i })));
-    const mine = async () => (await srv('readWrites')).filter((x) => x.payload.timestamp >= ts);
+    const mine = async () => (await srv('readWrites')).filter((x) => x.payload.timestamp >= ts && x.payload.timestamp < ts + 150);
     const writes = await until(async () => ((await mine()).length >= 150 ? mine() : null), '150 writes at the server');
     const got = writes.map((w) => w.payload.target_celsius);
     assert(JSON.stringify(got) === JSON.stringify([...Array(150).keys()]), `server order ${JSON.stringify(got)}`);
