@@ -3,6 +3,7 @@ import { AimDbError, assertReady, call, raw } from './runtime.js';
 import { checkKey, describeValue, optionsJson, thrownText, toJson } from './values.js';
 import { WasmDb, knownSchemas, rawOf, validate } from './db.js';
 import { IN_WORKER } from './worker-protocol.js';
+import { makeIngest } from './ingest.js';
 import { DurableQueue, notAvailable, persistAvailable, persistName, restoresOf, storageError } from './persist.js';
 
 const STATUSES = ['connecting', 'connected', 'disconnected', 'reconnecting'];
@@ -181,7 +182,7 @@ export class WsBridge {
     b.#starting = queue !== null || restores !== null;
     // Restoring first: reported as 'connecting' already (the socket opens when it is done).
     if (b.#starting) b.#status = 'connecting';
-    b.#raw = call(() => raw.RawBridge.connect(rawDb, url, json, onStatus, onError, onSynced, onResponse, WebSocketImpl, onOutbox, !b.#starting));
+    b.#raw = call(() => raw.RawBridge.connect(rawDb, url, json, onStatus, onError, onSynced, onResponse, WebSocketImpl, onOutbox, !b.#starting, makeIngest));
     if (b.#starting) b.#start(restores, report);
     return b;
   }

@@ -75,6 +75,19 @@ impl<'a> FlatInput<'a> {
     }
 }
 
+/// Whether flat slots filled from `JSON.parse` of a JSON text hold the numbers the
+/// text path ([`Contract::from_json_str`](crate::contracts::Contract::from_json_str))
+/// reads from that text, as far as the numbers themselves tell: an integer is read
+/// there as an exact `u64`/`i64`, here from an `f64`, so every integer must be a safe
+/// one (|n| <= 2^53 - 1: beyond, `JSON.parse` has rounded it), and `-0` (the text's
+/// `-0`, read there as a float, here as the integer 0) is refused. What the numbers do
+/// not tell (an exponent, a zero fraction, more than 15 digits) is the caller's to
+/// check on the text (`ingest.js`); absent fields (`NaN`) pass.
+pub fn exact_as_text(vals: &[f64]) -> bool {
+    const SAFE: f64 = 9_007_199_254_740_991.0;
+    vals.iter().all(|&n| n.is_nan() || n.trunc() != n || (n.abs() <= SAFE && !(n == 0.0 && n.is_sign_negative())))
+}
+
 /// `a == b`, by address first (field names are static strings, often the same one).
 fn same_str(a: &str, b: &str) -> bool {
     core::ptr::eq(a, b) || a == b
@@ -277,6 +290,87 @@ mod tests {
         }
         assert!(!same::<Humidity>(r#"{"percent":101,"timestamp":1}"#));
         assert!(!same::<GpsLocation>(r#"{"latitude":91,"longitude":0,"timestamp":1}"#));
+    }
+
+    #[test]
+    fn exact_as_text_refuses_what_json_parse_rounds_or_signs() {
+        assert!(exact_as_text(&[2.0, 21.5, 1_795_000_000_000.0, f64::NAN, -3.0, 9_007_199_254_740_991.0]));
+        assert!(exact_as_text(&[0.0, -0.5, 1e-300, 4_503_599_627_370_495.5]));
+        assert!(!exact_as_text(&[9_007_199_254_740_992.0]));
+        assert!(!exact_as_text(&[1.0, -9_007_199_254_740_992.0]));
+        assert!(!exact_as_text(&[-0.0]));
+        assert!(!exact_as_text(&[1e300]));
+    }
+
+    /// The decimals `ingest.js` lets through to the flat path (at most 15 digits, no
+    /// exponent, no all-zero fraction): the text path (serde_json's parser, which
+    /// without `float_roundtrip` is exact only for these: one rounding) reads each as
+    /// `JSON.parse` does (correctly rounded, as Rust's `str::parse` is), for `f32` and
+    /// `f64` fields alike (the same `f64`, then the same `as f32`).
+    #[test]
+    fn short_decimals_read_the_same_by_the_text_path_and_a_correct_parse() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut checked = 0;
+        for _ in 0..200_000 {
+            // -89.x .. 89.x with 1..=13 fraction digits (at most 15 digits), the last
+            // one not 0, some with leading zeros after the point.
+            let r = next();
+            let k = 1 + (r % 13) as u32;
+            let frac = (next() % 10u64.pow(k - 1)) * 10 + 1 + (r >> 8) % 9;
+            let sign = if r & 1 << 40 != 0 { "-" } else { "" };
+            let text = format!("{sign}{}.{:0w$}", (r >> 16) % 90, frac, w = k as usize);
+            let want: f64 = text.parse().unwrap();
+            let json = format!(r#"{{"latitude":{text},"longitude":{text},"timestamp":1}}"#);
+            let t = GpsLocation::from_json_str(&json);
+            let fields = struct_fields::<GpsLocation>().unwrap();
+            let mut vals = vec![f64::NAN; fields.len()];
+            for (f, v) in fields.iter().zip(vals.iter_mut()) {
+                match *f {
+                    "latitude" | "longitude" => *v = want,
+                    "timestamp" => *v = 1.0,
+                    _ => {}
+                }
+            }
+            let flat = GpsLocation::from_input(&FlatInput::new(fields, &vals).unwrap());
+            assert_eq!(t.is_ok(), flat.is_ok(), "{text}");
+            if let (Ok(t), Ok(f)) = (t, flat) {
+                assert_eq!(format!("{t:?}"), format!("{f:?}"), "{text}");
+                checked += 1;
+            }
+            let c = format!(r#"{{"celsius":{text},"timestamp":1}}"#);
+            let fields = struct_fields::<Temperature>().unwrap();
+            let flat = Temperature::from_input(&FlatInput::new(fields, &[f64::NAN, want, 1.0]).unwrap());
+            match (Temperature::from_json_str(&c), flat) {
+                (Ok(t), Ok(f)) => assert_eq!(format!("{t:?}"), format!("{f:?}"), "{text}"),
+                (t, f) => assert_eq!(t.is_ok(), f.is_ok(), "{text}"),
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+    }
+
+    /// Why `ingest.js` sends longer decimals the text way: serde_json's default parser
+    /// rounds twice for them, and some read differently from `JSON.parse`.
+    #[test]
+    fn long_decimals_can_read_differently_by_the_text_path() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut differ = 0;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let text = format!("0.{:017}", x % 100_000_000_000_000_000);
+            let serde: f64 = serde_json::from_str(&text).unwrap();
+            if serde.to_bits() != text.parse::<f64>().unwrap().to_bits() {
+                differ += 1;
+            }
+        }
+        assert!(differ > 0);
     }
 
     #[test]

@@ -132,6 +132,9 @@ struct Shared {
     last_now: Cell<f64>,
     /// The `WebSocket` constructor.
     web_socket: Function,
+    /// `wrap(conn, handler)`: the `onmessage` function of socket `conn`, in front of
+    /// the transport's own `handler` (see [`WebBridge::wrap_messages`]).
+    wrap: RefCell<Option<Function>>,
 }
 
 /// A [`Bridge`] wired to the browser. Cheap to clone (a handle).
@@ -196,6 +199,7 @@ impl WebBridge {
                 shut: Cell::new(false),
                 last_now: Cell::new(now_ms()),
                 web_socket,
+                wrap: RefCell::new(None),
             }
         });
         let _ = add_global_listener("online", shared.online_cb.as_ref().unchecked_ref());
@@ -213,8 +217,31 @@ impl WebBridge {
         self.at(now, f)
     }
 
+    /// Sockets opened from now on get `wrap(conn, handler)` as their `onmessage` (a
+    /// JS function called with the socket's number and the transport's own message
+    /// handler; it must call that handler with every event it does not take itself,
+    /// e.g. a fast path that parses some frames and hands them to the machine with
+    /// [`Bridge::on_parsed_data`]). If `wrap` throws or returns no function, the
+    /// handler is the `onmessage`.
+    pub fn wrap_messages(&self, wrap: Function) {
+        *self.0.wrap.borrow_mut() = Some(wrap);
+    }
+
+    /// Runs `f` at the clock of the last event (what a message event uses, see
+    /// `open`), and executes the actions queued meanwhile (by [`at`](Self::at) calls
+    /// in `f`) only after `f` returns, so `f` can do its part of an event (deliver a
+    /// value) before they run, as a handler of a queued action would.
+    pub fn hold<R>(&self, f: impl FnOnce(f64) -> R) -> R {
+        let s = &self.0;
+        let was = s.pumping.replace(true);
+        let r = f(s.last_now.get());
+        s.pumping.set(was);
+        self.pump();
+        r
+    }
+
     /// [`with`](Self::with) at a given time.
-    fn at<R>(&self, now: f64, f: impl FnOnce(&mut Bridge, f64) -> R) -> R {
+    pub fn at<R>(&self, now: f64, f: impl FnOnce(&mut Bridge, f64) -> R) -> R {
         let r = f(&mut self.0.bridge.borrow_mut(), now);
         self.pump();
         r
@@ -342,7 +369,13 @@ impl WebBridge {
                 ws.set_binary_type("arraybuffer");
                 let cbs = [cb(0), cb(1), cb(2), cb(3)];
                 ws.set_onopen(Some(cbs[0].as_ref().unchecked_ref()));
-                ws.set_onmessage(Some(cbs[1].as_ref().unchecked_ref()));
+                let handler: &Function = cbs[1].as_ref().unchecked_ref();
+                let wrapped = self.0.wrap.borrow().as_ref().and_then(|w| {
+                    w.call2(&JsValue::UNDEFINED, &JsValue::from_f64(conn.0 as f64), handler)
+                        .ok()
+                        .and_then(|f| f.dyn_into::<Function>().ok())
+                });
+                ws.set_onmessage(Some(wrapped.as_ref().unwrap_or(handler)));
                 ws.set_onerror(Some(cbs[2].as_ref().unchecked_ref()));
                 ws.set_onclose(Some(cbs[3].as_ref().unchecked_ref()));
                 let held = self.0.held.clone();

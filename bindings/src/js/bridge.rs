@@ -18,9 +18,12 @@
 //! - `backfill: n` records: on every open link a `query` for the topic's last n values;
 //!   deliveries are held until its answer (see `backfill.rs`);
 //! - the bridge ends with its db (`db_freed`);
+//! - `data` frames the wrapper can parse itself take a fast path in front of the
+//!   transport (`bridge/ingest.rs`), with the same outcome;
 //! - `persist` (a durable write queue): the wrapper is told when the writes not yet
 //!   confirmed change, reads them and restores stored ones (`bridge/persist.rs`).
 
+mod ingest;
 mod persist;
 
 use super::backfill::Hold;
@@ -116,6 +119,10 @@ struct Inner {
     /// Backfills waiting for their history (at most one per record).
     holds: RefCell<Vec<Hold>>,
     next_backfill: Cell<u64>,
+    /// The ingest fast path's entries into Rust (`bridge/ingest.rs`), kept while the
+    /// bridge lives: `ingest(conn, record, len)`, `route(topic)`.
+    #[allow(clippy::type_complexity)]
+    fast: RefCell<Option<(Closure<dyn FnMut(f64, u32, u32) -> bool>, Closure<dyn FnMut(String) -> JsValue>)>>,
 }
 
 impl Inner {
@@ -226,16 +233,22 @@ impl Inner {
     fn apply(&self, wb: &WebBridge, i: usize, payload: &str) {
         let Some(record) = self.records.borrow().get(i).map(|l| l.record.clone()) else { return };
         if let Err(e) = record.set_json(payload) {
-            let (key, topic) = wb.read(|b| {
-                let name = |s: Option<&str>| s.unwrap_or_default().to_owned();
-                (name(b.record_key(i)), name(b.record_topic(i)))
-            });
-            let reason = e.message();
-            wb.with(|b, now| b.reject_inbound(&key, reason.as_str(), now));
-            let err = e.to_js();
-            let _ = js_sys::Reflect::set(&err, &"topic".into(), &topic.as_str().into());
-            self.report(&err);
+            self.refused(wb, i, e);
         }
+    }
+
+    /// Record `i` did not take a value from the server: handed back to the machine
+    /// (`reject_inbound`) and reported with the topic.
+    fn refused(&self, wb: &WebBridge, i: usize, e: FacadeError) {
+        let (key, topic) = wb.read(|b| {
+            let name = |s: Option<&str>| s.unwrap_or_default().to_owned();
+            (name(b.record_key(i)), name(b.record_topic(i)))
+        });
+        let reason = e.message();
+        wb.with(|b, now| b.reject_inbound(&key, reason.as_str(), now));
+        let err = e.to_js();
+        let _ = js_sys::Reflect::set(&err, &"topic".into(), &topic.as_str().into());
+        self.report(&err);
     }
 }
 
@@ -293,7 +306,8 @@ impl RawBridge {
     /// `on_status(status)`, `on_error(AimDbError-like)`, `on_synced(json)`; sockets are
     /// made with `new web_socket(url)`. With `on_outbox` (a durable write queue, see
     /// `bridge/persist.rs`) it is called whenever the writes not yet confirmed change.
-    /// Without `start` it does not connect until `reconnect()`.
+    /// Without `start` it does not connect until `reconnect()`. With `ingest` (the
+    /// wrapper's `makeIngest`, see `bridge/ingest.rs`), sockets get its message handler.
     // The wrapper's callbacks, one argument each (a JS entry point: no struct to group them in).
     #[allow(clippy::too_many_arguments)]
     pub fn connect(
@@ -307,6 +321,7 @@ impl RawBridge {
         web_socket: Function,
         on_outbox: Option<Function>,
         start: bool,
+        ingest: Option<Function>,
     ) -> Result<RawBridge, JsValue> {
         let mut opts = BridgeOptions::from_json(options_json).map_err(|e| config_error_js(&e))?;
         if opts.seed.is_none() {
@@ -398,9 +413,27 @@ impl RawBridge {
                 db_gone: Cell::new(false),
                 holds: RefCell::new(Vec::new()),
                 next_backfill: Cell::new(1),
+                fast: RefCell::new(None),
             }
         });
         observed?;
+        if let Some(make) = ingest {
+            let me = Rc::downgrade(&inner);
+            let fast = Closure::<dyn FnMut(f64, u32, u32) -> bool>::new(move |conn: f64, i: u32, len: u32| {
+                me.upgrade().is_some_and(|inner| inner.ingest(&inner.web, conn as u64, i as usize, len as usize))
+            });
+            let me = Rc::downgrade(&inner);
+            let route = Closure::<dyn FnMut(String) -> JsValue>::new(move |topic: String| {
+                me.upgrade().map_or(JsValue::UNDEFINED, |inner| inner.ingest_route(&topic))
+            });
+            let max_units = JsValue::from_f64((inner.web.read(|b| b.max_frame_bytes()) / 3) as f64);
+            if let Ok(wrap) = make.call3(&JsValue::UNDEFINED, fast.as_ref(), route.as_ref(), &max_units) {
+                if let Ok(wrap) = wrap.dyn_into::<Function>() {
+                    inner.web.wrap_messages(wrap);
+                    *inner.fast.borrow_mut() = Some((fast, route));
+                }
+            }
+        }
         // Without `start` the wrapper restores what was stored first, then calls `reconnect()`.
         if start {
             inner.web.with(|b, now| b.connect(now));

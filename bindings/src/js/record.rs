@@ -96,6 +96,10 @@ pub trait DynRecord {
     /// `Ok(false)`, with nothing produced, when the fast path declines it (the caller
     /// takes the general path, which reports any violation).
     fn set_flat(&self, vals: &[f64]) -> Result<bool, FacadeError>;
+    /// The flat fast path of a value from the server (`bridge/ingest.rs`): reads the
+    /// slots `vals`; declined (`Ok(false)`): nothing else happens. Taken: `admit` runs
+    /// (the bridge's bookkeeping of the frame) and the value is produced if it says so.
+    fn take_flat(&self, vals: &[f64], admit: &mut dyn FnMut() -> bool) -> Result<bool, FacadeError>;
     /// [`set_flat`](DynRecord::set_flat) of consecutive values (one slot per field
     /// each), all or nothing: `Ok(None)`, nothing produced, when the fast path declines
     /// any of them. `each` runs after each value is produced.
@@ -499,6 +503,15 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
             Ok(v) => self.produce(v).map(|()| true),
             Err(_) => Ok(false),
         }
+    }
+
+    fn take_flat(&self, vals: &[f64], admit: &mut dyn FnMut() -> bool) -> Result<bool, FacadeError> {
+        let Some(input) = self.flat.and_then(|f| crate::flat::FlatInput::new(f, vals)) else { return Ok(false) };
+        let Ok(v) = T::from_input(&input) else { return Ok(false) };
+        if admit() {
+            self.produce(v)?;
+        }
+        Ok(true)
     }
 
     fn set_many_flat(&self, vals: &[f64], each: Each<'_>) -> Result<Option<u32>, FacadeError> {

@@ -65,6 +65,43 @@ impl Bridge {
         }
     }
 
+    /// The record number ([`Delivery::record`]) a `data`/`snapshot` frame for `topic`
+    /// is routed to, if a record has that topic. Records are only ever appended (never
+    /// removed or renumbered), so a number once found stays that topic's for the
+    /// bridge's life: a transport may cache it (see [`on_parsed_data`](Self::on_parsed_data)).
+    pub fn record_of_topic(&self, topic: &str) -> Option<usize> {
+        self.records.by_topic(topic)
+    }
+
+    /// A `data` frame arrived on `conn` for record number `record`
+    /// ([`record_of_topic`](Self::record_of_topic)), and the transport parsed its
+    /// payload and its `ts` itself (a fast path in front of
+    /// [`on_frame`](Self::on_frame): the frame is not given, the size check was the
+    /// caller's). The same bookkeeping as `on_frame` for that frame: it proves the link
+    /// alive (or counts a stale event for a closed `conn`), then routes (`not_inbound`,
+    /// `delivered`, the record's live-data socket; an unknown number counts as
+    /// `unknown_topic`) and counts the value for a pending late-join round (which may
+    /// queue `Synced`). Queues no `Deliver`: returns `true` when the caller is to
+    /// deliver its parsed value itself (before it executes the queued actions, so
+    /// they follow the value as they follow a `Deliver`).
+    ///
+    /// (A delivery's `ts` only orders values held for a backfill: a transport takes
+    /// this path only for records with no backfill waiting.)
+    pub fn on_parsed_data(&mut self, conn: ConnId, record: usize, _now_ms: f64) -> bool {
+        if !self.frame_arrived(conn) {
+            return false;
+        }
+        if self.records.try_get(record).is_none() {
+            self.stats.unknown_topic += 1;
+            return false;
+        }
+        let deliver = self.admit(conn, record, false);
+        if self.sync.got(&self.records.get(record).topic) {
+            self.check_synced();
+        }
+        deliver
+    }
+
     /// A text frame of `bytes` UTF-8 bytes (over [`max_frame_bytes`](Self::max_frame_bytes))
     /// arrived on `conn` and the transport dropped it without copying it: counted in
     /// `oversized_frames` and reported as `Error(FrameTooLarge)`; it still proves the
@@ -158,21 +195,30 @@ impl Bridge {
                 }
             },
         };
+        if self.admit(conn, i, snapshot) {
+            let d = Delivery { record: i, payload: payload.to_owned(), snapshot, ts };
+            self.actions.push_back(Action::Deliver(d));
+        }
+    }
+
+    /// Whether a value routed to record `i` on `conn` is delivered (counted in
+    /// `delivered`; a live one marks the record's data socket), else counted as a
+    /// stale snapshot or `not_inbound`.
+    fn admit(&mut self, conn: ConnId, i: usize, snapshot: bool) -> bool {
         let r = self.records.get_mut(i);
         if snapshot && r.data_conn == conn.0 {
             self.stats.stale_snapshots += 1;
-            return;
+            return false;
         }
         if !r.link.is_inbound() {
             self.stats.not_inbound += 1;
-            return;
+            return false;
         }
         if !snapshot {
             r.data_conn = conn.0;
         }
         self.stats.delivered += 1;
-        let d = Delivery { record: i, payload: payload.to_owned(), snapshot, ts };
-        self.actions.push_back(Action::Deliver(d));
+        true
     }
 
     pub(super) fn got_value_for(&mut self, topic: &str) {
