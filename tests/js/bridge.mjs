@@ -734,6 +734,105 @@ test('(19) a URL that can never work throws INVALID_URL at connect (no retries)'
   }
 });
 
+test('(20) ingest fast path: data frames it takes and frames it leaves to the old way give the same values, counters and errors', async (t) => {
+  // Bridge A gets these frames as the server lays them out (the fast path takes what it
+  // can: bindings/npm/ingest.js); bridge B gets each with a space after its `{`, which
+  // the fast path never takes (the old way: the whole frame parsed in Rust).
+  const P = (topic, payload, ts = 5) => `{"type":"data","topic":"${topic}","payload":${payload},"ts":${ts}}`;
+  const frames = [
+    P('temp/x', '{"schema_version":2,"celsius":21.5,"timestamp":1795000000000}'),
+    P('temp/x', '{"celsius":-3.25,"timestamp":1}'),
+    P('temp/x', '{"celsius": 20.1 ,"timestamp":2}'),
+    P('temp/x', '{"celsius":20.123456789012345,"timestamp":3}'), // 17 digits
+    P('temp/x', '{"celsius":0.1000000000000000055511151231257827,"timestamp":3}'),
+    P('temp/x', '{"celsius":21.0,"timestamp":4}'), // an all-zero fraction
+    P('temp/x', '{"celsius":2.15e1,"timestamp":5}'),
+    P('temp/x', '{"celsius":-0,"timestamp":6}'),
+    P('temp/x', '{"celsius":-0.0,"timestamp":6}'),
+    P('temp/x', '{"celsius":1,"celsius":2,"timestamp":7}'), // the last of duplicates
+    P('temp/x', '{"celsius":21,"timestamp":9007199254740993}'), // 2^53 + 1: named exactly in the violation
+    P('temp/x', '{"celsius":21,"timestamp":-0}'),
+    P('temp/x', '{"celsius":21,"timestamp":8.0}'), // an integer field refuses a float
+    P('temp/x', '{"celsius":21,"timestamp":8e0}'),
+    P('temp/x', '{"schema_version":1,"temp":70,"unit":"F","timestamp":9}'), // v1, migrated
+    P('temp/x', '{"celsius":"hot","timestamp":10}'),
+    P('temp/x', '{"celsius":1e39,"timestamp":10}'),
+    P('temp/x', '{"celsius":21,"timestamp":11,"extra":1}'),
+    P('temp/x', '{"celsius":21,"timestamp":11}', '18446744073709551615'),
+    P('temp/x', '{"celsius":22,"timestamp":12}', '9007199254740993'),
+    P('temp/x', '{"celsius":22,"timestamp":12}', '18446744073709551616'), // beyond u64: malformed
+    P('temp/x', '{"celsius":22,"timestamp":12}', '01'),
+    P('temp/x', '{"celsius":22,"timestamp":12}', '-1'),
+    '{"type":"data","topic":"temp\\/x","payload":{"celsius":23,"timestamp":13},"ts":1}',
+    '{"type":"data","topic":"temp/x","payload":{"celsius":24,"timestamp":14},"extra":[1],"ts":1}',
+    '{"type":"data","topic":"temp/x","payload":{"celsius":24,"timestamp":14},"ts":1,"payload":{"celsius":25,"timestamp":14}}',
+    '{"type":"data","topic":"temp/x","payload":{"celsius":25,"timestamp":21}',
+    '{"type":"data","topic":"temp/x","payload":{"celsius":25,"timestamp":21},"ts":5}}',
+    '{"type":"data","topic":"temp/x","payload":null,"ts":5}',
+    P('sp/x', '{"target_celsius":21.5,"timestamp":15}'),
+    P('sp/x', '{"target_celsius":1000,"timestamp":16}'), // no range: taken
+    P('gps/x', '{"latitude":48.2082,"longitude":16.3738,"altitude":null,"timestamp":17}'),
+    P('gps/x', '{"latitude":48.2082,"longitude":16.3738,"accuracy":3.5,"timestamp":18}'),
+    P('gps/x', '{"latitude":91,"longitude":16.3738,"timestamp":18}'),
+    P('cmd/x', '{"target_celsius":1,"timestamp":19}'), // out-only
+    P('nobody/here', '{"celsius":1,"timestamp":20}'), // unknown topic
+    P('temp/x', '{"celsius":26.5,"timestamp":999999}'), // the last one
+  ];
+  const ring = { type: 'SpmcRing', capacity: 64 };
+  const records = {
+    temp: { schemaType: 'temperature', topic: 'temp/x', buffer: ring },
+    sp: { schemaType: 'setpoint', topic: 'sp/x', buffer: ring },
+    gps: { schemaType: 'gps_location', topic: 'gps/x', buffer: ring },
+    cmd: { schemaType: 'setpoint', topic: 'cmd/x', link: 'out' },
+  };
+  // The payloads the fast path JSON.parses (counted: it parses nothing but payloads).
+  const payloads = new Set(frames.map((f) => f.slice(f.indexOf('"payload":') + 10, f.lastIndexOf(',"ts":'))));
+  const parse = JSON.parse;
+  let parsedPayloads = 0;
+  JSON.parse = function (text, reviver) {
+    if (payloads.has(text)) parsedPayloads++;
+    return parse.call(this, text, reviver);
+  };
+  const runs = [];
+  try {
+    for (const [id, sent] of [['ingestA', frames], ['ingestB', frames.map((f) => f.replace('{"type"', '{ "type"'))]]) {
+      const { db, bridges, cleanup } = setup(records);
+      try {
+        const seen = { temp: [], sp: [], gps: [] };
+        const show = (v) => JSON.stringify(v, (k, x) => (Object.is(x, -0) ? '-0' : x));
+        for (const key of Object.keys(seen)) db.subscribe(key, (v) => seen[key].push(show(v)));
+        const before = parsedPayloads;
+        const b = WsBridge.connect(db, hostileUrl(id, { send: JSON.stringify(sent) }), { subscribeTopics: ['#'], lateJoin: false, keepaliveMs: 0 });
+        bridges.push(b);
+        const tr = track(b);
+        await until(() => seen.temp.some((v) => v.includes('999999')), `the last frame (${id})`);
+        // A malformed frame's error quotes its start (B's has the space) and says at which
+        // byte it broke: its reason only.
+        const same = (e) => (e.code === 'MALFORMED_FRAME' ? e.message.replace(/ at byte \d+/, '').replace(/\): .*$/s, ')') : e.message);
+        const errors = tr.errors.map((e) => `${e.code} ${e.path ?? ''} ${e.topic ?? ''} ${same(e)}`);
+        runs.push({ seen, stats: b.stats(), errors, parsed: parsedPayloads - before });
+      } finally {
+        cleanup();
+      }
+    }
+  } finally {
+    JSON.parse = parse;
+  }
+  const [a, b] = runs;
+  for (const key of Object.keys(a.seen)) {
+    assert(JSON.stringify(a.seen[key]) === JSON.stringify(b.seen[key]), `${key}: fast ${a.seen[key]} vs old ${b.seen[key]}`);
+  }
+  assert(a.seen.temp.length >= 8 && a.seen.sp.length === 2 && a.seen.gps.length === 2, `values ${JSON.stringify(a.seen)}`);
+  assert(a.seen.temp.includes('{"schema_version":2,"celsius":"-0","timestamp":6}'), `-0 kept: ${a.seen.temp}`);
+  assert(JSON.stringify(a.stats) === JSON.stringify(b.stats), `stats: fast ${JSON.stringify(a.stats)} vs old ${JSON.stringify(b.stats)}`);
+  assert(a.stats.unknownTopic === 1 && a.stats.notInbound === 1 && a.stats.malformed >= 3 && a.stats.rejected >= 6, `stats ${JSON.stringify(a.stats)}`);
+  assert(JSON.stringify(a.errors) === JSON.stringify(b.errors), `errors: fast ${a.errors.join('\n')} vs old ${b.errors.join('\n')}`);
+  assert(a.errors.some((e) => e.includes('got 9007199254740993')), `2^53 + 1 named exactly: ${a.errors.join('\n')}`);
+  // The fast path took frames on A (it parsed their payloads), none on B.
+  assert(a.parsed >= 8 && b.parsed === 0, `payloads parsed in JS: A ${a.parsed}, B ${b.parsed}`);
+  t.note(`${a.seen.temp.length + a.seen.sp.length + a.seen.gps.length} values, ${a.errors.length} errors, ${a.parsed} payloads parsed in JS; malformed ${a.stats.malformed}, rejected ${a.stats.rejected}`);
+});
+
 // ---------------------------------------------------------------- run
 
 async function runAll() {
