@@ -66,6 +66,8 @@ export class WsBridge {
   #starting = false;
   /** disconnect() was called while starting: do not connect at the end. */
   #stayDown = false;
+  /** Data frames the ingest fast path took (ingest.js; a test hook). */
+  #fast = { frames: 0 };
   /** Resolves once per bridge, when the first connection's late-join phase is over. */
   synced;
   /** With autoConfigure: resolves once the server's topic list was applied; else null at once. */
@@ -182,7 +184,7 @@ export class WsBridge {
     b.#starting = queue !== null || restores !== null;
     // Restoring first: reported as 'connecting' already (the socket opens when it is done).
     if (b.#starting) b.#status = 'connecting';
-    b.#raw = call(() => raw.RawBridge.connect(rawDb, url, json, onStatus, onError, onSynced, onResponse, WebSocketImpl, onOutbox, !b.#starting, makeIngest));
+    b.#raw = call(() => raw.RawBridge.connect(rawDb, url, json, onStatus, onError, onSynced, onResponse, WebSocketImpl, onOutbox, !b.#starting, (f, r, m) => makeIngest(f, r, m, b.#fast)));
     if (b.#starting) b.#start(restores, report);
     return b;
   }
@@ -427,6 +429,12 @@ export class WsBridge {
   persisted() {
     this.#live();
     return this.#queue ? this.#queue.stored() : Promise.resolve();
+  }
+
+  /** Test hook: data frames the ingest fast path took. */
+  __fastFrames() {
+    this.#live();
+    return this.#fast.frames;
   }
 
   /** Test hook: sockets whose closures the bridge still holds. */

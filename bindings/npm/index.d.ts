@@ -1274,6 +1274,12 @@ export class WsBridge {
    * @throws AimDbError `USE_AFTER_FREE`.
    */
   __heldSockets(): number;
+  /**
+   * @internal Test hook: the data frames the ingest fast path took (read in JS, handed to
+   * wasm as numbers) instead of the whole frame going into wasm.
+   * @throws AimDbError `USE_AFTER_FREE`.
+   */
+  __fastFrames(): number;
 }
 
 /**

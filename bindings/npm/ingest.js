@@ -1,54 +1,102 @@
 // The ingest fast path of WsBridge (bindings/src/js/bridge/ingest.rs): the socket's
-// onmessage. A `data` frame in the layout the server writes, for a record whose contract
-// takes flat values, is taken here: its payload alone is JSON.parse'd into flat slots
-// (flatEncode), and Rust gets the socket, the record's number and the slots (no frame
-// text copied into wasm, nothing parsed twice). Any other event goes to the transport's
-// own handler (`old`) as it came, with nothing done yet: a frame this path declines is
-// handled exactly as before (same errors, counters and messages).
-import { flatEncode } from './values.js';
+// onmessage. A `data` frame in the layout the server writes
+// (`{"type":"data","topic":"T","payload":{...},"ts":N}`), for a record whose contract
+// takes flat values (bindings/src/flat.rs), is read here: its payload, an object of
+// numbers only, goes straight into the flat slots, and Rust gets the socket, the
+// record's number and the slots (no frame text copied into wasm, nothing parsed twice).
+// Any other event goes to the transport's own handler (`old`) as it came, with nothing
+// done yet, so a frame this path declines is handled exactly as before (same errors,
+// counters and messages).
+//
+// What is read here must mean what the Rust text way reads from the same text
+// (bridge/src/frame.rs `server_layout`, then the contract from serde_json's parse):
+// - the topic has no escape or control character (then it is the text itself);
+// - the payload is `{` `"field":number` (`,` ...)* `}` with no whitespace, every key a
+//   field of the contract's struct (no escapes: they would not match), the last of
+//   duplicate keys winning (as there);
+// - a number is `-?(0|[1-9][0-9]*)(.[0-9]+)?`, at most 15 digits, no exponent, no
+//   all-zero fraction (`5.0`: an integer field refuses it there) and not -0: then its
+//   value is one correctly rounded division (M / 10^k, M < 2^53, k <= 15: Clinger's fast
+//   path, which is serde_json's and JSON.parse's result); anything longer may round
+//   otherwise there (bindings/src/flat.rs tests);
+// - `ts` is 1 to 19 digits without a leading zero (a u64), the frame ends right after it.
+import { flatSlots } from './values.js';
 
 const HEAD = '{"type":"data","topic":"';
 const PAYLOAD = '","payload":';
-/**
- * Whether every number in `d` from `i` to `end` reads the same by JSON.parse and by the
- * Rust text way: none has an exponent, an all-zero fraction (`5.0`: an integer field
- * refuses it there, JSON.parse makes it 5) or more than 15 digits (serde_json's parser
- * rounds twice then: bindings/src/flat.rs tests). Digits in strings count too (such a
- * frame only goes the old way). A loop over the frame itself: a regex, or a loop over a
- * slice, costs about as much as parsing the payload.
- */
-function plainNumbers(d, i, end) {
-  let digits = 0;
-  // In a fraction: whether a digit other than 0 came (-1: not in a fraction).
-  let nonZero = -1;
-  for (; i < end; i++) {
-    const c = d.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      if (++digits > 15) return false;
-      if (c !== 48 && nonZero === 0) nonZero = 1;
-    } else if (digits === 0) {
-      // Not in a number: nothing to check.
-    } else if (c === 46 && nonZero === -1) {
-      nonZero = 0;
-    } else {
-      if (nonZero === 0 || (c | 32) === 101) return false;
-      digits = 0;
-      nonZero = -1;
-    }
-  }
-  return nonZero !== 0;
-}
-
-/** What ends a topic in the server layout the Rust frame parser reads (bridge/src/frame.rs). */
+/** What ends a topic in the server layout the Rust frame parser reads. */
 const ODD = /[\\\u0000-\u001f]/;
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * Reads the payload object at `d[p]` into `slots` (one per field of `fields`, NaN where
+ * absent): the index just after its `}`, or -1 if it is not what this path takes.
+ */
+function readPayload(d, p, fields, slots) {
+  const m = fields.length;
+  for (let j = 0; j < m; j++) slots[j] = NaN;
+  if (d.charCodeAt(p) !== 123) return -1;
+  let i = p + 1;
+  let j = m - 1;
+  for (;;) {
+    // "field"
+    if (d.charCodeAt(i) !== 34) return -1;
+    const k = d.indexOf('"', i + 1);
+    if (k < 0) return -1;
+    const len = k - i - 1;
+    // Fields come in struct order mostly: try the one after the last first.
+    let n = 0;
+    do {
+      j = j + 1 === m ? 0 : j + 1;
+      const f = fields[j];
+      if (f.length === len && d.startsWith(f, i + 1)) break;
+    } while (++n < m);
+    if (n === m || d.charCodeAt(k + 1) !== 58) return -1;
+    i = k + 2;
+    // The number.
+    let c = d.charCodeAt(i);
+    const neg = c === 45;
+    if (neg) c = d.charCodeAt(++i);
+    if (c < 48 || c > 57) return -1;
+    let v = c - 48;
+    let digits = 1;
+    c = d.charCodeAt(++i);
+    if (v !== 0) {
+      while (c >= 48 && c <= 57) {
+        v = v * 10 + (c - 48);
+        digits++;
+        c = d.charCodeAt(++i);
+      }
+    }
+    let frac = 0;
+    if (c === 46) {
+      let nonZero = false;
+      c = d.charCodeAt(++i);
+      while (c >= 48 && c <= 57) {
+        v = v * 10 + (c - 48);
+        if (c !== 48) nonZero = true;
+        frac++;
+        c = d.charCodeAt(++i);
+      }
+      if (!nonZero) return -1;
+    }
+    if (digits + frac > 15 || (neg && v === 0)) return -1;
+    if (frac > 0) v /= POW10[frac];
+    slots[j] = neg ? -v : v;
+    i++;
+    if (c === 125) return i;
+    if (c !== 44) return -1;
+  }
+}
 
 /**
  * The `wrap(conn, old)` the transport calls for each socket (web.rs `wrap_messages`), for
- * one bridge: `ingest(conn, record, slots)` hands a parsed value to Rust (false: declined,
- * nothing done), `route(topic)` is `[record, fields]` or undefined, `maxUnits` the longest
- * frame (in UTF-16 units) that is surely under maxFrameBytes.
+ * one bridge: `ingest(conn, record, slots)` hands a value in the flat slots to Rust (false:
+ * declined, nothing done), `route(topic)` is `[record, fields]` or undefined, `maxUnits`
+ * the longest frame (in UTF-16 units) surely under maxFrameBytes. `taken.frames` counts
+ * the frames taken (a test hook).
  */
-export function makeIngest(ingest, route, maxUnits) {
+export function makeIngest(ingest, route, maxUnits, taken) {
   // topic -> [record, fields]: records are only appended, so a number stays valid.
   const routes = new Map();
   // The head (up to the payload) of the last frame taken, and its route.
@@ -76,26 +124,17 @@ export function makeIngest(ingest, route, maxUnits) {
       head = d.slice(0, p);
       last = r;
     }
-    // `,"ts":N}` at the end, N at most 19 digits (a u64), no leading zero.
-    const end = d.length - 1;
-    let k = end;
-    let c;
-    while (k > p && (c = d.charCodeAt(k - 1)) >= 48 && c <= 57) k--;
-    const n = end - k;
-    if (d.charCodeAt(end) !== 125 || n === 0 || n > 19 || (n > 1 && d.charCodeAt(k) === 48) || !d.startsWith(',"ts":', k - 6)) {
-      return old(e);
-    }
-    // One object between: `{...}` that JSON.parse takes whole.
-    const t = k - 6;
-    if (d.charCodeAt(p) !== 123 || d.charCodeAt(t - 1) !== 125) return old(e);
-    if (!plainNumbers(d, p, t)) return old(e);
-    let v;
-    try {
-      v = JSON.parse(d.slice(p, t));
-    } catch {
-      return old(e);
-    }
     const fields = r[1];
-    if (!flatEncode(v, fields) || !ingest(conn, r[0], fields.length)) old(e);
+    const slots = flatSlots(fields.length);
+    let i = slots === null ? -1 : readPayload(d, p, fields, slots);
+    // `,"ts":N}` and the end.
+    if (i < 0 || !d.startsWith(',"ts":', i)) return old(e);
+    const t = (i += 6);
+    let c = d.charCodeAt(i);
+    if (c === 48) i++;
+    else while (c >= 48 && c <= 57) c = d.charCodeAt(++i);
+    const end = d.length - 1;
+    if (i === t || i !== end || i - t > 19 || d.charCodeAt(end) !== 125 || !ingest(conn, r[0], fields.length)) old(e);
+    else taken.frames++;
   };
 }

@@ -378,6 +378,21 @@ export function flatEncode(value, fields) {
 }
 
 /**
+ * The tape's slots, at least `n` of them, for a caller that fills the flat slots itself
+ * and then makes the wasm call that reads them (the bridge's ingest path, ingest.js): a
+ * view of wasm memory, valid until the next call into wasm. null while an encoding is
+ * in progress (the caller then takes its general path).
+ */
+export function flatSlots(n) {
+  if (busy) return null;
+  if (slots === null || slots.length === 0 || n > cap) {
+    if (mem === null) mem = raw.wasmMemory();
+    reslot(n);
+  }
+  return slots;
+}
+
+/**
  * `flatEncode` of every item of the array `values`, item `i` at slots `i * fields.length`;
  * true only if every item is flat.
  */

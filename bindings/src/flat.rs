@@ -75,14 +75,15 @@ impl<'a> FlatInput<'a> {
     }
 }
 
-/// Whether flat slots filled from `JSON.parse` of a JSON text hold the numbers the
-/// text path ([`Contract::from_json_str`](crate::contracts::Contract::from_json_str))
-/// reads from that text, as far as the numbers themselves tell: an integer is read
-/// there as an exact `u64`/`i64`, here from an `f64`, so every integer must be a safe
-/// one (|n| <= 2^53 - 1: beyond, `JSON.parse` has rounded it), and `-0` (the text's
-/// `-0`, read there as a float, here as the integer 0) is refused. What the numbers do
-/// not tell (an exponent, a zero fraction, more than 15 digits) is the caller's to
-/// check on the text (`ingest.js`); absent fields (`NaN`) pass.
+/// Whether flat slots read from a JSON text (the bridge's ingest path, `ingest.js`) can
+/// hold the numbers the text path
+/// ([`Contract::from_json_str`](crate::contracts::Contract::from_json_str)) reads from
+/// that text, as far as the numbers themselves tell: an integer is read there as an
+/// exact `u64`/`i64`, here from an `f64`, so every integer must be a safe one
+/// (|n| <= 2^53 - 1: beyond, an `f64` may have rounded it), and `-0` (the text's `-0`,
+/// read there as a float, here as the integer 0) is refused. What the numbers do not
+/// tell (an exponent, a zero fraction, more than 15 digits) is the reader's to check on
+/// the text; absent fields (`NaN`) pass.
 pub fn exact_as_text(vals: &[f64]) -> bool {
     const SAFE: f64 = 9_007_199_254_740_991.0;
     vals.iter().all(|&n| n.is_nan() || n.trunc() != n || (n.abs() <= SAFE && !(n == 0.0 && n.is_sign_negative())))
@@ -302,11 +303,12 @@ mod tests {
         assert!(!exact_as_text(&[1e300]));
     }
 
-    /// The decimals `ingest.js` lets through to the flat path (at most 15 digits, no
-    /// exponent, no all-zero fraction): the text path (serde_json's parser, which
-    /// without `float_roundtrip` is exact only for these: one rounding) reads each as
-    /// `JSON.parse` does (correctly rounded, as Rust's `str::parse` is), for `f32` and
-    /// `f64` fields alike (the same `f64`, then the same `as f32`).
+    /// The decimals `ingest.js` takes to the flat path (at most 15 digits, no exponent,
+    /// no all-zero fraction), which it reads as `M / 10^k` (M the digits, k the fraction
+    /// digits: one correctly rounded division): the text path (serde_json's parser,
+    /// which without `float_roundtrip` is exact only for these: the same division)
+    /// reads each as a correct parse does (Rust's `str::parse`, as `JSON.parse`), for
+    /// `f32` and `f64` fields alike (the same `f64`, then the same `as f32`).
     #[test]
     fn short_decimals_read_the_same_by_the_text_path_and_a_correct_parse() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -326,6 +328,8 @@ mod tests {
             let sign = if r & 1 << 40 != 0 { "-" } else { "" };
             let text = format!("{sign}{}.{:0w$}", (r >> 16) % 90, frac, w = k as usize);
             let want: f64 = text.parse().unwrap();
+            let m = ((r >> 16) % 90 * 10u64.pow(k) + frac) as f64 / 10f64.powi(k as i32);
+            assert_eq!(if sign.is_empty() { m } else { -m }.to_bits(), want.to_bits(), "{text}");
             let json = format!(r#"{{"latitude":{text},"longitude":{text},"timestamp":1}}"#);
             let t = GpsLocation::from_json_str(&json);
             let fields = struct_fields::<GpsLocation>().unwrap();

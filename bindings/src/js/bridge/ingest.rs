@@ -1,11 +1,12 @@
 //! The ingest fast path: the wrapper's `onmessage` (`ingest.js`, installed in front of
-//! the transport's own handler with [`WebBridge::wrap_messages`]) takes the `data`
-//! frames of the server's layout whose payload it can hand over as flat slots
-//! (`crate::flat`): it `JSON.parse`s the payload and calls [`Inner::ingest`] with the
-//! socket, the record's number and the slots. Rust then does what the frame's way
-//! through `on_frame` would do (the machine's bookkeeping: `Bridge::on_parsed_data`;
-//! the value produced; a refusal counted and reported), without the frame's text
-//! crossing into wasm or being parsed again.
+//! the transport's own handler with [`WebBridge::wrap_messages`]) reads the `data`
+//! frames in the server's layout whose payload is an object of plain numbers for a
+//! record whose contract takes flat values (`crate::flat`): it writes the payload's
+//! numbers into the flat slots itself and calls [`Inner::ingest`] with the socket, the
+//! record's number and the slots. Rust then does what the frame's way through
+//! `on_frame` would do (the machine's bookkeeping: `Bridge::on_parsed_data`; the value
+//! produced; a refusal counted and reported), without the frame's text crossing into
+//! wasm or being parsed again.
 //!
 //! Anything it does not take goes the old way, as the event itself, with nothing done
 //! yet: every check that could decline comes before the machine is told (so errors,
@@ -39,8 +40,9 @@ impl Inner {
     /// into the first `len` tape slots (its `ts` checked there: a u64 the old way
     /// reads the same). `false`: declined, nothing done (the wrapper hands the event to
     /// the old way): the bridge ended, a backfill holds the record's values (they wait
-    /// as text), a number `JSON.parse` may have read otherwise than the text way
-    /// ([`exact_as_text`]), or a value the contract's flat path does not take.
+    /// as text), a number the text way may read otherwise ([`exact_as_text`]: the
+    /// wrapper declines those already; checked again here, where the value is made), or
+    /// a value the contract's flat path does not take.
     pub(super) fn ingest(&self, wb: &WebBridge, conn: u64, i: usize, len: usize) -> bool {
         if self.ended.get() || len > MAX_FIELDS || self.holds.borrow().iter().any(|h| h.record == i) {
             return false;
