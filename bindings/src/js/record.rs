@@ -498,11 +498,7 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
     }
 
     fn set_flat(&self, vals: &[f64]) -> Result<bool, FacadeError> {
-        let Some(input) = self.flat.and_then(|f| crate::flat::FlatInput::new(f, vals)) else { return Ok(false) };
-        match T::from_input(&input) {
-            Ok(v) => self.produce(v).map(|()| true),
-            Err(_) => Ok(false),
-        }
+        self.take_flat(vals, &mut || true)
     }
 
     fn take_flat(&self, vals: &[f64], admit: &mut dyn FnMut() -> bool) -> Result<bool, FacadeError> {
