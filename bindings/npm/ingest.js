@@ -14,8 +14,9 @@
 // - the payload is `{` `"field":number` (`,` ...)* `}` with no whitespace, every key a
 //   field of the contract's struct (no escapes: they would not match), the last of
 //   duplicate keys winning (as there);
-// - a number is `-?(0|[1-9][0-9]*)(.[0-9]+)?`, at most 15 digits, no exponent, no
-//   all-zero fraction (`5.0`: an integer field refuses it there) and not -0: then its
+// - a number is `-?(0|[1-9][0-9]*)(.[0-9]+)?`, at most 15 digits, no exponent and not
+//   -0; one written with a fraction is marked a float (bit j of `floats`: `21.0` is 21
+//   for a float field and refused by an integer field, in Rust, as the text way does): then its
 //   value is one correctly rounded division (M / 10^k, M < 2^53, k <= 15: Clinger's fast
 //   path, which is serde_json's and JSON.parse's result); anything longer may round
 //   otherwise there (bindings/src/flat.rs tests);
@@ -28,12 +29,16 @@ const PAYLOAD = '","payload":';
 const ODD = /[\\\u0000-\u001f]/;
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
+/** Set by readPayload: bit j, slot j's number was written with a fraction. */
+let floats = 0;
+
 /**
  * Reads the payload object at `d[p]` into `slots` (one per field of `fields`, NaN where
- * absent): the index just after its `}`, or -1 if it is not what this path takes.
+ * absent) and `floats`: the index just after its `}`, or -1 if it is not what this path takes.
  */
 function readPayload(d, p, fields, slots) {
   const m = fields.length;
+  floats = 0;
   for (let j = 0; j < m; j++) slots[j] = NaN;
   if (d.charCodeAt(p) !== 123) return -1;
   let i = p + 1;
@@ -70,18 +75,20 @@ function readPayload(d, p, fields, slots) {
     }
     let frac = 0;
     if (c === 46) {
-      let nonZero = false;
       c = d.charCodeAt(++i);
       while (c >= 48 && c <= 57) {
         v = v * 10 + (c - 48);
-        if (c !== 48) nonZero = true;
         frac++;
         c = d.charCodeAt(++i);
       }
-      if (!nonZero) return -1;
+      if (frac === 0) return -1; // `1.` is not JSON
     }
     if (digits + frac > 15 || (neg && v === 0)) return -1;
-    if (frac > 0) v /= POW10[frac];
+    // (The last of duplicate keys wins: its mark too.)
+    if (frac > 0) {
+      v /= POW10[frac];
+      floats |= 1 << j;
+    } else floats &= ~(1 << j);
     slots[j] = neg ? -v : v;
     i++;
     if (c === 125) return i;
@@ -91,7 +98,7 @@ function readPayload(d, p, fields, slots) {
 
 /**
  * The `wrap(conn, old)` the transport calls for each socket (web.rs `wrap_messages`), for
- * one bridge: `ingest(conn, record, slots)` hands a value in the flat slots to Rust (false:
+ * one bridge: `ingest(conn, record, len, floats)` hands a value in the flat slots to Rust (false:
  * declined, nothing done), `route(topic)` is `[record, fields]` or undefined, `maxUnits`
  * the longest frame (in UTF-16 units) surely under maxFrameBytes. `taken.frames` counts
  * the frames taken (a test hook).
@@ -134,7 +141,7 @@ export function makeIngest(ingest, route, maxUnits, taken) {
     if (c === 48) i++;
     else while (c >= 48 && c <= 57) c = d.charCodeAt(++i);
     const end = d.length - 1;
-    if (i === t || i !== end || i - t > 19 || d.charCodeAt(end) !== 125 || !ingest(conn, r[0], fields.length)) old(e);
+    if (i === t || i !== end || i - t > 19 || d.charCodeAt(end) !== 125 || !ingest(conn, r[0], fields.length, floats)) old(e);
     else taken.frames++;
   };
 }

@@ -66,12 +66,23 @@ impl<'de> Deserializer<'de> for Probe<'_> {
 pub struct FlatInput<'a> {
     fields: &'static [&'static str],
     vals: &'a [f64],
+    /// Bit `i`: slot `i` is a float, whatever its value ([`with_floats`](Self::with_floats)).
+    floats: u32,
 }
 
 impl<'a> FlatInput<'a> {
     /// The slots `vals` of a struct with `fields` (as many slots as fields, else `None`).
     pub fn new(fields: &'static [&'static str], vals: &'a [f64]) -> Option<Self> {
-        (vals.len() == fields.len()).then_some(FlatInput { fields, vals })
+        Self::with_floats(fields, vals, 0)
+    }
+
+    /// [`new`](Self::new), where bit `i` of `floats` marks slot `i` as a float even when
+    /// its value is whole: read from JSON text written with a fraction (`21.0`), which
+    /// the text path reads as a float, so an integer field refuses it (serde_json: "invalid
+    /// type: floating point `21.0`, expected u64") and a float field takes it. Unmarked,
+    /// a whole number is an integer (what a JS number is to the general path).
+    pub fn with_floats(fields: &'static [&'static str], vals: &'a [f64], floats: u32) -> Option<Self> {
+        (vals.len() == fields.len()).then_some(FlatInput { fields, vals, floats })
     }
 }
 
@@ -82,8 +93,8 @@ impl<'a> FlatInput<'a> {
 /// exact `u64`/`i64`, here from an `f64`, so every integer must be a safe one
 /// (|n| <= 2^53 - 1: beyond, an `f64` may have rounded it), and `-0` (the text's `-0`,
 /// read there as a float, here as the integer 0) is refused. What the numbers do not
-/// tell (an exponent, a zero fraction, more than 15 digits) is the reader's to check on
-/// the text; absent fields (`NaN`) pass.
+/// tell is the reader's: an exponent or more than 15 digits it checks on the text, a
+/// fraction (`21.0`) it marks ([`FlatInput::with_floats`]); absent fields (`NaN`) pass.
 pub fn exact_as_text(vals: &[f64]) -> bool {
     const SAFE: f64 = 9_007_199_254_740_991.0;
     vals.iter().all(|&n| n.is_nan() || n.trunc() != n || (n.abs() <= SAFE && !(n == 0.0 && n.is_sign_negative())))
@@ -110,7 +121,7 @@ impl Input for FlatInput<'_> {
         if n.is_nan() {
             return None;
         }
-        let int = n >= 0.0 && n.trunc() == n && n < 18_446_744_073_709_551_616.0;
+        let int = self.floats & (1 << at) == 0 && n >= 0.0 && n.trunc() == n && n < 18_446_744_073_709_551_616.0;
         Some(int.then_some(n as u64))
     }
 
@@ -140,7 +151,7 @@ impl<'de> Deserializer<'de> for FlatDe<'_, '_> {
         if !core::ptr::eq(fields, self.0.fields) && fields != self.0.fields {
             return Err(de::Error::custom("not flat"));
         }
-        visitor.visit_map(Fields { vals: self.0.vals, next: 0, value: f64::NAN })
+        visitor.visit_map(Fields { vals: self.0.vals, floats: self.0.floats, next: 0, value: Num(f64::NAN, false) })
     }
 
     serde::forward_to_deserialize_any! {
@@ -152,8 +163,9 @@ impl<'de> Deserializer<'de> for FlatDe<'_, '_> {
 /// The present fields, in field order, keyed by index.
 struct Fields<'a> {
     vals: &'a [f64],
+    floats: u32,
     next: usize,
-    value: f64,
+    value: Num,
 }
 
 impl<'de> MapAccess<'de> for Fields<'_> {
@@ -164,7 +176,7 @@ impl<'de> MapAccess<'de> for Fields<'_> {
             let i = self.next;
             self.next += 1;
             if !v.is_nan() {
-                self.value = v;
+                self.value = Num(v, self.floats & (1 << i) != 0);
                 return seed.deserialize(Index(i as u64)).map(Some);
             }
         }
@@ -172,7 +184,7 @@ impl<'de> MapAccess<'de> for Fields<'_> {
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        seed.deserialize(Num(self.value))
+        seed.deserialize(self.value)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -196,15 +208,20 @@ impl<'de> Deserializer<'de> for Index {
     }
 }
 
-/// A field's number, read as the general path reads a number (`tape::visit_num`); an
-/// `Option` field is `Some` of it.
-struct Num(f64);
+/// A field's number, read as the general path reads a number (`tape::visit_num`), or as
+/// a float when marked so ([`FlatInput::with_floats`]); an `Option` field is `Some` of it.
+#[derive(Clone, Copy)]
+struct Num(f64, bool);
 
 impl<'de> Deserializer<'de> for Num {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visit_num(self.0, visitor)
+        if self.1 {
+            visitor.visit_f64(self.0)
+        } else {
+            visit_num(self.0, visitor)
+        }
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -375,6 +392,26 @@ mod tests {
             }
         }
         assert!(differ > 0);
+    }
+
+    /// A slot marked a float (`21.0` in the text) reads as the text path reads the text:
+    /// a float field takes it, an integer field (or the version) refuses it.
+    #[test]
+    fn float_marked_slots_read_as_the_text_path_reads_a_fraction() {
+        let f = struct_fields::<Temperature>().unwrap();
+        let read = |vals: &[f64], floats| Temperature::from_input(&FlatInput::with_floats(f, vals, floats).unwrap()).ok();
+        let text = |t: &str| Temperature::from_json_str(t).ok();
+        // celsius 21.0 (bit 1): taken, as the text.
+        assert_eq!(read(&[f64::NAN, 21.0, 5.0], 0b010), text(r#"{"celsius":21.0,"timestamp":5}"#));
+        assert!(read(&[f64::NAN, 21.0, 5.0], 0b010).is_some());
+        // timestamp 5.0 (bit 2), schema_version 2.0 (bit 0): refused, as the text.
+        assert_eq!(text(r#"{"celsius":21,"timestamp":5.0}"#), None);
+        assert_eq!(read(&[f64::NAN, 21.0, 5.0], 0b100), None);
+        assert_eq!(text(r#"{"schema_version":2.0,"celsius":21,"timestamp":5}"#), None);
+        assert_eq!(read(&[2.0, 21.0, 5.0], 0b001), None);
+        // Unmarked, the same numbers are integers where the struct wants them.
+        assert!(read(&[2.0, 21.0, 5.0], 0).is_some());
+        assert_eq!(FlatInput::with_floats(f, &[2.0, 21.0, 5.0], 0b001).unwrap().field_u64("schema_version"), Some(None));
     }
 
     #[test]
