@@ -11,7 +11,7 @@
 // What is read here must mean what the Rust text way reads from the same text
 // (bridge/src/frame.rs `server_layout`, then the contract from serde_json's parse):
 // - the topic has no escape or control character (then it is the text itself);
-// - the payload is `{` `"field":number` (`,` ...)* `}` with no whitespace, every key a
+// - the payload is `{` `"field":number-or-null` (`,` ...)* `}` with no whitespace, every key a
 //   field of the contract's struct (no escapes: they would not match), the last of
 //   duplicate keys winning (as there);
 // - a number is `-?(0|[1-9][0-9]*)(.[0-9]+)?`, at most 15 digits, no exponent and not
@@ -20,6 +20,8 @@
 //   value is one correctly rounded division (M / 10^k, M < 2^53, k <= 15: Clinger's fast
 //   path, which is serde_json's and JSON.parse's result); anything longer may round
 //   otherwise there (bindings/src/flat.rs tests);
+// - `null` marks the field (bit j of `nulls`): an `Option` field is `None`, any other
+//   refuses it, in Rust, as the text way does;
 // - `ts` is 1 to 19 digits without a leading zero (a u64), the frame ends right after it.
 import { flatSlots } from './values.js';
 
@@ -29,8 +31,9 @@ const PAYLOAD = '","payload":';
 const ODD = /[\\\u0000-\u001f]/;
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
-/** Set by readPayload: bit j, slot j's number was written with a fraction. */
+/** Set by readPayload: bit j, slot j's number was written with a fraction; field j is null. */
 let floats = 0;
+let nulls = 0;
 
 /**
  * Reads the payload object at `d[p]` into `slots` (one per field of `fields`, NaN where
@@ -39,6 +42,7 @@ let floats = 0;
 function readPayload(d, p, fields, slots) {
   const m = fields.length;
   floats = 0;
+  nulls = 0;
   for (let j = 0; j < m; j++) slots[j] = NaN;
   if (d.charCodeAt(p) !== 123) return -1;
   let i = p + 1;
@@ -58,8 +62,22 @@ function readPayload(d, p, fields, slots) {
     } while (++n < m);
     if (n === m || d.charCodeAt(k + 1) !== 58) return -1;
     i = k + 2;
+    const bit = 1 << j;
+    let c;
+    // (The last of duplicate keys wins: its marks too.)
+    if (d.startsWith('null', i)) {
+      slots[j] = NaN;
+      nulls |= bit;
+      floats &= ~bit;
+      c = d.charCodeAt((i += 4));
+      i++;
+      if (c === 125) return i;
+      if (c !== 44) return -1;
+      continue;
+    }
+    nulls &= ~bit;
     // The number.
-    let c = d.charCodeAt(i);
+    c = d.charCodeAt(i);
     const neg = c === 45;
     if (neg) c = d.charCodeAt(++i);
     if (c < 48 || c > 57) return -1;
@@ -84,11 +102,10 @@ function readPayload(d, p, fields, slots) {
       if (frac === 0) return -1; // `1.` is not JSON
     }
     if (digits + frac > 15 || (neg && v === 0)) return -1;
-    // (The last of duplicate keys wins: its mark too.)
     if (frac > 0) {
       v /= POW10[frac];
-      floats |= 1 << j;
-    } else floats &= ~(1 << j);
+      floats |= bit;
+    } else floats &= ~bit;
     slots[j] = neg ? -v : v;
     i++;
     if (c === 125) return i;
@@ -98,7 +115,7 @@ function readPayload(d, p, fields, slots) {
 
 /**
  * The `wrap(conn, old)` the transport calls for each socket (web.rs `wrap_messages`), for
- * one bridge: `ingest(conn, record, len, floats)` hands a value in the flat slots to Rust (false:
+ * one bridge: `ingest(conn, record, len, floats, nulls)` hands a value in the flat slots to Rust (false:
  * declined, nothing done), `route(topic)` is `[record, fields]` or undefined, `maxUnits`
  * the longest frame (in UTF-16 units) surely under maxFrameBytes. `taken.frames` counts
  * the frames taken (a test hook).
@@ -141,7 +158,7 @@ export function makeIngest(ingest, route, maxUnits, taken) {
     if (c === 48) i++;
     else while (c >= 48 && c <= 57) c = d.charCodeAt(++i);
     const end = d.length - 1;
-    if (i === t || i !== end || i - t > 19 || d.charCodeAt(end) !== 125 || !ingest(conn, r[0], fields.length, floats)) old(e);
+    if (i === t || i !== end || i - t > 19 || d.charCodeAt(end) !== 125 || !ingest(conn, r[0], fields.length, floats, nulls)) old(e);
     else taken.frames++;
   };
 }

@@ -66,23 +66,34 @@ impl<'de> Deserializer<'de> for Probe<'_> {
 pub struct FlatInput<'a> {
     fields: &'static [&'static str],
     vals: &'a [f64],
-    /// Bit `i`: slot `i` is a float, whatever its value ([`with_floats`](Self::with_floats)).
-    floats: u32,
+    marks: Marks,
+}
+
+/// What the slots of a value read from JSON text (the bridge's ingest path) do not tell
+/// by their numbers. Bit `i` of `floats` marks slot `i` as a float even when its value is
+/// whole: written with a fraction (`21.0`), which the text path reads as a float, so an
+/// integer field refuses it (serde_json: "invalid type: floating point `21.0`, expected
+/// u64") and a float field takes it; unmarked, a whole number is an integer (what a JS
+/// number is to the general path). Bit `i` of `nulls` marks field `i` as present with
+/// `null` (its slot `NaN`): an `Option` field is `None`, any other refuses it, as the text
+/// path does (absent and `null` differ for a field with a serde default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// Slots written with a fraction.
+    pub floats: u32,
+    /// Fields present as `null`.
+    pub nulls: u32,
 }
 
 impl<'a> FlatInput<'a> {
     /// The slots `vals` of a struct with `fields` (as many slots as fields, else `None`).
     pub fn new(fields: &'static [&'static str], vals: &'a [f64]) -> Option<Self> {
-        Self::with_floats(fields, vals, 0)
+        Self::with_marks(fields, vals, Marks::default())
     }
 
-    /// [`new`](Self::new), where bit `i` of `floats` marks slot `i` as a float even when
-    /// its value is whole: read from JSON text written with a fraction (`21.0`), which
-    /// the text path reads as a float, so an integer field refuses it (serde_json: "invalid
-    /// type: floating point `21.0`, expected u64") and a float field takes it. Unmarked,
-    /// a whole number is an integer (what a JS number is to the general path).
-    pub fn with_floats(fields: &'static [&'static str], vals: &'a [f64], floats: u32) -> Option<Self> {
-        (vals.len() == fields.len()).then_some(FlatInput { fields, vals, floats })
+    /// [`new`](Self::new) for slots read from JSON text, with their [`Marks`].
+    pub fn with_marks(fields: &'static [&'static str], vals: &'a [f64], marks: Marks) -> Option<Self> {
+        (vals.len() == fields.len()).then_some(FlatInput { fields, vals, marks })
     }
 }
 
@@ -94,7 +105,7 @@ impl<'a> FlatInput<'a> {
 /// (|n| <= 2^53 - 1: beyond, an `f64` may have rounded it), and `-0` (the text's `-0`,
 /// read there as a float, here as the integer 0) is refused. What the numbers do not
 /// tell is the reader's: an exponent or more than 15 digits it checks on the text, a
-/// fraction (`21.0`) it marks ([`FlatInput::with_floats`]); absent fields (`NaN`) pass.
+/// fraction (`21.0`) or a `null` it marks ([`Marks`]); absent fields (`NaN`) pass.
 pub fn exact_as_text(vals: &[f64]) -> bool {
     const SAFE: f64 = 9_007_199_254_740_991.0;
     vals.iter().all(|&n| n.is_nan() || n.trunc() != n || (n.abs() <= SAFE && !(n == 0.0 && n.is_sign_negative())))
@@ -119,9 +130,10 @@ impl Input for FlatInput<'_> {
         let at = self.fields.iter().position(|f| same_str(f, key))?;
         let n = self.vals[at];
         if n.is_nan() {
-            return None;
+            // Present as null: not a number (as the tape's `field_u64` says of a null).
+            return (self.marks.nulls & (1 << at) != 0).then_some(None);
         }
-        let int = self.floats & (1 << at) == 0 && n >= 0.0 && n.trunc() == n && n < 18_446_744_073_709_551_616.0;
+        let int = self.marks.floats & (1 << at) == 0 && n >= 0.0 && n.trunc() == n && n < 18_446_744_073_709_551_616.0;
         Some(int.then_some(n as u64))
     }
 
@@ -151,7 +163,7 @@ impl<'de> Deserializer<'de> for FlatDe<'_, '_> {
         if !core::ptr::eq(fields, self.0.fields) && fields != self.0.fields {
             return Err(de::Error::custom("not flat"));
         }
-        visitor.visit_map(Fields { vals: self.0.vals, floats: self.0.floats, next: 0, value: Num(f64::NAN, false) })
+        visitor.visit_map(Fields { input: self.0, next: 0, value: Slot::Null })
     }
 
     serde::forward_to_deserialize_any! {
@@ -161,22 +173,23 @@ impl<'de> Deserializer<'de> for FlatDe<'_, '_> {
 }
 
 /// The present fields, in field order, keyed by index.
-struct Fields<'a> {
-    vals: &'a [f64],
-    floats: u32,
+struct Fields<'a, 'b> {
+    input: &'b FlatInput<'a>,
     next: usize,
-    value: Num,
+    value: Slot,
 }
 
-impl<'de> MapAccess<'de> for Fields<'_> {
+impl<'de> MapAccess<'de> for Fields<'_, '_> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        while let Some(&v) = self.vals.get(self.next) {
+        let FlatInput { vals, marks: Marks { floats, nulls }, .. } = *self.input;
+        while let Some(&v) = vals.get(self.next) {
             let i = self.next;
             self.next += 1;
-            if !v.is_nan() {
-                self.value = Num(v, self.floats & (1 << i) != 0);
+            let bit = 1 << i;
+            if !v.is_nan() || nulls & bit != 0 {
+                self.value = if v.is_nan() { Slot::Null } else { Slot::Num(v, floats & bit != 0) };
                 return seed.deserialize(Index(i as u64)).map(Some);
             }
         }
@@ -188,7 +201,7 @@ impl<'de> MapAccess<'de> for Fields<'_> {
     }
 
     fn size_hint(&self) -> Option<usize> {
-        Some(self.vals.len().saturating_sub(self.next))
+        Some(self.input.vals.len().saturating_sub(self.next))
     }
 }
 
@@ -208,24 +221,31 @@ impl<'de> Deserializer<'de> for Index {
     }
 }
 
-/// A field's number, read as the general path reads a number (`tape::visit_num`), or as
-/// a float when marked so ([`FlatInput::with_floats`]); an `Option` field is `Some` of it.
+/// A field's value: a number, read as the general path reads a number
+/// (`tape::visit_num`), or as a float when marked so ([`Marks`]); or a
+/// `null`. An `Option` field is `Some` of a number, `None` of a null.
 #[derive(Clone, Copy)]
-struct Num(f64, bool);
+enum Slot {
+    Num(f64, bool),
+    Null,
+}
 
-impl<'de> Deserializer<'de> for Num {
+impl<'de> Deserializer<'de> for Slot {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        if self.1 {
-            visitor.visit_f64(self.0)
-        } else {
-            visit_num(self.0, visitor)
+        match self {
+            Slot::Num(v, true) => visitor.visit_f64(v),
+            Slot::Num(v, false) => visit_num(v, visitor),
+            Slot::Null => visitor.visit_unit(),
         }
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_some(self)
+        match self {
+            Slot::Null => visitor.visit_none(),
+            Slot::Num(..) => visitor.visit_some(self),
+        }
     }
 
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
@@ -399,7 +419,7 @@ mod tests {
     #[test]
     fn float_marked_slots_read_as_the_text_path_reads_a_fraction() {
         let f = struct_fields::<Temperature>().unwrap();
-        let read = |vals: &[f64], floats| Temperature::from_input(&FlatInput::with_floats(f, vals, floats).unwrap()).ok();
+        let read = |vals: &[f64], floats| Temperature::from_input(&FlatInput::with_marks(f, vals, Marks { floats, nulls: 0 }).unwrap()).ok();
         let text = |t: &str| Temperature::from_json_str(t).ok();
         // celsius 21.0 (bit 1): taken, as the text.
         assert_eq!(read(&[f64::NAN, 21.0, 5.0], 0b010), text(r#"{"celsius":21.0,"timestamp":5}"#));
@@ -411,7 +431,34 @@ mod tests {
         assert_eq!(read(&[2.0, 21.0, 5.0], 0b001), None);
         // Unmarked, the same numbers are integers where the struct wants them.
         assert!(read(&[2.0, 21.0, 5.0], 0).is_some());
-        assert_eq!(FlatInput::with_floats(f, &[2.0, 21.0, 5.0], 0b001).unwrap().field_u64("schema_version"), Some(None));
+        assert_eq!(FlatInput::with_marks(f, &[2.0, 21.0, 5.0], Marks { floats: 0b001, nulls: 0 }).unwrap().field_u64("schema_version"), Some(None));
+    }
+
+    /// A field marked null reads as the text path reads `null`: an `Option` field is
+    /// `None`, another refuses it; the version dispatch sees a present non-integer.
+    #[test]
+    fn null_marked_fields_read_as_the_text_path_reads_null() {
+        let f = struct_fields::<GpsLocation>().unwrap();
+        let at = |name: &str| f.iter().position(|x| *x == name).unwrap();
+        let mut vals = vec![f64::NAN; f.len()];
+        vals[at("latitude")] = 48.2;
+        vals[at("longitude")] = 16.37;
+        vals[at("timestamp")] = 1.0;
+        let read = |vals: &[f64], nulls: u32| {
+            GpsLocation::from_input(&FlatInput::with_marks(f, vals, Marks { floats: 0, nulls }).unwrap()).ok()
+        };
+        let text = |t: &str| GpsLocation::from_json_str(t).ok();
+        let alt_null = read(&vals, 1 << at("altitude"));
+        assert!(alt_null.is_some());
+        assert_eq!(alt_null, text(r#"{"latitude":48.2,"longitude":16.37,"altitude":null,"timestamp":1}"#));
+        vals[at("latitude")] = f64::NAN;
+        assert_eq!(text(r#"{"latitude":null,"longitude":16.37,"timestamp":1}"#), None);
+        assert_eq!(read(&vals, 1 << at("latitude")), None);
+        let t = struct_fields::<Temperature>().unwrap();
+        let input = FlatInput::with_marks(t, &[f64::NAN, 21.0, 5.0], Marks { floats: 0, nulls: 1 }).unwrap();
+        assert_eq!(input.field_u64("schema_version"), Some(None));
+        assert_eq!(Temperature::from_input(&input).ok(), None);
+        assert_eq!(Temperature::from_json_str(r#"{"schema_version":null,"celsius":21,"timestamp":5}"#).ok(), None);
     }
 
     #[test]

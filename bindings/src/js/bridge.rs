@@ -120,9 +120,9 @@ struct Inner {
     holds: RefCell<Vec<Hold>>,
     next_backfill: Cell<u64>,
     /// The ingest fast path's entries into Rust (`bridge/ingest.rs`), kept while the
-    /// bridge lives: `ingest(conn, record, len, floats)`, `route(topic)`.
+    /// bridge lives: `ingest(conn, record, len, floats, nulls)`, `route(topic)`.
     #[allow(clippy::type_complexity)]
-    fast: RefCell<Option<(Closure<dyn FnMut(f64, u32, u32, u32) -> bool>, Closure<dyn FnMut(String) -> JsValue>)>>,
+    fast: RefCell<Option<(Closure<dyn FnMut(f64, u32, u32, u32, u32) -> bool>, Closure<dyn FnMut(String) -> JsValue>)>>,
 }
 
 impl Inner {
@@ -419,8 +419,9 @@ impl RawBridge {
         observed?;
         if let Some(make) = ingest {
             let me = Rc::downgrade(&inner);
-            let fast = Closure::<dyn FnMut(f64, u32, u32, u32) -> bool>::new(move |conn: f64, i: u32, len: u32, floats: u32| {
-                me.upgrade().is_some_and(|inner| inner.ingest(&inner.web, conn as u64, i as usize, len as usize, floats))
+            let fast = Closure::<dyn FnMut(f64, u32, u32, u32, u32) -> bool>::new(move |conn: f64, i: u32, len: u32, floats: u32, nulls: u32| {
+                let marks = crate::flat::Marks { floats, nulls };
+                me.upgrade().is_some_and(|inner| inner.ingest(&inner.web, conn as u64, i as usize, len as usize, marks))
             });
             let me = Rc::downgrade(&inner);
             let route = Closure::<dyn FnMut(String) -> JsValue>::new(move |topic: String| {

@@ -97,11 +97,10 @@ pub trait DynRecord {
     /// takes the general path, which reports any violation).
     fn set_flat(&self, vals: &[f64]) -> Result<bool, FacadeError>;
     /// The flat fast path of a value from the server (`bridge/ingest.rs`): reads the
-    /// slots `vals` (bit `i` of `floats`: slot `i` was written with a fraction,
-    /// [`FlatInput::with_floats`](crate::flat::FlatInput::with_floats)); declined
+    /// slots `vals` with their [`Marks`](crate::flat::Marks) (fractions, nulls); declined
     /// (`Ok(false)`): nothing else happens. Taken: `admit` runs (the bridge's bookkeeping
     /// of the frame) and the value is produced if it says so.
-    fn take_flat(&self, vals: &[f64], floats: u32, admit: &mut dyn FnMut() -> bool) -> Result<bool, FacadeError>;
+    fn take_flat(&self, vals: &[f64], marks: crate::flat::Marks, admit: &mut dyn FnMut() -> bool) -> Result<bool, FacadeError>;
     /// [`set_flat`](DynRecord::set_flat) of consecutive values (one slot per field
     /// each), all or nothing: `Ok(None)`, nothing produced, when the fast path declines
     /// any of them. `each` runs after each value is produced.
@@ -500,11 +499,11 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
     }
 
     fn set_flat(&self, vals: &[f64]) -> Result<bool, FacadeError> {
-        self.take_flat(vals, 0, &mut || true)
+        self.take_flat(vals, crate::flat::Marks::default(), &mut || true)
     }
 
-    fn take_flat(&self, vals: &[f64], floats: u32, admit: &mut dyn FnMut() -> bool) -> Result<bool, FacadeError> {
-        let Some(input) = self.flat.and_then(|f| crate::flat::FlatInput::with_floats(f, vals, floats)) else {
+    fn take_flat(&self, vals: &[f64], marks: crate::flat::Marks, admit: &mut dyn FnMut() -> bool) -> Result<bool, FacadeError> {
+        let Some(input) = self.flat.and_then(|f| crate::flat::FlatInput::with_marks(f, vals, marks)) else {
             return Ok(false);
         };
         let Ok(v) = T::from_input(&input) else { return Ok(false) };

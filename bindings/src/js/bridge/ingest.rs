@@ -16,7 +16,7 @@
 //! so the wrapper caches a topic's record number for the bridge's life.
 
 use super::Inner;
-use crate::flat::{exact_as_text, MAX_FIELDS};
+use crate::flat::{exact_as_text, Marks, MAX_FIELDS};
 use crate::js::tape;
 use aimdb_wasm_bridge::web::WebBridge;
 use aimdb_wasm_bridge::ConnId;
@@ -39,12 +39,13 @@ impl Inner {
     /// A `data` frame on socket `conn` for record `i` whose payload the wrapper wrote
     /// into the first `len` tape slots (its `ts` checked there: a u64 the old way
     /// reads the same); bit `j` of `floats`: slot `j`'s number had a fraction in the
-    /// text (`21.0` is a float there: an integer field refuses it). `false`: declined, nothing done (the wrapper hands the event to
+    /// text (`21.0` is a float there: an integer field refuses it); of `nulls`: field
+    /// `j` is `null` ([`Marks`]). `false`: declined, nothing done (the wrapper hands the event to
     /// the old way): the bridge ended, a backfill holds the record's values (they wait
     /// as text), a number the text way may read otherwise ([`exact_as_text`]: the
     /// wrapper declines those already; checked again here, where the value is made), or
     /// a value the contract's flat path does not take.
-    pub(super) fn ingest(&self, wb: &WebBridge, conn: u64, i: usize, len: usize, floats: u32) -> bool {
+    pub(super) fn ingest(&self, wb: &WebBridge, conn: u64, i: usize, len: usize, marks: Marks) -> bool {
         if self.ended.get() || len > MAX_FIELDS || self.holds.borrow().iter().any(|h| h.record == i) {
             return false;
         }
@@ -58,7 +59,7 @@ impl Inner {
         // The actions the bookkeeping queues run after the value is produced, as they
         // run after a `Deliver` the old way.
         wb.hold(|now| {
-            match record.take_flat(vals, floats, &mut || wb.at(now, |b, now| b.on_parsed_data(ConnId(conn), i, now))) {
+            match record.take_flat(vals, marks, &mut || wb.at(now, |b, now| b.on_parsed_data(ConnId(conn), i, now))) {
                 Ok(taken) => taken,
                 Err(e) => {
                     self.refused(wb, i, e);
