@@ -377,12 +377,18 @@ impl RawDb {
     /// `Result`: a plain `bool` crosses without the array a multi-value return costs.
     #[wasm_bindgen(js_name = setFlat)]
     pub fn set_flat(&self, handle: u32, len: u32) -> bool {
-        let Ok(core) = self.core() else { return false };
-        let Ok((record, _key)) = core.record_at(handle) else { return false };
+        // Not `core()` / `record_at`: every miss is a plain `false` here, so no error
+        // value is built (a hot path: about a tenth of a set).
+        let Some(core) = self.core.borrow().clone() else { return false };
+        let Some(record) = core.records.borrow().list.get(handle as usize).map(|(_, e)| e.record.clone()) else {
+            return false;
+        };
         let done = tape::with_slots(len, |s| record.set_flat(s)).unwrap_or(false);
         #[cfg(feature = "bridge")]
-        if done {
-            if let Some(key) = _key {
+        if done && !core.observers.borrow().is_empty() {
+            // No borrow held while bridges run (they may configure records).
+            let key = core.records.borrow().list.get(handle as usize).map(|(k, _)| k.clone());
+            if let Some(key) = key {
                 core.written(&key, &record);
             }
         }
