@@ -145,9 +145,10 @@ export class WasmDb {
   #setAt(h, key, value) {
     const r = this.#live();
     const fields = this.#flat[h] ?? this.#flatFields(h);
-    if (fields !== null && flatEncode(value, fields)) {
+    const nulls = fields === null ? -1 : flatEncode(value, fields);
+    if (nulls >= 0) {
       try {
-        if (r.setFlat(h, fields.length)) return;
+        if (r.setFlat(h, fields.length, nulls)) return;
       } catch (e) {
         rethrow(e);
       }

@@ -352,13 +352,14 @@ export function tapeEncode(value) {
 /**
  * The flat fast path (bindings/src/flat.rs): when `value` is a plain object whose own
  * enumerable fields are all named in `fields` (the record contract's struct fields) and
- * are finite numbers (or undefined, which JSON leaves out), writes one slot per field,
- * NaN where the object has none, and returns true. Anything else returns false with
- * nothing to release, and the caller takes the general path (tapeEncode), which also
- * reports every violation. Getters are read here and, after a false, again there.
+ * are finite numbers, null, or undefined (which JSON leaves out), writes one slot per
+ * field, NaN where the object has no number, and returns the fields that are null (bit
+ * i: field i; `flat::Marks.nulls`), 0 or more. Anything else returns -1 with nothing to
+ * release, and the caller takes the general path (tapeEncode), which also reports every
+ * violation. Getters are read here and, after a -1, again there.
  */
 export function flatEncode(value, fields) {
-  if (busy) return false;
+  if (busy) return -1;
   // A view of grown (detached) memory has length 0 (cap is at least 1024): cheaper to
   // read than the two `buffer` getters.
   if (slots === null || slots.length === 0) {
@@ -369,9 +370,9 @@ export function flatEncode(value, fields) {
   busy = true;
   try {
     // A getter's call may have grown wasm memory: the slots written are then elsewhere.
-    return flatItem(value, fields, 0) && slots.length !== 0;
+    return flatItem(value, fields, 0) && slots.length !== 0 ? itemNulls : -1;
   } catch {
-    return false;
+    return -1;
   } finally {
     busy = false;
   }
@@ -409,7 +410,8 @@ export function flatEncodeMany(values, fields) {
   // A getter may call db.set: that call then takes the general path's re-entrant way.
   busy = true;
   try {
-    for (let i = 0; i < values.length; i++) if (!flatItem(values[i], fields, i * m)) return false;
+    // (Nulls are the one-value path's only: here, a null declines.)
+    for (let i = 0; i < values.length; i++) if (!flatItem(values[i], fields, i * m) || itemNulls !== 0) return false;
     // A getter's call may have grown wasm memory: the slots written are then elsewhere.
     return slots.length !== 0;
   } catch {
@@ -424,10 +426,13 @@ const hasOwn = Object.prototype.hasOwnProperty;
 // The keys are those of Object.keys (what the general path reads): for-in's own keys come
 // first in the same order; an inherited enumerable key declines. for-in with this
 // hasOwnProperty check is what V8 compiles to field loads (no keys array per value).
+// A `null` field is marked in `itemNulls` (bit i; its slot NaN): an Option field is None,
+// any other refuses it (then the general path reports it), as the general path reads null.
 function flatItem(value, fields, at) {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const m = fields.length;
   for (let i = 0; i < m; i++) slots[at + i] = NaN;
+  itemNulls = 0;
   for (const k in value) {
     if (!hasOwn.call(value, k)) return false;
     let i = 0;
@@ -435,10 +440,14 @@ function flatItem(value, fields, at) {
     if (i === m) return false;
     const x = value[k];
     if (typeof x === 'number' && x - x === 0) slots[at + i] = x;
+    else if (x === null) itemNulls |= 1 << i;
     else if (x !== undefined) return false;
   }
   return true;
 }
+
+/** Set by flatItem: bit i, field i of the item is null. */
+let itemNulls = 0;
 
 /** The strings of the tape just encoded (undefined: none). */
 export const tapeStrs = () => (strs.length === 0 ? undefined : strs);

@@ -564,6 +564,12 @@ function mainSuite() {
         ['g', { latitude: 48.2, longitude: 16.37, timestamp: 1 }],
         ['g', { latitude: 48.2, longitude: 16.37, altitude: 200, accuracy: 3.5, timestamp: 1 }],
         ['g', { latitude: 91, longitude: 0, timestamp: 1 }],
+        // null: an Option field is None (flat path), any other field refuses it (general path).
+        ['g', { latitude: 48.2, longitude: 16.37, altitude: null, timestamp: 1 }],
+        ['g', { latitude: 1, longitude: 2, altitude: null, accuracy: null, timestamp: 1 }],
+        ['g', { latitude: null, longitude: 16.37, timestamp: 1 }],
+        ['t', { celsius: null, timestamp: 1 }],
+        ['t', { schema_version: null, celsius: 1, timestamp: 1 }],
       ];
       const schema = { t: 'temperature', g: 'gps_location' };
       const outcome = (f) => {
@@ -588,6 +594,8 @@ function mainSuite() {
       // setMany takes the flat path too: all or nothing, a violation reported as the general path does.
       db.configureRecord('m', { schemaType: 'temperature', buffer: { type: 'SpmcRing', capacity: 16 } });
       db.setMany('m', [{ celsius: 1, timestamp: 1 }, { timestamp: 2, celsius: 20.1 }]);
+      // (a null declines setMany's flat path: the general path reports it at its index)
+      eq(throwsCode(() => db.setMany('m', [{ celsius: 1, timestamp: 1 }, { celsius: null, timestamp: 2 }]), 'CONTRACT_VIOLATION', 'setMany null').path, '[1].celsius', 'setMany null path');
       deepEq(db.get('m'), validate('temperature', { celsius: 20.1, timestamp: 2 }).value, 'setMany last value');
       const bad = throwsCode(() => db.setMany('m', [{ celsius: 1, timestamp: 3 }, { celsius: 1, timestamp: 4 }, { celsius: 1, timestamp: -1 }]), 'CONTRACT_VIOLATION', 'setMany violation');
       eq(bad.path, '[2].timestamp', 'setMany path');

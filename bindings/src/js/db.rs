@@ -371,19 +371,20 @@ impl RawDb {
     }
 
     /// The flat fast path of `set` (`crate::flat`): the first `len` tape slots are the
-    /// value's fields (`flatFieldsAt`), `NaN` where absent. `false`: not produced (declined,
+    /// value's fields (`flatFieldsAt`), `NaN` where absent; bit `i` of `nulls`: field `i`
+    /// is `null` ([`Marks`](crate::flat::Marks)). `false`: not produced (declined,
     /// or any error: a freed db, an unknown handle, the engine's); the wrapper then writes
     /// the value the general way (`setTape`), which reports any violation or error. No
     /// `Result`: a plain `bool` crosses without the array a multi-value return costs.
     #[wasm_bindgen(js_name = setFlat)]
-    pub fn set_flat(&self, handle: u32, len: u32) -> bool {
+    pub fn set_flat(&self, handle: u32, len: u32, nulls: u32) -> bool {
         // Not `core()` / `record_at`: every miss is a plain `false` here, so no error
         // value is built (a hot path: about a tenth of a set).
         let Some(core) = self.core.borrow().clone() else { return false };
         let Some(record) = core.records.borrow().list.get(handle as usize).map(|(_, e)| e.record.clone()) else {
             return false;
         };
-        let done = tape::with_slots(len, |s| record.set_flat(s)).unwrap_or(false);
+        let done = tape::with_slots(len, |s| record.set_flat(s, nulls)).unwrap_or(false);
         #[cfg(feature = "bridge")]
         if done && !core.observers.borrow().is_empty() {
             // No borrow held while bridges run (they may configure records).

@@ -92,10 +92,11 @@ pub trait DynRecord {
     /// The contract's struct fields, when its values can take the flat fast path
     /// ([`crate::flat`]).
     fn flat_fields(&self) -> Option<&'static [&'static str]>;
-    /// Produces the value in the flat slots `vals` (one per [`flat_fields`](DynRecord::flat_fields)):
+    /// Produces the value in the flat slots `vals` (one per [`flat_fields`](DynRecord::flat_fields);
+    /// bit `i` of `nulls`: field `i` is `null`, [`Marks`](crate::flat::Marks)):
     /// `Ok(false)`, with nothing produced, when the fast path declines it (the caller
     /// takes the general path, which reports any violation).
-    fn set_flat(&self, vals: &[f64]) -> Result<bool, FacadeError>;
+    fn set_flat(&self, vals: &[f64], nulls: u32) -> Result<bool, FacadeError>;
     /// The flat fast path of a value from the server (`bridge/ingest.rs`): reads the
     /// slots `vals` with their [`Marks`](crate::flat::Marks) (fractions, nulls); declined
     /// (`Ok(false)`): nothing else happens. Taken: `admit` runs (the bridge's bookkeeping
@@ -498,8 +499,8 @@ impl<T: Contract> DynRecord for TypedRecord<T> {
         self.flat
     }
 
-    fn set_flat(&self, vals: &[f64]) -> Result<bool, FacadeError> {
-        self.take_flat(vals, crate::flat::Marks::default(), &mut || true)
+    fn set_flat(&self, vals: &[f64], nulls: u32) -> Result<bool, FacadeError> {
+        self.take_flat(vals, crate::flat::Marks { floats: 0, nulls }, &mut || true)
     }
 
     fn take_flat(&self, vals: &[f64], marks: crate::flat::Marks, admit: &mut dyn FnMut() -> bool) -> Result<bool, FacadeError> {
