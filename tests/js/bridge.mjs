@@ -7,6 +7,7 @@
 // loopback port nothing listens on. Results go to `window.__results`, `window.__finished`
 // ends the run.
 import init, { WasmDb, WsBridge, AimDbError } from '@aimdb/wasm';
+import { test, assert, AssertionError, sleep, until, runAll } from './page-harness.mjs';
 
 const params = new URLSearchParams(location.search);
 const PORT = params.get('port');
@@ -34,35 +35,6 @@ async function consoleErrorsDuring(f) {
     console.error = orig;
   }
   return errs;
-}
-const TIMEOUT_MS = 30_000;
-
-const tests = [];
-const results = [];
-window.__results = results;
-window.__finished = false;
-window.__uncaught = [];
-let current = '(before the first test)';
-window.addEventListener('error', (ev) => window.__uncaught.push({ during: current, error: String(ev.error?.stack ?? ev.message) }));
-window.addEventListener('unhandledrejection', (ev) =>
-  window.__uncaught.push({ during: current, error: `unhandled rejection: ${ev.reason?.stack ?? ev.reason}` }),
-);
-
-const test = (name, fn) => tests.push({ name, fn });
-class AssertionError extends Error {}
-function assert(cond, msg) {
-  if (!cond) throw new AssertionError(msg);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Polls `pred` every 20 ms until truthy (returns its value) or `ms` pass (throws `what`). */
-async function until(pred, what, ms = 15_000) {
-  const end = performance.now() + ms;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (performance.now() > end) throw new AssertionError(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 const srv = (cmd, which = 'main') => window.__srv(cmd, which);
 
@@ -842,32 +814,4 @@ test('(20) ingest fast path: data frames it takes and frames it leaves to the ol
 
 // ---------------------------------------------------------------- run
 
-async function runAll() {
-  await init();
-  for (const { name, fn } of tests) {
-    const notes = [];
-    current = name;
-    const t0 = performance.now();
-    let timer;
-    try {
-      await Promise.race([
-        fn({ note: (s) => notes.push(String(s)) }),
-        new Promise((_, rej) => {
-          timer = setTimeout(() => rej(new Error(`timed out after ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
-        }),
-      ]);
-      results.push({ name, ok: true, ms: Math.round(performance.now() - t0), notes });
-    } catch (e) {
-      results.push({ name, ok: false, ms: Math.round(performance.now() - t0), notes, error: e instanceof AssertionError ? e.message : String(e?.stack ?? e) });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  current = '(after the last test)';
-  await sleep(100);
-  window.__finished = true;
-}
-runAll().catch((e) => {
-  results.push({ name: 'runner', ok: false, notes: [], error: String(e?.stack ?? e) });
-  window.__finished = true;
-});
+runAll(init);

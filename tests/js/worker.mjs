@@ -5,36 +5,10 @@
 // window.__finished. Waits are on events (db.sync(), callbacks, statuses); `until` polls a
 // condition only where the thing awaited is the server's.
 import init, { WasmDb, WsBridge, AimDbError } from '@aimdb/wasm';
+import { test, assert, AssertionError, sleep, until, runAll } from './page-harness.mjs';
 
 const params = new URLSearchParams(location.search);
 const URL_MAIN = `ws://127.0.0.1:${params.get('port')}/ws`;
-const TIMEOUT_MS = 30_000;
-
-const tests = [];
-const results = [];
-window.__results = results;
-window.__finished = false;
-window.__uncaught = [];
-let current = '(before the first test)';
-window.addEventListener('error', (ev) => window.__uncaught.push({ during: current, error: String(ev.error?.stack ?? ev.message) }));
-window.addEventListener('unhandledrejection', (ev) =>
-  window.__uncaught.push({ during: current, error: `unhandled rejection: ${ev.reason?.stack ?? ev.reason}` }),
-);
-const test = (name, fn) => tests.push({ name, fn });
-class AssertionError extends Error {}
-function assert(cond, msg) {
-  if (!cond) throw new AssertionError(msg);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function until(pred, what, ms = 15_000) {
-  const end = performance.now() + ms;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (performance.now() > end) throw new AssertionError(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 function throws(f, code, what) {
   try {
     f();
@@ -372,32 +346,4 @@ test('WsBridge in the worker: server killed, writes queued, FIFO after restart; 
 
 // ---------------------------------------------------------------- run
 
-async function runAll() {
-  await init();
-  for (const { name, fn } of tests) {
-    const notes = [];
-    current = name;
-    const t0 = performance.now();
-    let timer;
-    try {
-      await Promise.race([
-        fn({ note: (s) => notes.push(String(s)) }),
-        new Promise((_, rej) => {
-          timer = setTimeout(() => rej(new Error(`timed out after ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
-        }),
-      ]);
-      results.push({ name, ok: true, ms: Math.round(performance.now() - t0), notes });
-    } catch (e) {
-      results.push({ name, ok: false, ms: Math.round(performance.now() - t0), notes, error: e instanceof AssertionError ? e.message : String(e?.stack ?? e) });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  current = '(after the last test)';
-  await sleep(100);
-  window.__finished = true;
-}
-runAll().catch((e) => {
-  results.push({ name: 'runner', ok: false, notes: [], error: String(e?.stack ?? e) });
-  window.__finished = true;
-});
+runAll(init);
