@@ -12,7 +12,8 @@ const STATS = ['binaryFrames', 'confirmed', 'connects', 'dropped', 'framesReceiv
   'oversizedFrames', 'queued', 'received', 'reconnects', 'rejected', 'resent', 'sent', 'serverErrors', 'snapshots',
   'staleSnapshots', 'unconfirmed', 'unknownTopic', 'writesRejected'];
 
-function notify(set, arg, what) {
+/** Calls every listener in `set` with `arg` (a copy: listeners may unsubscribe); one that throws is logged, not rethrown (WsBridge and the Worker-mode bridge). */
+export function notify(set, arg, what) {
   for (const cb of [...set]) {
     try {
       cb(arg);

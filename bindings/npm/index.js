@@ -1,5 +1,6 @@
 // @aimdb/wasm: the public API over the wasm-bindgen module. Values cross the boundary
-// as JSON text (exact integer timestamps); every value handed out is deep-frozen, and
+// read once, straight into the contract (values.js: one number per field, or an encoding
+// of the whole value; exact integer timestamps); every value handed out is deep-frozen, and
 // `get()` returns the same object until the record's value changes.
 //
 // runtime.js: init, panics and calls into wasm; values.js: keys, values and options on

@@ -5,7 +5,7 @@
 // throw what WsBridge throws; what only the worker can know (QUEUE_FULL, FRAME_TOO_LARGE at
 // write) comes through onError.
 import { AimDbError } from './runtime.js';
-import { WsBridge, queryArgs } from './bridge.js';
+import { WsBridge, notify, queryArgs } from './bridge.js';
 import { describeValue, optionsJson, thrownText } from './values.js';
 import { DIED, EVENT, WRITE, toError } from './worker-protocol.js';
 import { persistName } from './persist.js';
@@ -19,16 +19,6 @@ class InertSocket {
   }
   send() {}
   close() {}
-}
-
-function notify(set, arg, what) {
-  for (const cb of [...set]) {
-    try {
-      cb(arg);
-    } catch (e) {
-      console.error(`@aimdb/wasm: a WsBridge ${what} listener threw`, e);
-    }
-  }
 }
 
 function topicsOf(topics) {
