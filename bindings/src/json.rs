@@ -201,7 +201,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
         }
         // Sorted, the last of equal keys kept (O(n log n) whatever the input order).
         if !m.windows(2).all(|w| w[0].0 < w[1].0) {
-            m = sorted(m);
+            m = merge_sort_by(m, &|a: &(String, Json), b: &(String, Json)| a.0 < b.0);
             m.dedup_by(|later, kept| {
                 let same = later.0 == kept.0;
                 if same {
@@ -214,17 +214,19 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 }
 
-/// A stable merge sort by key (`slice::sort_by` would add ~2 KB gzipped to the wasm).
-fn sorted(mut v: Vec<(String, Json)>) -> Vec<(String, Json)> {
+/// `v` sorted by `less`, stably (equal items keep their order): a merge sort, because
+/// `slice::sort_by` / `sort_by_key` link a general sort (~1-2 KB gzipped of wasm per use).
+/// Object keys here, a backfill's history by `ts` (`js::backfill`).
+pub(crate) fn merge_sort_by<T>(mut v: Vec<T>, less: &impl Fn(&T, &T) -> bool) -> Vec<T> {
     if v.len() < 2 {
         return v;
     }
-    let right = sorted(v.split_off(v.len() / 2));
-    let left = sorted(v);
+    let right = merge_sort_by(v.split_off(v.len() / 2), less);
+    let left = merge_sort_by(v, less);
     let mut out = Vec::with_capacity(left.len() + right.len());
     let mut right = right.into_iter().peekable();
     for a in left {
-        while let Some(b) = right.next_if(|b| b.0 < a.0) {
+        while let Some(b) = right.next_if(|b| less(b, &a)) {
             out.push(b);
         }
         out.push(a);

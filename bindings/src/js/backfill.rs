@@ -61,31 +61,11 @@ impl Hold {
             let same = crate::json::parse(payload).ok();
             history.retain(|(p, ts)| *ts < cut && !(same.is_some() && crate::json::parse(p).ok() == same));
         }
-        let history = by_ts(history);
+        let history = crate::json::merge_sort_by(history, &|a: &(String, u64), b: &(String, u64)| a.1 < b.1);
         let had_history = !history.is_empty();
         let held = self.held.into_iter().filter(|(_, ts)| !(had_history && ts.is_none())).map(|(p, _)| p).collect();
         Release { history: history.into_iter().map(|(p, _)| p).collect(), held, dropped: self.dropped }
     }
-}
-
-/// A stable merge sort by `ts` (`slice::sort_by_key` links a general sort: ~1 KB gzipped
-/// of wasm for this one call), as `json::sorted` does for object keys.
-fn by_ts(mut v: Vec<(String, u64)>) -> Vec<(String, u64)> {
-    if v.len() < 2 {
-        return v;
-    }
-    let right = by_ts(v.split_off(v.len() / 2));
-    let left = by_ts(v);
-    let mut out = Vec::with_capacity(left.len() + right.len());
-    let mut right = right.into_iter().peekable();
-    for a in left {
-        while let Some(b) = right.next_if(|b| b.1 < a.1) {
-            out.push(b);
-        }
-        out.push(a);
-    }
-    out.extend(right);
-    out
 }
 
 #[cfg(test)]
