@@ -4,6 +4,10 @@
 // and uncaught errors (e.g. thrown from a host callback) go to `window.__uncaught`,
 // attributed to the test that was running; tests/js/run.mjs reports them all.
 
+import { AssertionError, sleep } from './wait.mjs';
+
+export { AssertionError, assert, sleep, until } from './wait.mjs';
+
 const TIMEOUT_MS = 30_000;
 
 const tests = [];
@@ -19,22 +23,6 @@ window.addEventListener('unhandledrejection', (ev) =>
 
 /** Registers a test; `fn(t)` may call `t.note(text)` to add a line to the report. */
 export const test = (name, fn) => tests.push({ name, fn });
-export class AssertionError extends Error {}
-export function assert(cond, msg) {
-  if (!cond) throw new AssertionError(msg);
-}
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Polls `pred` every 20 ms until truthy (returns its value) or `ms` pass (throws `what`). */
-export async function until(pred, what, ms = 15_000) {
-  const end = performance.now() + ms;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (performance.now() > end) throw new AssertionError(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 /** Awaits `init()` (the package's), then runs every registered test in order. */
 export function runAll(init) {
   return (async () => {

@@ -2,6 +2,7 @@
 // from Node through `window.P`. Everything the test checks is recorded here (errors,
 // statuses, deliveries in order) and read back with page.evaluate.
 import init, { WasmDb, WsBridge } from '@aimdb/wasm';
+import { until } from './wait.mjs';
 
 await init();
 
@@ -108,15 +109,7 @@ const P = {
     return true;
   },
   /** Polls `pred()` every 20 ms (there is no event for "stored by a record"). */
-  async until(pred, what, ms = 15_000) {
-    const end = performance.now() + ms;
-    for (;;) {
-      const v = await pred();
-      if (v) return v;
-      if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  },
+  until,
 };
 window.P = P;
 window.__ready = true;

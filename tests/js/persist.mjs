@@ -3,25 +3,13 @@
 // context: same origin, same IndexedDB), driven from here through tests/js/persist-page.mjs
 // (`window.P`). Each scenario gets a fresh context (empty storage).
 import { startServer } from './server.mjs';
+import { assert, until as waitUntil } from './wait.mjs';
 
 const CMD = { schemaType: 'setpoint', topic: 'commands/setpoint/room1', link: 'out' };
 const WAIT_MS = 20_000;
 
-class AssertionError extends Error {}
-function assert(cond, msg) {
-  if (!cond) throw new AssertionError(msg);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Polls `pred` (Node side: the server's writes log) until truthy or `ms` pass. */
-async function until(pred, what, ms = WAIT_MS) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() > end) throw new AssertionError(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+/** `until` (wait.mjs) with this suite's longer default wait. */
+const until = (pred, what, ms = WAIT_MS) => waitUntil(pred, what, ms);
 
 export async function runPersist(browser, base, record, filter) {
   const label = 'persist';
