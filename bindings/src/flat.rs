@@ -340,8 +340,8 @@ mod tests {
         assert!(!exact_as_text(&[1e300]));
     }
 
-    /// The decimals `ingest.js` takes to the flat path (at most 15 digits, no exponent,
-    /// no all-zero fraction), which it reads as `M / 10^k` (M the digits, k the fraction
+    /// The decimals `ingest.js` takes to the flat path (at most 15 digits, no exponent;
+    /// those with an all-zero fraction are whole, exact either way), which it reads as `M / 10^k` (M the digits, k the fraction
     /// digits: one correctly rounded division): the text path (serde_json's parser,
     /// which without `float_roundtrip` is exact only for these: the same division)
     /// reads each as a correct parse does (Rust's `str::parse`, as `JSON.parse`), for

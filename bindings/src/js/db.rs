@@ -100,22 +100,30 @@ impl Core {
         Ok(())
     }
 
-    /// The record behind a handle `configureRecord` returned.
+    /// The record behind a handle `configureRecord` returned, and its key when a linked
+    /// bridge may need it ([`observed_key`](Self::observed_key)).
     fn record_at(&self, handle: u32) -> Result<(Rc<dyn DynRecord>, Option<String>), FacadeError> {
-        let records = self.records.borrow();
-        let (key, e) = records.list.get(handle as usize).ok_or_else(|| FacadeError::Engine {
+        let record = self.record(handle).ok_or_else(|| FacadeError::Engine {
             key: String::new(),
             message: format!("no record has handle {handle} in this WasmDb"),
         })?;
-        // The key only when a bridge may need it (`written`).
+        Ok((record, self.observed_key(handle)))
+    }
+
+    /// The record behind a handle, `None` if there is none (no error value built: the
+    /// hot path `setFlat` answers any miss with a plain `false`).
+    fn record(&self, handle: u32) -> Option<Rc<dyn DynRecord>> {
+        self.records.borrow().list.get(handle as usize).map(|(_, e)| e.record.clone())
+    }
+
+    /// The key of a handle's record, only when a bridge may need it (`written`).
+    fn observed_key(&self, handle: u32) -> Option<String> {
         #[cfg(feature = "bridge")]
-        let key = (!self.observers.borrow().is_empty()).then(|| key.clone());
-        #[cfg(not(feature = "bridge"))]
-        let key = {
-            let _ = key;
-            None
-        };
-        Ok((e.record.clone(), key))
+        if !self.observers.borrow().is_empty() {
+            return self.records.borrow().list.get(handle as usize).map(|(k, _)| k.clone());
+        }
+        let _ = handle;
+        None
     }
 
     /// A local write of `key` happened (`record` holds the value): linked bridges are
@@ -381,15 +389,11 @@ impl RawDb {
         // Not `core()` / `record_at`: every miss is a plain `false` here, so no error
         // value is built (a hot path: about a tenth of a set).
         let Some(core) = self.core.borrow().clone() else { return false };
-        let Some(record) = core.records.borrow().list.get(handle as usize).map(|(_, e)| e.record.clone()) else {
-            return false;
-        };
+        let Some(record) = core.record(handle) else { return false };
         let done = tape::with_slots(len, |s| record.set_flat(s, nulls)).unwrap_or(false);
         #[cfg(feature = "bridge")]
-        if done && !core.observers.borrow().is_empty() {
-            // No borrow held while bridges run (they may configure records).
-            let key = core.records.borrow().list.get(handle as usize).map(|(k, _)| k.clone());
-            if let Some(key) = key {
+        if done {
+            if let Some(key) = core.observed_key(handle) {
                 core.written(&key, &record);
             }
         }
