@@ -37,7 +37,7 @@ let nulls = 0;
 
 /**
  * Reads the payload object at `d[p]` into `slots` (one per field of `fields`, NaN where
- * absent) and `floats`: the index just after its `}`, or -1 if it is not what this path takes.
+ * absent), `floats` and `nulls`: the index just after its `}`, or -1 if it is not what this path takes.
  */
 function readPayload(d, p, fields, slots) {
   const m = fields.length;
@@ -70,43 +70,40 @@ function readPayload(d, p, fields, slots) {
       nulls |= bit;
       floats &= ~bit;
       c = d.charCodeAt((i += 4));
-      i++;
-      if (c === 125) return i;
-      if (c !== 44) return -1;
-      continue;
-    }
-    nulls &= ~bit;
-    // The number.
-    c = d.charCodeAt(i);
-    const neg = c === 45;
-    if (neg) c = d.charCodeAt(++i);
-    if (c < 48 || c > 57) return -1;
-    let v = c - 48;
-    let digits = 1;
-    c = d.charCodeAt(++i);
-    if (v !== 0) {
-      while (c >= 48 && c <= 57) {
-        v = v * 10 + (c - 48);
-        digits++;
-        c = d.charCodeAt(++i);
-      }
-    }
-    let frac = 0;
-    if (c === 46) {
+    } else {
+      nulls &= ~bit;
+      // The number.
+      c = d.charCodeAt(i);
+      const neg = c === 45;
+      if (neg) c = d.charCodeAt(++i);
+      if (c < 48 || c > 57) return -1;
+      let v = c - 48;
+      let digits = 1;
       c = d.charCodeAt(++i);
-      while (c >= 48 && c <= 57) {
-        v = v * 10 + (c - 48);
-        frac++;
-        c = d.charCodeAt(++i);
+      if (v !== 0) {
+        while (c >= 48 && c <= 57) {
+          v = v * 10 + (c - 48);
+          digits++;
+          c = d.charCodeAt(++i);
+        }
       }
-      if (frac === 0) return -1; // `1.` is not JSON
+      let frac = 0;
+      if (c === 46) {
+        c = d.charCodeAt(++i);
+        while (c >= 48 && c <= 57) {
+          v = v * 10 + (c - 48);
+          frac++;
+          c = d.charCodeAt(++i);
+        }
+        if (frac === 0) return -1; // `1.` is not JSON
+      }
+      if (digits + frac > 15 || (neg && v === 0)) return -1;
+      if (frac > 0) {
+        v /= POW10[frac];
+        floats |= bit;
+      } else floats &= ~bit;
+      slots[j] = neg ? -v : v;
     }
-    if (digits + frac > 15 || (neg && v === 0)) return -1;
-    if (frac > 0) {
-      v /= POW10[frac];
-      floats |= bit;
-    } else floats &= ~bit;
-    slots[j] = neg ? -v : v;
     i++;
     if (c === 125) return i;
     if (c !== 44) return -1;
