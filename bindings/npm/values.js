@@ -238,6 +238,15 @@ let busy = false;
 const keyIds = new Map();
 let keysFull = false;
 
+/** The slots, at least `need` of them, for the flat paths. A view of grown (detached)
+ * memory has length 0 (cap is at least 1024): cheaper to read than the two `buffer` getters. */
+function flatReady(need) {
+  if (slots === null || slots.length === 0 || need > cap) {
+    if (mem === null) mem = raw.wasmMemory();
+    reslot(need);
+  }
+}
+
 function reslot(need) {
   if (need > cap) cap = Math.max(need, 2 * cap, 1024);
   // The call may grow wasm memory: read `buffer` after it.
@@ -360,12 +369,7 @@ export function tapeEncode(value) {
  */
 export function flatEncode(value, fields) {
   if (busy) return -1;
-  // A view of grown (detached) memory has length 0 (cap is at least 1024): cheaper to
-  // read than the two `buffer` getters.
-  if (slots === null || slots.length === 0) {
-    if (mem === null) mem = raw.wasmMemory();
-    reslot(fields.length);
-  }
+  flatReady(fields.length);
   // A getter may call db.set: that call then takes the general path's re-entrant way.
   busy = true;
   try {
@@ -386,10 +390,7 @@ export function flatEncode(value, fields) {
  */
 export function flatSlots(n) {
   if (busy) return null;
-  if (slots === null || slots.length === 0 || n > cap) {
-    if (mem === null) mem = raw.wasmMemory();
-    reslot(n);
-  }
+  flatReady(n);
   return slots;
 }
 
@@ -401,12 +402,7 @@ export function flatEncodeMany(values, fields) {
   if (busy) return false;
   const m = fields.length;
   const need = m * values.length;
-  // A view of grown (detached) memory has length 0 (cap is at least 1024): cheaper to
-  // read than the two `buffer` getters.
-  if (slots === null || slots.length === 0 || need > cap) {
-    if (mem === null) mem = raw.wasmMemory();
-    reslot(need);
-  }
+  flatReady(need);
   // A getter may call db.set: that call then takes the general path's re-entrant way.
   busy = true;
   try {
