@@ -1,9 +1,9 @@
 //! The ingest fast path: the wrapper's `onmessage` (`ingest.js`, installed in front of
 //! the transport's own handler with [`WebBridge::wrap_messages`]) reads the `data`
-//! frames in the server's layout whose payload is an object of plain numbers for a
-//! record whose contract takes flat values (`crate::flat`): it writes the payload's
+//! frames in the server's layout whose payload is an object of plain numbers and nulls
+//! for a record whose contract takes flat values (`crate::flat`): it writes the payload's
 //! numbers into the flat slots itself and calls [`Inner::ingest`] with the socket, the
-//! record's number and the slots. Rust then does what the frame's way through
+//! record's number, the slots and their [`Marks`] (fractions, nulls). Rust then does what the frame's way through
 //! `on_frame` would do (the machine's bookkeeping: `Bridge::on_parsed_data`; the value
 //! produced; a refusal counted and reported), without the frame's text crossing into
 //! wasm or being parsed again.
